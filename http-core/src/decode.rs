@@ -1,0 +1,262 @@
+//! Request body decoders: Content-Length and chunked (RFC 9112 §6.2, §7.1).
+
+use crate::error::RecvError;
+use crate::limits::Config;
+
+/// One step of decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `len` body bytes start at `start` (relative to the input slice).
+    Data { start: usize, len: usize },
+    /// The trailer section is complete in the decoder's trailer buffer.
+    Trailers,
+    /// The body is complete.
+    End,
+    /// All input consumed; more is needed.
+    NeedData,
+}
+
+/// A request body decoder.
+#[derive(Debug, Clone)]
+pub(crate) enum Decoder {
+    /// Content-Length: bytes still to come.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked(Chunked),
+}
+
+impl Decoder {
+    /// Decode from `input`; returns bytes consumed and what they were.
+    pub(crate) fn step(
+        &mut self,
+        input: &[u8],
+        config: &Config,
+        trailer_raw: &mut Vec<u8>,
+    ) -> Result<(usize, Step), RecvError> {
+        match self {
+            Self::Length(0) => Ok((0, Step::End)),
+            Self::Length(remaining) => {
+                if input.is_empty() {
+                    return Ok((0, Step::NeedData));
+                }
+                let n = (*remaining).min(input.len() as u64) as usize;
+                *remaining -= n as u64;
+                Ok((n, Step::Data { start: 0, len: n }))
+            }
+            Self::Chunked(c) => c.step(input, config, trailer_raw),
+        }
+    }
+
+    /// Bytes the body still declares, if known.
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match self {
+            Self::Length(n) => Some(*n),
+            Self::Chunked(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading hex digits of the chunk size; `any` once at least one was read.
+    Size {
+        any: bool,
+    },
+    /// Whitespace after the size, before `;` or CR.
+    SizeWs,
+    /// Inside chunk extensions, ignored (RFC 9112 §7.1.1).
+    Ext,
+    /// Saw CR ending the chunk-size line.
+    SizeLf,
+    /// Chunk data: bytes left in this chunk.
+    Data(u64),
+    /// Expect CR after chunk data.
+    DataCr,
+    /// Expect LF after chunk data.
+    DataLf,
+    /// In the trailer section; `line_len` bytes on the current line so far.
+    Trailer {
+        line_len: usize,
+    },
+    Done,
+}
+
+/// Chunked decoder state (RFC 9112 §7.1).
+#[derive(Debug, Clone)]
+pub(crate) struct Chunked {
+    state: State,
+    size: u64,
+    line_len: usize,
+    received: u64,
+}
+
+impl Chunked {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: State::Size { any: false },
+            size: 0,
+            line_len: 0,
+            received: 0,
+        }
+    }
+
+    fn step(
+        &mut self,
+        input: &[u8],
+        config: &Config,
+        trailer_raw: &mut Vec<u8>,
+    ) -> Result<(usize, Step), RecvError> {
+        let limits = &config.limits;
+        let mut i = 0;
+        while i < input.len() {
+            let b = input[i];
+            match self.state {
+                State::Data(left) => {
+                    let n = left.min((input.len() - i) as u64) as usize;
+                    self.received += n as u64;
+                    if self.received > limits.body_bytes() {
+                        return Err(RecvError::BodyTooLarge);
+                    }
+                    self.state = if left == n as u64 {
+                        State::DataCr
+                    } else {
+                        State::Data(left - n as u64)
+                    };
+                    return Ok((i + n, Step::Data { start: i, len: n }));
+                }
+                State::DataCr => {
+                    self.state = match b {
+                        b'\r' => State::DataLf,
+                        b'\n' if config.allow_bare_lf => self.next_line(),
+                        _ => return Err(RecvError::MissingChunkCrlf),
+                    };
+                }
+                State::DataLf => {
+                    if b != b'\n' {
+                        return Err(RecvError::MissingChunkCrlf);
+                    }
+                    self.state = self.next_line();
+                }
+                State::Size { any } => {
+                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    if let Some(d) = hex(b) {
+                        // RFC 9112 §7.1: chunk-size = 1*HEXDIG; refuse what u64 cannot hold.
+                        self.size = self
+                            .size
+                            .checked_mul(16)
+                            .and_then(|s| s.checked_add(u64::from(d)))
+                            .ok_or(RecvError::ChunkSizeOverflow)?;
+                        self.state = State::Size { any: true };
+                    } else if !any {
+                        return Err(RecvError::BadChunkLine);
+                    } else {
+                        self.state = match b {
+                            b' ' | b'\t' => State::SizeWs,
+                            b';' => State::Ext,
+                            b'\r' => State::SizeLf,
+                            b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
+                            _ => return Err(RecvError::BadChunkLine),
+                        };
+                    }
+                }
+                State::SizeWs => {
+                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    self.state = match b {
+                        b' ' | b'\t' => State::SizeWs,
+                        b';' => State::Ext,
+                        b'\r' => State::SizeLf,
+                        b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
+                        _ => return Err(RecvError::BadChunkLine),
+                    };
+                }
+                State::Ext => {
+                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    self.state = match b {
+                        b'\r' => State::SizeLf,
+                        b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
+                        b'\t' => State::Ext,
+                        0..=0x1f | 0x7f => return Err(RecvError::BadChunkLine),
+                        _ => State::Ext,
+                    };
+                }
+                State::SizeLf => {
+                    if b != b'\n' {
+                        return Err(RecvError::BadChunkLine);
+                    }
+                    self.state = self.after_size_line(trailer_raw);
+                }
+                State::Trailer { line_len } => {
+                    if trailer_raw.len() >= limits.trailer_bytes() {
+                        return Err(RecvError::TrailersTooLarge);
+                    }
+                    trailer_raw.push(b);
+                    if b == b'\n' {
+                        let has_cr = line_len > 0 && trailer_raw[trailer_raw.len() - 2] == b'\r';
+                        if !has_cr && !config.allow_bare_lf {
+                            return Err(RecvError::BareLf);
+                        }
+                        let content = line_len - usize::from(has_cr);
+                        if content == 0 {
+                            self.state = State::Done;
+                            let step = if trailer_raw.len() <= 2 {
+                                Step::End
+                            } else {
+                                Step::Trailers
+                            };
+                            return Ok((i + 1, step));
+                        }
+                        self.state = State::Trailer { line_len: 0 };
+                    } else {
+                        self.state = State::Trailer {
+                            line_len: line_len + 1,
+                        };
+                    }
+                }
+                State::Done => return Ok((i, Step::End)),
+            }
+            i += 1;
+        }
+        if self.state == State::Done {
+            return Ok((i, Step::End));
+        }
+        Ok((i, Step::NeedData))
+    }
+
+    fn count_line_byte(&mut self, max: usize) -> Result<(), RecvError> {
+        self.line_len += 1;
+        if self.line_len > max {
+            Err(RecvError::ChunkLineTooLong)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn next_line(&mut self) -> State {
+        self.size = 0;
+        self.line_len = 0;
+        State::Size { any: false }
+    }
+
+    fn after_size_line(&mut self, trailer_raw: &mut Vec<u8>) -> State {
+        if self.size == 0 {
+            trailer_raw.clear();
+            State::Trailer { line_len: 0 }
+        } else {
+            State::Data(self.size)
+        }
+    }
+
+    /// Whether the terminal chunk and trailers were read.
+    pub(crate) fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}

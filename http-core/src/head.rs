@@ -1,0 +1,483 @@
+//! Owned message heads. Header names and values are stored as offsets into one byte
+//! buffer per head, so a head is at most two allocations and both are reused across
+//! requests on a connection.
+
+use std::fmt;
+use std::ops::Range;
+
+/// The HTTP version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    /// HTTP/1.0
+    Http10,
+    /// HTTP/1.1
+    Http11,
+}
+
+impl Version {
+    /// `"HTTP/1.0"` or `"HTTP/1.1"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Span {
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    name: Span,
+    value: Span,
+}
+
+/// An ordered list of header fields, names with their case preserved, stored as offsets
+/// into one owned byte buffer.
+///
+/// Lookups by name are ASCII case-insensitive. Values are bytes (RFC 9110 §5.5 allows
+/// obs-text); [`Headers::get_str`] gives a value as `&str` when it is UTF-8.
+///
+/// ```
+/// let mut h = http_core::Headers::new();
+/// h.append("Content-Type", "text/plain").append("Set-Cookie", "a=1").append("set-cookie", "b=2");
+/// assert_eq!(h.get("content-type"), Some(&b"text/plain"[..]));
+/// assert_eq!(h.get_all("Set-Cookie").count(), 2);
+/// assert_eq!(h.iter().next().unwrap().0, "Content-Type");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    buf: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a field at the end. Names and values are not checked here; the engine refuses
+    /// invalid ones when it serializes ([`SendError::InvalidHeader`]).
+    ///
+    /// [`SendError::InvalidHeader`]: crate::SendError::InvalidHeader
+    pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        let name = self.push_bytes(name.as_bytes());
+        let value = self.push_bytes(value.as_ref());
+        self.entries.push(Entry { name, value });
+        self
+    }
+
+    /// Replace every field named `name` by one with `value` (appended if none existed).
+    pub fn set(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        self.remove(name);
+        self.append(name, value)
+    }
+
+    /// Remove every field named `name`; returns whether any was present.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.entries.len();
+        let buf = &self.buf;
+        self.entries
+            .retain(|e| !buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()));
+        before != self.entries.len()
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.entries
+            .iter()
+            .find(|e| self.buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|e| &self.buf[e.value.range()])
+    }
+
+    /// The first value of `name`, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.entries
+            .iter()
+            .filter(move |e| self.buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |e| &self.buf[e.value.range()])
+    }
+
+    /// Whether a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The fields in order, as (name, value).
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter {
+            headers: self,
+            next: 0,
+        }
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Remove every field, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.entries.clear();
+    }
+
+    /// Name and value of field `index`.
+    fn entry(&self, index: usize) -> Option<(&str, &[u8])> {
+        let e = self.entries.get(index)?;
+        // Names are checked tokens when parsed and `&str` when appended: always UTF-8.
+        let name = std::str::from_utf8(&self.buf[e.name.range()]).unwrap_or("");
+        Some((name, &self.buf[e.value.range()]))
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> Span {
+        let start = self.buf.len() as u32;
+        self.buf.extend_from_slice(bytes);
+        Span {
+            start,
+            end: self.buf.len() as u32,
+        }
+    }
+
+    /// Restart as a copy of `raw` with no fields; fields are then added by offset.
+    pub(crate) fn reset_with_raw(&mut self, raw: &[u8]) {
+        self.clear();
+        self.buf.extend_from_slice(raw);
+    }
+
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn push_offsets(&mut self, name: Range<usize>, value: Range<usize>) {
+        self.entries.push(Entry {
+            name: Span {
+                start: name.start as u32,
+                end: name.end as u32,
+            },
+            value: Span {
+                start: value.start as u32,
+                end: value.end as u32,
+            },
+        });
+    }
+
+    /// Append every field as `Name: value\r\n` to `out`, checking each.
+    pub(crate) fn write_checked(&self, out: &mut Vec<u8>) -> bool {
+        for e in &self.entries {
+            let name = &self.buf[e.name.range()];
+            let value = &self.buf[e.value.range()];
+            if !is_valid_name(name) || !is_valid_value(value) {
+                return false;
+            }
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        true
+    }
+
+    pub(crate) fn raw_len(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
+            .finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a [u8]);
+    type IntoIter = HeaderIter<'a>;
+    fn into_iter(self) -> HeaderIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a [`Headers`] list, yielding (name, value) in order.
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a> {
+    headers: &'a Headers,
+    next: usize,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.headers.entry(self.next)?;
+        self.next += 1;
+        Some(item)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.headers.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for HeaderIter<'_> {}
+
+/// The request-target form (RFC 9112 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`
+    Origin,
+    /// `http://host/path?query`
+    Absolute,
+    /// `host:port`, for CONNECT only.
+    Authority,
+    /// `*`, for OPTIONS only.
+    Asterisk,
+}
+
+/// A parsed request head: method, target, version and headers, owned.
+///
+/// ```
+/// let mut conn = http_core::Connection::new(Default::default());
+/// conn.receive(b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+/// let http_core::Next::Event(http_core::Event::Head(head)) = conn.next_event().unwrap() else {
+///     panic!("expected a head")
+/// };
+/// assert_eq!((head.method(), head.path(), head.query()), ("GET", "/a/b", Some("x=1")));
+/// assert_eq!(head.headers().get_str("host"), Some("example.com"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub(crate) headers: Headers,
+    pub(crate) method: Span,
+    pub(crate) target: Span,
+    pub(crate) version: Version,
+    pub(crate) form: TargetForm,
+}
+
+impl Default for RequestHead {
+    fn default() -> Self {
+        let empty = Span { start: 0, end: 0 };
+        Self {
+            headers: Headers::new(),
+            method: empty,
+            target: empty,
+            version: Version::Http11,
+            form: TargetForm::Origin,
+        }
+    }
+}
+
+impl RequestHead {
+    /// The method, such as `GET`, case-sensitive as sent (RFC 9110 §9.1).
+    pub fn method(&self) -> &str {
+        self.str_at(self.method)
+    }
+
+    /// The request-target as sent, such as `/a/b?x=1`.
+    pub fn target(&self) -> &str {
+        self.str_at(self.target)
+    }
+
+    /// The form of the request-target.
+    pub fn target_form(&self) -> TargetForm {
+        self.form
+    }
+
+    /// The path of the target without the query: `/a/b` for `/a/b?x=1` and for
+    /// `http://h/a/b?x=1`; `*` for the asterisk form; empty for the authority form.
+    pub fn path(&self) -> &str {
+        let target = self.target();
+        match self.form {
+            TargetForm::Asterisk => target,
+            TargetForm::Authority => "",
+            TargetForm::Origin => target.split_once('?').map_or(target, |(p, _)| p),
+            TargetForm::Absolute => {
+                let after_scheme = target.find("://").map_or(target, |i| &target[i + 3..]);
+                let path_start = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+                let rest = &after_scheme[path_start..];
+                let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+                if path.is_empty() { "/" } else { path }
+            }
+        }
+    }
+
+    /// The query of the target without the `?`, if it has one.
+    pub fn query(&self) -> Option<&str> {
+        match self.form {
+            TargetForm::Origin | TargetForm::Absolute => {
+                self.target().split_once('?').map(|(_, q)| q)
+            }
+            _ => None,
+        }
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The headers, in order, with their case preserved.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Whether the method is `HEAD`.
+    pub fn is_head(&self) -> bool {
+        self.method() == "HEAD"
+    }
+
+    fn str_at(&self, span: Span) -> &str {
+        // Method and target are checked by httparse to be visible ASCII (or UTF-8 checked
+        // when parsed); fall back to "" rather than panic.
+        std::str::from_utf8(&self.headers.raw()[span.range()]).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+/// A response head to send: status, optional custom reason, headers in insertion order
+/// with their case preserved, and the body length the engine frames with.
+///
+/// The engine writes the framing headers itself (`Content-Length`,
+/// `Transfer-Encoding`, `Connection`) from [`ResponseHead::content_length`] and the
+/// connection state; a `Content-Length` or `Transfer-Encoding` among the headers is not
+/// copied out (a `Content-Length` there sets the length when none was given).
+///
+/// ```
+/// let mut head = http_core::ResponseHead::new(200);
+/// head.header("Content-Type", "text/plain").content_length(Some(5));
+/// assert_eq!(head.status(), 200);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    status: u16,
+    reason: Option<String>,
+    headers: Headers,
+    length: Option<u64>,
+}
+
+impl ResponseHead {
+    /// A head with `status`, no headers and an empty body (`Content-Length: 0`).
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            reason: None,
+            headers: Headers::new(),
+            length: Some(0),
+        }
+    }
+
+    /// Set the status code.
+    pub fn set_status(&mut self, status: u16) -> &mut Self {
+        self.status = status;
+        self
+    }
+
+    /// Use a custom reason phrase instead of the registered one.
+    pub fn reason(&mut self, reason: &str) -> &mut Self {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// Append a header.
+    pub fn header(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// The body length: `Some(n)` sends `Content-Length: n` (default `Some(0)`); `None`
+    /// means unknown: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
+    pub fn content_length(&mut self, length: Option<u64>) -> &mut Self {
+        self.length = length;
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The custom reason phrase, if one was set.
+    pub fn custom_reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The headers, to change them.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// The declared body length (`None`: unknown).
+    pub fn length(&self) -> Option<u64> {
+        self.length
+    }
+
+    /// Reset to `status` with no headers, keeping allocations.
+    pub fn reset(&mut self, status: u16) {
+        self.status = status;
+        self.reason = None;
+        self.headers.clear();
+        self.length = Some(0);
+    }
+}
+
+/// Whether `name` is a non-empty token (RFC 9110 §5.1, §5.6.2).
+pub(crate) fn is_valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|&b| is_tchar(b))
+}
+
+/// Whether `value` has no CR, LF, NUL or other control bytes except HTAB, and no
+/// leading or trailing whitespace (RFC 9110 §5.5).
+pub(crate) fn is_valid_value(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+        && !value.first().is_some_and(|&b| b == b' ' || b == b'\t')
+        && !value.last().is_some_and(|&b| b == b' ' || b == b'\t')
+}
+
+/// tchar (RFC 9110 §5.6.2).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}

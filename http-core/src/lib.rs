@@ -1,0 +1,65 @@
+//! Sans-IO HTTP/1.0 and HTTP/1.1 for the server role: bytes in, events out; response
+//! parts in, bytes out.
+//!
+//! The contract: no sockets, no async, no runtime, no threads, no clock. The engine never
+//! blocks and never does I/O, so a socket driver, a unit test, a fuzzer and a simulator
+//! all drive it the same way.
+//!
+//! ```text
+//!   bytes read ──▶ receive() ──▶ [ Connection ] ──▶ next_event(): Head, Data, Trailers, End
+//!                                  │   ▲                          NeedData, Paused, Closed
+//!   bytes to write ◀── out: Vec ◀──┘   └── send_head / send_data / send_end / send_error
+//! ```
+//!
+//! Protocol rules live here, each citing the RFC 9110/9112 section it comes from:
+//! framing (Content-Length, chunked, none), pipelining, keep-alive, `Expect:
+//! 100-continue`, interim responses, upgrades and CONNECT, limits, and a typed error
+//! carrying the status to answer for every malformed or hostile input. Parsing is strict
+//! by default; the one leniency (bare LF line ends) is a named switch on [`Config`].
+//!
+//! # Examples
+//!
+//! ```
+//! use http_core::{Config, Connection, Event, Next, ResponseHead};
+//!
+//! let mut conn = Connection::new(Config::default());
+//! let mut out = Vec::new();
+//! conn.receive(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+//! let mut body = Vec::new();
+//! loop {
+//!     match conn.next_event().unwrap() {
+//!         Next::Event(Event::Head(head)) => assert_eq!(head.method(), "POST"),
+//!         Next::Event(Event::Data(bytes)) => body.extend_from_slice(bytes),
+//!         Next::Event(Event::Trailers(_)) => {}
+//!         Next::Event(Event::End) => {
+//!             let mut head = ResponseHead::new(200);
+//!             head.content_length(Some(body.len() as u64));
+//!             conn.send_head(&head, &mut out).unwrap();
+//!             conn.send_data(&body, &mut out).unwrap();
+//!             conn.send_end(None, &mut out).unwrap();
+//!         }
+//!         Next::NeedData | Next::Paused | Next::Closed | Next::Upgraded => break,
+//!     }
+//! }
+//! assert!(out.ends_with(b"\r\n\r\nhello"));
+//! ```
+#![forbid(unsafe_code)]
+
+mod connection;
+mod date;
+mod decode;
+mod encode;
+mod error;
+mod event;
+mod head;
+mod limits;
+mod parse;
+mod status;
+
+pub use connection::{Connection, Parts};
+pub use date::{DateCache, HttpDate};
+pub use error::{RecvError, SendError};
+pub use event::{Event, Next};
+pub use head::{HeaderIter, Headers, RequestHead, ResponseHead, TargetForm, Version};
+pub use limits::{Config, Limits, MAX_HEADERS_CAP};
+pub use status::reason_phrase;

@@ -1,0 +1,574 @@
+//! httparse glue: partial input with tail rescans, limits, validation and error mapping.
+//!
+//! A head is looked for in two ways. When a fresh head arrives in one piece, httparse runs
+//! once over it, exactly as a bare `httparse::Request::parse` would. When it comes in
+//! pieces, only the newly received tail is scanned for line ends (memchr) until the blank
+//! line is found; httparse then runs once. Every byte is looked at a bounded number of
+//! times, so a 16 KiB head fed one byte at a time costs linear time.
+
+use std::mem::MaybeUninit;
+
+use memchr::memchr_iter;
+
+use crate::error::RecvError;
+use crate::head::{Headers, RequestHead, TargetForm, Version};
+use crate::limits::{Config, MAX_HEADERS_CAP};
+
+/// Incremental state of the search for the end of a head.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HeadScan {
+    /// Bytes of the buffered head already scanned for line ends.
+    scanned: usize,
+    /// Start of the line being scanned.
+    line_start: usize,
+    /// Whether the request line is complete.
+    first_line_done: bool,
+}
+
+/// How the request body is framed (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    Length(u64),
+    Chunked,
+}
+
+/// What the head says about the connection and body, gathered in the same pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadInfo {
+    pub(crate) framing: BodyFraming,
+    pub(crate) close: bool,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+    pub(crate) is_head: bool,
+    pub(crate) is_connect: bool,
+}
+
+pub(crate) enum HeadStatus {
+    /// A complete head of this many bytes was parsed into the `RequestHead`.
+    Complete(usize, HeadInfo),
+    Partial,
+}
+
+/// Look for a complete head at the start of `buf` and parse it into `head`.
+pub(crate) fn parse_head(
+    buf: &[u8],
+    scan: &mut HeadScan,
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<HeadStatus, RecvError> {
+    let limits = &config.limits;
+    let window = &buf[..buf.len().min(limits.head_bytes())];
+    if scan.scanned == 0 {
+        // Fast path: try the whole buffer at once.
+        match run_httparse(window, config, head)? {
+            Some(done) => return Ok(done),
+            None => {
+                if buf.len() >= limits.head_bytes() {
+                    return Err(first_line_or(buf, config, RecvError::HeadTooLarge));
+                }
+            }
+        }
+    }
+    // Slow path: scan only the unscanned tail for line ends.
+    let from = scan.scanned;
+    let mut end = None;
+    for i in memchr_iter(b'\n', &window[from..]) {
+        let i = from + i;
+        let has_cr = i > scan.line_start && window[i - 1] == b'\r';
+        if !has_cr && !config.allow_bare_lf {
+            return Err(RecvError::BareLf);
+        }
+        let content_len = i - scan.line_start - usize::from(has_cr);
+        if !scan.first_line_done {
+            if content_len == 0 {
+                // Blank lines before the request line are ignored (RFC 9112 §2.2); the
+                // fast path hands them to httparse, which skips them too.
+                scan.line_start = i + 1;
+                continue;
+            }
+            check_request_line_length(&window[scan.line_start..i], config)?;
+            scan.first_line_done = true;
+        } else if content_len == 0 {
+            end = Some(i + 1);
+            break;
+        }
+        scan.line_start = i + 1;
+    }
+    match end {
+        Some(end) => match run_httparse(&window[..end], config, head)? {
+            Some(done) => Ok(done),
+            // The blank line was found, so httparse has all it needs.
+            None => Err(RecvError::BadSyntax),
+        },
+        None => {
+            scan.scanned = window.len();
+            if !scan.first_line_done {
+                check_request_line_length(&window[scan.line_start..], config)?;
+            }
+            if buf.len() >= limits.head_bytes() {
+                return Err(first_line_or(buf, config, RecvError::HeadTooLarge));
+            }
+            Ok(HeadStatus::Partial)
+        }
+    }
+}
+
+/// 414 if the (possibly partial) request line already holds a target over the limit.
+fn check_request_line_length(line: &[u8], config: &Config) -> Result<(), RecvError> {
+    let max = config.limits.target_bytes();
+    if line.len() <= max {
+        return Ok(());
+    }
+    // method SP target SP version: the target starts after the first space.
+    let target_start = line.iter().position(|&b| b == b' ').map_or(0, |p| p + 1);
+    let target_end = line[target_start..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(line.len(), |p| target_start + p);
+    if target_end - target_start > max {
+        Err(RecvError::UriTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+fn first_line_or(buf: &[u8], config: &Config, other: RecvError) -> RecvError {
+    let first = memchr::memchr(b'\n', buf).map_or(buf, |i| &buf[..i]);
+    check_request_line_length(first, config)
+        .err()
+        .unwrap_or(other)
+}
+
+/// Run httparse over `buf`; `None` when the head is incomplete.
+fn run_httparse(
+    buf: &[u8],
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<Option<HeadStatus>, RecvError> {
+    let max_headers = config.limits.headers();
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
+    let mut req = httparse::Request::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut req,
+        buf,
+        &mut slots[..max_headers],
+    );
+    let len = match parsed {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(map_httparse_error(e, buf, config)),
+    };
+    let raw = &buf[..len];
+    // httparse takes a bare LF as a line end; RFC 9112 §2.2 lets a recipient do so, but
+    // strict mode refuses it (front-ends that disagree enable request smuggling).
+    if !config.allow_bare_lf {
+        for i in memchr_iter(b'\n', raw) {
+            if i == 0 || raw[i - 1] != b'\r' {
+                return Err(RecvError::BareLf);
+            }
+        }
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(RecvError::BadSyntax);
+    };
+    if target.len() > config.limits.target_bytes() {
+        return Err(RecvError::UriTooLong);
+    }
+    let base = raw.as_ptr() as usize;
+    let off = |s: &[u8]| {
+        let start = s.as_ptr() as usize - base;
+        start..start + s.len()
+    };
+    head.headers.reset_with_raw(raw);
+    let m = off(method.as_bytes());
+    let t = off(target.as_bytes());
+    head.method = span(m);
+    head.target = span(t);
+    head.version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let is_connect = method == "CONNECT";
+    head.form = target_form(method, target)?;
+
+    let mut info = HeadInfo {
+        framing: BodyFraming::Length(0),
+        close: false,
+        keep_alive: false,
+        expect_continue: false,
+        is_head: method == "HEAD",
+        is_connect,
+    };
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding = TeState::Absent;
+    let mut host_count = 0u32;
+    for h in req.headers.iter() {
+        let name = h.name.as_bytes();
+        let value = trim(h.value);
+        head.headers.push_offsets(off(name), off(value));
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                host_count += 1;
+                // RFC 9112 §3.2: exactly one Host; RFC 9110 §7.2: host[:port].
+                if host_count > 1 {
+                    return Err(RecvError::DuplicateHost);
+                }
+                if !is_valid_host(value, false) {
+                    return Err(RecvError::BadHost);
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                // RFC 9110 §8.6 / RFC 9112 §6.3 item 5: digits only; identical repeats
+                // (as separate fields or a list) are one value; differing ones are fatal.
+                for item in value.split(|&b| b == b',') {
+                    let n = parse_digits(trim(item)).ok_or(RecvError::BadContentLength)?;
+                    match content_length {
+                        Some(prev) if prev != n => {
+                            return Err(RecvError::ConflictingContentLength);
+                        }
+                        _ => content_length = Some(n),
+                    }
+                }
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                transfer_encoding = transfer_encoding.add(value)?;
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list.
+                for token in value.split(|&b| b == b',') {
+                    let token = trim(token);
+                    if token.eq_ignore_ascii_case(b"close") {
+                        info.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        info.keep_alive = true;
+                    }
+                }
+            }
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                // RFC 9110 §10.1.1: ignored in HTTP/1.0 requests.
+                if minor == 1 && value.eq_ignore_ascii_case(b"100-continue") {
+                    info.expect_continue = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
+    if minor == 1 && host_count == 0 {
+        return Err(RecvError::MissingHost);
+    }
+    info.framing = match (transfer_encoding, content_length) {
+        (TeState::Absent, None) => BodyFraming::Length(0),
+        (TeState::Absent, Some(n)) => BodyFraming::Length(n),
+        // RFC 9112 §6.1: a client MUST NOT send Transfer-Encoding in HTTP/1.0; the server
+        // treats it as faulty framing.
+        _ if minor == 0 => return Err(RecvError::TransferEncodingInHttp10),
+        // RFC 9112 §6.3 item 3: both present is a smuggling attempt; reject.
+        (_, Some(_)) => return Err(RecvError::ContentLengthWithTransferEncoding),
+        (TeState::Chunked, None) => BodyFraming::Chunked,
+        // RFC 9112 §6.1: an unknown coding is 501 when the chunked one is final.
+        (TeState::UnknownThenChunked, None) => {
+            return Err(RecvError::UnsupportedTransferCoding);
+        }
+        // RFC 9112 §6.3 item 4: chunked not final means the length is unknowable: 400.
+        (TeState::NotChunked, None) => return Err(RecvError::BadTransferEncoding),
+    };
+    Ok(Some(HeadStatus::Complete(len, info)))
+}
+
+fn span(r: std::ops::Range<usize>) -> crate::head::Span {
+    crate::head::Span {
+        start: r.start as u32,
+        end: r.end as u32,
+    }
+}
+
+/// Transfer-Encoding seen so far, over all its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TeState {
+    Absent,
+    /// Last coding is chunked, and the only one.
+    Chunked,
+    /// Codings we do not implement, then chunked last.
+    UnknownThenChunked,
+    /// The last coding so far is not chunked.
+    NotChunked,
+}
+
+impl TeState {
+    fn add(mut self, value: &[u8]) -> Result<Self, RecvError> {
+        for coding in value.split(|&b| b == b',') {
+            let coding = trim(coding);
+            if coding.is_empty() {
+                continue; // RFC 9110 §5.6.1: empty list elements are ignored.
+            }
+            // Parameters (";q=..") belong to the coding name before them.
+            let name = trim(coding.split(|&b| b == b';').next().unwrap_or(coding));
+            let chunked = name.eq_ignore_ascii_case(b"chunked");
+            self = match self {
+                // RFC 9112 §6.1: chunked MUST NOT be applied more than once.
+                Self::Chunked | Self::UnknownThenChunked => {
+                    return Err(RecvError::BadTransferEncoding);
+                }
+                Self::Absent if chunked => Self::Chunked,
+                Self::NotChunked if chunked => Self::UnknownThenChunked,
+                _ => Self::NotChunked,
+            };
+        }
+        Ok(self)
+    }
+}
+
+/// RFC 9112 §3.2: origin-form for all but CONNECT (authority-form only) and OPTIONS
+/// (which may use `*`); absolute-form for all but CONNECT.
+fn target_form(method: &str, target: &str) -> Result<TargetForm, RecvError> {
+    let t = target.as_bytes();
+    if method == "CONNECT" {
+        // RFC 9112 §3.2.3: authority-form = uri-host ":" port.
+        return if is_valid_host(t, true) {
+            Ok(TargetForm::Authority)
+        } else {
+            Err(RecvError::BadTarget)
+        };
+    }
+    if t.first() == Some(&b'/') {
+        return Ok(TargetForm::Origin);
+    }
+    if t == b"*" {
+        return if method == "OPTIONS" {
+            Ok(TargetForm::Asterisk)
+        } else {
+            Err(RecvError::BadTarget)
+        };
+    }
+    // RFC 9112 §3.2.2 absolute-form: scheme "://" ...
+    if let Some(colon) = t.iter().position(|&b| b == b':') {
+        let scheme = &t[..colon];
+        let ok_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+        if ok_scheme && t[colon..].starts_with(b"://") {
+            return Ok(TargetForm::Absolute);
+        }
+    }
+    Err(RecvError::BadTarget)
+}
+
+/// `host[:port]` per RFC 3986 §3.2.2/§3.2.3. An empty value is valid for Host
+/// (RFC 9112 §3.2) but not for an authority-form target (`need_port`).
+pub(crate) fn is_valid_host(v: &[u8], need_port: bool) -> bool {
+    if v.is_empty() {
+        return !need_port;
+    }
+    let (host, port) = if v[0] == b'[' {
+        let Some(close) = v.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let inner = &v[1..close];
+        if inner.is_empty()
+            || !inner
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b) || is_unreserved_or_sub(b))
+        {
+            return false;
+        }
+        match &v[close + 1..] {
+            [] => (&v[..=close], None),
+            [b':', port @ ..] => (&v[..=close], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match v.iter().position(|&b| b == b':') {
+            Some(i) => (&v[..i], Some(&v[i + 1..])),
+            None => (v, None),
+        }
+    };
+    let host_ok = host.first() == Some(&b'[')
+        || (!host.is_empty() && host.iter().all(|&b| is_unreserved_or_sub(b) || b == b'%'));
+    let port_ok = match port {
+        Some(p) => p.iter().all(u8::is_ascii_digit) && !(need_port && p.is_empty()),
+        None => !need_port,
+    };
+    host_ok && port_ok
+}
+
+fn is_unreserved_or_sub(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
+}
+
+/// A plain run of digits (RFC 9110 §8.6), without overflow.
+pub(crate) fn parse_digits(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Strip optional whitespace (SP, HTAB) at both ends (RFC 9110 §5.6.3).
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+fn map_httparse_error(e: httparse::Error, buf: &[u8], config: &Config) -> RecvError {
+    match e {
+        httparse::Error::TooManyHeaders => RecvError::TooManyHeaders,
+        httparse::Error::Version => {
+            // 505 only for a well-formed HTTP-version naming another version
+            // (RFC 9112 §2.3); anything else is a syntax error.
+            let first = memchr::memchr(b'\n', buf).map_or(buf, |i| &buf[..i]);
+            let first = first.strip_suffix(b"\r").unwrap_or(first);
+            let version = first.rsplit(|&b| b == b' ').next().unwrap_or(b"");
+            match version {
+                [b'H', b'T', b'T', b'P', b'/', a, b'.', b]
+                    if a.is_ascii_digit() && b.is_ascii_digit() =>
+                {
+                    RecvError::UnsupportedVersion
+                }
+                [b'H', b'T', b'T', b'P', b'/', a] if a.is_ascii_digit() => {
+                    RecvError::UnsupportedVersion
+                }
+                _ => RecvError::BadSyntax,
+            }
+        }
+        httparse::Error::HeaderName => {
+            // A line starting with whitespace after the first header is obs-fold
+            // (RFC 9112 §5.2); otherwise a bad name or whitespace before the colon
+            // (RFC 9112 §5.1).
+            if has_obs_fold(buf) {
+                RecvError::ObsFold
+            } else {
+                RecvError::BadHeaderName
+            }
+        }
+        httparse::Error::HeaderValue => RecvError::BadHeaderValue,
+        httparse::Error::NewLine => {
+            if !config.allow_bare_lf && has_bare_lf(buf) {
+                RecvError::BareLf
+            } else {
+                RecvError::BadSyntax
+            }
+        }
+        httparse::Error::Token | httparse::Error::Status => RecvError::BadSyntax,
+    }
+}
+
+fn has_obs_fold(buf: &[u8]) -> bool {
+    let mut lines = memchr_iter(b'\n', buf).skip(1);
+    lines.any(|i| matches!(buf.get(i + 1), Some(b' ' | b'\t')))
+}
+
+fn has_bare_lf(buf: &[u8]) -> bool {
+    memchr_iter(b'\n', buf).any(|i| i == 0 || buf[i - 1] != b'\r')
+}
+
+/// Parse a trailer section (`raw` ends with its blank line) into `trailers`.
+/// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message must not
+/// come as trailers.
+pub(crate) fn parse_trailers(
+    raw: &[u8],
+    config: &Config,
+    trailers: &mut Headers,
+) -> Result<(), RecvError> {
+    trailers.reset_with_raw(raw);
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let max = config.limits.headers().min(slots.len());
+    let parsed = httparse::parse_headers(raw, &mut slots[..max]);
+    let headers = match parsed {
+        Ok(httparse::Status::Complete((_, h))) => h,
+        Ok(httparse::Status::Partial) => return Err(RecvError::BadTrailer),
+        Err(httparse::Error::TooManyHeaders) => return Err(RecvError::TrailersTooLarge),
+        Err(_) => return Err(RecvError::BadTrailer),
+    };
+    let base = raw.as_ptr() as usize;
+    for h in headers {
+        let name = h.name.as_bytes();
+        for forbidden in [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"host",
+            b"trailer",
+            b"connection",
+        ] {
+            if name.eq_ignore_ascii_case(forbidden) {
+                return Err(RecvError::BadTrailer);
+            }
+        }
+        let value = trim(h.value);
+        let n = name.as_ptr() as usize - base;
+        let v = value.as_ptr() as usize - base;
+        trailers.push_offsets(n..n + name.len(), v..v + value.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits() {
+        assert_eq!(parse_digits(b"0"), Some(0));
+        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551616"), None);
+        assert_eq!(parse_digits(b"000000000000000000000042"), Some(42));
+        assert_eq!(parse_digits(b"+1"), None);
+        assert_eq!(parse_digits(b""), None);
+        assert_eq!(parse_digits(b"1 2"), None);
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in [
+            &b"a"[..],
+            b"example.com",
+            b"example.com:80",
+            b"127.0.0.1:8080",
+            b"[::1]",
+            b"[::1]:80",
+            b"",
+            b"a%20b",
+        ] {
+            assert!(
+                is_valid_host(ok, false),
+                "{:?}",
+                String::from_utf8_lossy(ok)
+            );
+        }
+        for bad in [
+            &b"a b"[..],
+            b"a/b",
+            b"a:80:90",
+            b"[::1",
+            b"[::1]x",
+            b"a:x",
+            b"a@b",
+            b"[]",
+        ] {
+            assert!(
+                !is_valid_host(bad, false),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(is_valid_host(b"example.com:443", true));
+        assert!(!is_valid_host(b"example.com", true));
+        assert!(!is_valid_host(b"example.com:", true));
+    }
+}

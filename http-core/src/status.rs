@@ -1,0 +1,94 @@
+//! Reason phrases for every registered status code.
+
+/// The reason phrase of `status`: every code of RFC 9110 §15, the other IANA-registered
+/// codes, and every code of the Nim `asynchttpserver` `HttpCode` list (which adds
+/// `418 I'm a teapot`).
+///
+/// ```
+/// assert_eq!(http_core::reason_phrase(404), Some("Not Found"));
+/// assert_eq!(http_core::reason_phrase(299), None);
+/// ```
+pub fn reason_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_phrase;
+
+    #[test]
+    fn nim_http_codes_all_have_reasons() {
+        let nim = [
+            100, 101, 200, 201, 202, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 400, 401,
+            403, 404, 405, 406, 407, 408, 409, 410, 411, 418, 500, 501, 502, 503, 504, 505,
+        ];
+        for code in nim {
+            assert!(reason_phrase(code).is_some(), "{code}");
+        }
+        assert_eq!(reason_phrase(418), Some("I'm a teapot"));
+    }
+}
