@@ -500,30 +500,61 @@ impl Connection {
     /// [`SendError::HeadNotSent`]; [`SendError::BodyTooLong`] past the declared
     /// Content-Length (nothing is written); [`SendError::AlreadyFinished`].
     pub fn send_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
+        if let Some(suffix) = self.send_data_framing(data.len(), out)? {
+            out.extend_from_slice(data);
+            out.extend_from_slice(suffix);
+        }
+        Ok(())
+    }
+
+    /// The zero-copy form of [`send_data`](Self::send_data): account for `len` body bytes
+    /// that the caller writes itself, appending only the framing that goes before them to
+    /// `out`. Returns the bytes to write right after the data, or `None` when the data
+    /// must not be written at all (HEAD, 204, 304, or `len == 0`).
+    ///
+    /// ```
+    /// # use http_core::*;
+    /// let mut conn = Connection::new(Config::default());
+    /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    /// while !matches!(conn.next_event().unwrap(), Next::Paused) {}
+    /// let (mut out, mut head) = (Vec::new(), ResponseHead::new(200));
+    /// head.content_length(None);
+    /// conn.send_head(&head, &mut out).unwrap();
+    /// out.clear();
+    /// let suffix = conn.send_data_framing(5, &mut out).unwrap();
+    /// assert_eq!((&out[..], suffix), (&b"5\r\n"[..], Some(&b"\r\n"[..])));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send_data`](Self::send_data).
+    pub fn send_data_framing(
+        &mut self,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<&'static [u8]>, SendError> {
         self.check_poison()?;
         let WriteState::Body(encoder) = &mut self.write else {
             return Err(self.write_order_error());
         };
-        if data.is_empty() {
-            return Ok(());
+        if len == 0 {
+            return Ok(None);
         }
-        match encoder {
+        Ok(match encoder {
             Encoder::Length(left) => {
-                if data.len() as u64 > *left {
+                if len as u64 > *left {
                     return Err(SendError::BodyTooLong);
                 }
-                *left -= data.len() as u64;
-                out.extend_from_slice(data);
+                *left -= len as u64;
+                Some(b"")
             }
             Encoder::Chunked => {
-                encode::push_chunk_size(out, data.len());
-                out.extend_from_slice(data);
-                out.extend_from_slice(b"\r\n");
+                encode::push_chunk_size(out, len);
+                Some(b"\r\n")
             }
-            Encoder::CloseDelimited => out.extend_from_slice(data),
-            Encoder::Empty => {}
-        }
-        Ok(())
+            Encoder::CloseDelimited => Some(b""),
+            Encoder::Empty => None,
+        })
     }
 
     /// End the response body: the last chunk with `trailers` for chunked responses

@@ -50,67 +50,75 @@ pub(crate) enum HeadStatus {
 }
 
 /// Look for a complete head at the start of `buf` and parse it into `head`.
+///
+/// The outcome does not depend on how the bytes were split: the line scanner's verdicts
+/// (bare LF, 414, 431) are always reached first, in byte order, and httparse's only once
+/// the whole head is there.
 pub(crate) fn parse_head(
     buf: &[u8],
     scan: &mut HeadScan,
     config: &Config,
     head: &mut RequestHead,
 ) -> Result<HeadStatus, RecvError> {
-    let limits = &config.limits;
-    let window = &buf[..buf.len().min(limits.head_bytes())];
+    let window = &buf[..buf.len().min(config.limits.head_bytes())];
     if scan.scanned == 0 {
-        // Fast path: try the whole buffer at once.
-        match run_httparse(window, config, head)? {
-            Some(done) => return Ok(done),
-            None => {
-                if buf.len() >= limits.head_bytes() {
-                    return Err(first_line_or(buf, config, RecvError::HeadTooLarge));
-                }
-            }
+        // Fast path: a head that arrived whole is parsed by one httparse call, then the
+        // scanner checks its lines (one memchr pass) for what httparse lets through.
+        if let Ok(Some(HeadStatus::Complete(len, info))) = run_httparse(window, config, head) {
+            let mut fresh = HeadScan::default();
+            return match scan_lines(window, &mut fresh, config)? {
+                Some(end) if end == len => Ok(HeadStatus::Complete(len, info)),
+                // httparse and the scanner disagree on where the head ends: refuse.
+                _ => Err(RecvError::BadSyntax),
+            };
         }
     }
-    // Slow path: scan only the unscanned tail for line ends.
+    match scan_lines(window, scan, config)? {
+        Some(end) => match run_httparse(&window[..end], config, head)? {
+            Some(done) => Ok(done),
+            // The blank line was found, so httparse has all it needs.
+            None => Err(RecvError::BadSyntax),
+        },
+        None if buf.len() >= config.limits.head_bytes() => Err(RecvError::HeadTooLarge),
+        None => Ok(HeadStatus::Partial),
+    }
+}
+
+/// Scan the unscanned tail of `window` for line ends. Returns the head's length once the
+/// blank line is found; checks bare LFs (strict mode) and the request-line length.
+fn scan_lines(
+    window: &[u8],
+    scan: &mut HeadScan,
+    config: &Config,
+) -> Result<Option<usize>, RecvError> {
     let from = scan.scanned;
-    let mut end = None;
     for i in memchr_iter(b'\n', &window[from..]) {
         let i = from + i;
         let has_cr = i > scan.line_start && window[i - 1] == b'\r';
         if !has_cr && !config.allow_bare_lf {
+            // RFC 9112 §2.2: a bare LF may be taken as a line end; strict mode refuses it
+            // because front-ends that disagree on line ends enable request smuggling.
             return Err(RecvError::BareLf);
         }
         let content_len = i - scan.line_start - usize::from(has_cr);
         if !scan.first_line_done {
             if content_len == 0 {
-                // Blank lines before the request line are ignored (RFC 9112 §2.2); the
-                // fast path hands them to httparse, which skips them too.
+                // Blank lines before the request line are ignored (RFC 9112 §2.2).
                 scan.line_start = i + 1;
                 continue;
             }
             check_request_line_length(&window[scan.line_start..i], config)?;
             scan.first_line_done = true;
         } else if content_len == 0 {
-            end = Some(i + 1);
-            break;
+            return Ok(Some(i + 1));
         }
         scan.line_start = i + 1;
     }
-    match end {
-        Some(end) => match run_httparse(&window[..end], config, head)? {
-            Some(done) => Ok(done),
-            // The blank line was found, so httparse has all it needs.
-            None => Err(RecvError::BadSyntax),
-        },
-        None => {
-            scan.scanned = window.len();
-            if !scan.first_line_done {
-                check_request_line_length(&window[scan.line_start..], config)?;
-            }
-            if buf.len() >= limits.head_bytes() {
-                return Err(first_line_or(buf, config, RecvError::HeadTooLarge));
-            }
-            Ok(HeadStatus::Partial)
-        }
+    scan.scanned = window.len();
+    if !scan.first_line_done {
+        check_request_line_length(&window[scan.line_start..], config)?;
     }
+    Ok(None)
 }
 
 /// 414 if the (possibly partial) request line already holds a target over the limit.
@@ -132,13 +140,6 @@ fn check_request_line_length(line: &[u8], config: &Config) -> Result<(), RecvErr
     }
 }
 
-fn first_line_or(buf: &[u8], config: &Config, other: RecvError) -> RecvError {
-    let first = memchr::memchr(b'\n', buf).map_or(buf, |i| &buf[..i]);
-    check_request_line_length(first, config)
-        .err()
-        .unwrap_or(other)
-}
-
 /// Run httparse over `buf`; `None` when the head is incomplete.
 fn run_httparse(
     buf: &[u8],
@@ -156,18 +157,9 @@ fn run_httparse(
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(map_httparse_error(e, buf, config)),
+        Err(e) => return Err(map_httparse_error(e, buf)),
     };
     let raw = &buf[..len];
-    // httparse takes a bare LF as a line end; RFC 9112 §2.2 lets a recipient do so, but
-    // strict mode refuses it (front-ends that disagree enable request smuggling).
-    if !config.allow_bare_lf {
-        for i in memchr_iter(b'\n', raw) {
-            if i == 0 || raw[i - 1] != b'\r' {
-                return Err(RecvError::BareLf);
-            }
-        }
-    }
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(RecvError::BadSyntax);
     };
@@ -426,7 +418,7 @@ pub(crate) fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-fn map_httparse_error(e: httparse::Error, buf: &[u8], config: &Config) -> RecvError {
+fn map_httparse_error(e: httparse::Error, buf: &[u8]) -> RecvError {
     match e {
         httparse::Error::TooManyHeaders => RecvError::TooManyHeaders,
         httparse::Error::Version => {
@@ -458,13 +450,7 @@ fn map_httparse_error(e: httparse::Error, buf: &[u8], config: &Config) -> RecvEr
             }
         }
         httparse::Error::HeaderValue => RecvError::BadHeaderValue,
-        httparse::Error::NewLine => {
-            if !config.allow_bare_lf && has_bare_lf(buf) {
-                RecvError::BareLf
-            } else {
-                RecvError::BadSyntax
-            }
-        }
+        httparse::Error::NewLine => RecvError::BadSyntax,
         httparse::Error::Token | httparse::Error::Status => RecvError::BadSyntax,
     }
 }
@@ -472,10 +458,6 @@ fn map_httparse_error(e: httparse::Error, buf: &[u8], config: &Config) -> RecvEr
 fn has_obs_fold(buf: &[u8]) -> bool {
     let mut lines = memchr_iter(b'\n', buf).skip(1);
     lines.any(|i| matches!(buf.get(i + 1), Some(b' ' | b'\t')))
-}
-
-fn has_bare_lf(buf: &[u8]) -> bool {
-    memchr_iter(b'\n', buf).any(|i| i == 0 || buf[i - 1] != b'\r')
 }
 
 /// Parse a trailer section (`raw` ends with its blank line) into `trailers`.
