@@ -53,6 +53,7 @@ mod error;
 mod event;
 mod head;
 mod limits;
+mod multipart;
 mod parse;
 mod status;
 
@@ -62,4 +63,5 @@ pub use error::{RecvError, SendError};
 pub use event::{Event, Next};
 pub use head::{HeaderIter, Headers, RequestHead, ResponseHead, TargetForm, Version};
 pub use limits::{Config, Limits, MAX_HEADERS_CAP};
+pub use multipart::{Multipart, MultipartError, MultipartEvent, MultipartLimits, PartHead};
 pub use status::reason_phrase;

@@ -237,11 +237,12 @@ fn run_httparse(
                     }
                 }
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
-                // RFC 9110 §10.1.1: ignored in HTTP/1.0 requests.
-                if minor == 1 && value.eq_ignore_ascii_case(b"100-continue") {
-                    info.expect_continue = true;
-                }
+            // RFC 9110 §10.1.1: 100-continue is ignored in HTTP/1.0 requests.
+            6 if name.eq_ignore_ascii_case(b"expect")
+                && minor == 1
+                && value.eq_ignore_ascii_case(b"100-continue") =>
+            {
+                info.expect_continue = true;
             }
             _ => {}
         }

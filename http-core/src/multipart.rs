@@ -1,0 +1,649 @@
+//! Sans-IO `multipart/form-data` parsing (RFC 7578, RFC 2046 §5.1): bytes in, events out.
+//!
+//! The delimiter is searched with a precomputed [`memchr::memmem::Finder`] over new bytes
+//! only; at most `delimiter length - 1` bytes are kept back between inputs (they might be
+//! the start of a delimiter), so every byte is examined a bounded number of times whatever
+//! the split.
+
+use std::fmt;
+
+use memchr::memmem::Finder;
+
+use crate::head::Headers;
+use crate::parse::trim;
+
+/// Limits for a multipart body, each with a documented default and a `&mut Self` setter.
+/// Defaults follow the HTTP::Server::EV seed: 4 KiB field names, 50 KiB field values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartLimits {
+    header_bytes: usize,
+    parts: usize,
+    name_bytes: usize,
+    field_bytes: u64,
+    preamble_bytes: usize,
+}
+
+impl Default for MultipartLimits {
+    fn default() -> Self {
+        Self {
+            header_bytes: 8 * 1024,
+            parts: 1000,
+            name_bytes: 4 * 1024,
+            field_bytes: 50 * 1024,
+            preamble_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl MultipartLimits {
+    /// Largest header section of one part, in bytes. Default 8 KiB.
+    pub fn max_header_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.header_bytes = bytes;
+        self
+    }
+    /// Most parts in one body. Default 1000.
+    pub fn max_parts(&mut self, count: usize) -> &mut Self {
+        self.parts = count;
+        self
+    }
+    /// Longest field name (`name=` of Content-Disposition), in bytes. Default 4 KiB.
+    pub fn max_name_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.name_bytes = bytes;
+        self
+    }
+    /// Largest value of a non-file field (a part without `filename=`), in bytes.
+    /// File parts are not bounded here (they stream). Default 50 KiB.
+    pub fn max_field_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.field_bytes = bytes;
+        self
+    }
+    /// Largest preamble before the first delimiter, in bytes. Default 16 KiB.
+    pub fn max_preamble_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.preamble_bytes = bytes;
+        self
+    }
+}
+
+/// A multipart body broke the format or a limit.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MultipartError {
+    /// The boundary is empty, longer than 70 bytes or has forbidden bytes (RFC 2046 §5.1.1).
+    BadBoundary,
+    /// No delimiter within the preamble limit, or garbage after a delimiter.
+    BadDelimiter,
+    /// A part's header section is malformed.
+    BadPartHeader,
+    /// A part without a `Content-Disposition: form-data; name=..` (RFC 7578 §4.2).
+    MissingName,
+    /// A part's header section exceeds [`MultipartLimits::max_header_bytes`].
+    HeaderTooLarge,
+    /// More parts than [`MultipartLimits::max_parts`].
+    TooManyParts,
+    /// A field name longer than [`MultipartLimits::max_name_bytes`].
+    NameTooLong,
+    /// A non-file field value longer than [`MultipartLimits::max_field_bytes`].
+    FieldTooLarge,
+    /// The body ended before the closing delimiter.
+    UnexpectedEof,
+}
+
+impl MultipartError {
+    /// The status to answer with: 413 for limits, 400 for format errors.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::HeaderTooLarge | Self::TooManyParts | Self::NameTooLong | Self::FieldTooLarge => {
+                413
+            }
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for MultipartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadBoundary => "invalid multipart boundary",
+            Self::BadDelimiter => "malformed multipart delimiter",
+            Self::BadPartHeader => "malformed multipart part header",
+            Self::MissingName => "multipart part without a form-data name",
+            Self::HeaderTooLarge => "multipart part header too large",
+            Self::TooManyParts => "too many multipart parts",
+            Self::NameTooLong => "multipart field name too long",
+            Self::FieldTooLarge => "multipart field value too large",
+            Self::UnexpectedEof => "multipart body ended before its closing delimiter",
+        })
+    }
+}
+
+impl std::error::Error for MultipartError {}
+
+/// The head of one part: its headers and the Content-Disposition parameters.
+#[derive(Debug, Clone, Default)]
+pub struct PartHead {
+    headers: Headers,
+    name: String,
+    filename: Option<String>,
+}
+
+impl PartHead {
+    /// The form field name (`name=`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The file name (`filename=`), present for file parts. Taken as sent: never use it as
+    /// a path without sanitizing it.
+    pub fn filename(&self) -> Option<&str> {
+        self.filename.as_deref()
+    }
+    /// The part's Content-Type, if given.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get_str("content-type")
+    }
+    /// All the part's headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+    /// Whether this part is a file (has `filename=`).
+    pub fn is_file(&self) -> bool {
+        self.filename.is_some()
+    }
+}
+
+/// What [`Multipart::next_event`] hands out.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub enum MultipartEvent<'a> {
+    /// A part begins.
+    PartBegin(&'a PartHead),
+    /// A piece of the current part's content.
+    Data(&'a [u8]),
+    /// The current part is complete.
+    PartEnd,
+    /// The closing delimiter was read; the body is complete.
+    End,
+    /// Feed more bytes.
+    NeedData,
+}
+
+impl PartialEq for PartHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.filename == other.filename && self.headers == other.headers
+    }
+}
+impl Eq for PartHead {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the first delimiter.
+    Preamble,
+    /// Right after a delimiter: `--` (close) or padding then CRLF.
+    AfterDelimiter,
+    /// Reading a part's header section.
+    Headers,
+    /// Reading part content.
+    Data,
+    /// A part's content ended at a delimiter; emit PartEnd next.
+    PartEnd,
+    /// After the close delimiter: epilogue, ignored.
+    Done,
+}
+
+/// A `multipart/form-data` parser.
+///
+/// ```
+/// use http_core::{Multipart, MultipartEvent, MultipartLimits};
+///
+/// let mut mp = Multipart::new("XyZ", MultipartLimits::default()).unwrap();
+/// mp.receive(b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n");
+/// let MultipartEvent::PartBegin(head) = mp.next_event().unwrap() else { panic!() };
+/// assert_eq!(head.name(), "a");
+/// assert_eq!(mp.next_event().unwrap(), MultipartEvent::Data(b"hello"));
+/// assert_eq!(mp.next_event().unwrap(), MultipartEvent::PartEnd);
+/// assert_eq!(mp.next_event().unwrap(), MultipartEvent::End);
+/// ```
+#[derive(Debug)]
+pub struct Multipart {
+    /// `\r\n--boundary`.
+    delimiter: Vec<u8>,
+    finder: Finder<'static>,
+    limits: MultipartLimits,
+    state: State,
+    buf: Vec<u8>,
+    start: usize,
+    eof: bool,
+    parts: usize,
+    part: PartHead,
+    part_bytes: u64,
+    preamble_seen: usize,
+    error: Option<MultipartError>,
+}
+
+impl Multipart {
+    /// A parser for `boundary` (the Content-Type's `boundary` parameter).
+    ///
+    /// # Errors
+    ///
+    /// [`MultipartError::BadBoundary`] for an empty boundary, one over 70 bytes, or with
+    /// bytes outside RFC 2046 §5.1.1's `bchars`.
+    pub fn new(boundary: &str, limits: MultipartLimits) -> Result<Self, MultipartError> {
+        let b = boundary.as_bytes();
+        let bchar = |c: u8| c.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&c);
+        if b.is_empty() || b.len() > 70 || !b.iter().all(|&c| bchar(c)) || b.ends_with(b" ") {
+            return Err(MultipartError::BadBoundary);
+        }
+        let mut delimiter = b"\r\n--".to_vec();
+        delimiter.extend_from_slice(b);
+        let finder = Finder::new(&delimiter).into_owned();
+        // The body starts at a line start: a virtual CRLF lets the first delimiter match
+        // like every later one.
+        let buf = b"\r\n".to_vec();
+        Ok(Self {
+            delimiter,
+            finder,
+            limits,
+            state: State::Preamble,
+            buf,
+            start: 0,
+            eof: false,
+            parts: 0,
+            part: PartHead::default(),
+            part_bytes: 0,
+            preamble_seen: 0,
+            error: None,
+        })
+    }
+
+    /// The boundary parameter of a `multipart/form-data` Content-Type value, unquoted.
+    ///
+    /// ```
+    /// let ct = b"multipart/form-data; boundary=\"a b\"";
+    /// assert_eq!(http_core::Multipart::boundary_from_content_type(ct).as_deref(), Some("a b"));
+    /// ```
+    pub fn boundary_from_content_type(content_type: &[u8]) -> Option<String> {
+        let text = std::str::from_utf8(content_type).ok()?;
+        let mut params = text.split(';');
+        let mime = params.next()?.trim();
+        if !mime.eq_ignore_ascii_case("multipart/form-data") {
+            return None;
+        }
+        params.find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| unquote(v.trim()))
+        })
+    }
+
+    /// Append received body bytes.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 4096 && self.start * 2 > self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The body ended.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next event.
+    ///
+    /// # Errors
+    ///
+    /// A [`MultipartError`]; after one, every later call returns it again.
+    pub fn next_event(&mut self) -> Result<MultipartEvent<'_>, MultipartError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.step() {
+            Ok(Step::Begin) => Ok(MultipartEvent::PartBegin(&self.part)),
+            Ok(Step::Data(a, b)) => Ok(MultipartEvent::Data(&self.buf[a..b])),
+            Ok(Step::PartEnd) => Ok(MultipartEvent::PartEnd),
+            Ok(Step::End) => Ok(MultipartEvent::End),
+            Ok(Step::NeedData) => Ok(MultipartEvent::NeedData),
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Step, MultipartError> {
+        loop {
+            let avail = &self.buf[self.start..];
+            match self.state {
+                State::Preamble => match self.finder.find(avail) {
+                    Some(i) => {
+                        self.start += i + self.delimiter.len();
+                        self.state = State::AfterDelimiter;
+                    }
+                    None => {
+                        let keep = avail.len().min(self.delimiter.len() - 1);
+                        let skip = avail.len() - keep;
+                        self.preamble_seen += skip;
+                        self.start += skip;
+                        if self.preamble_seen > self.limits.preamble_bytes {
+                            return Err(MultipartError::BadDelimiter);
+                        }
+                        return self.need_data();
+                    }
+                },
+                State::AfterDelimiter => {
+                    // "--" closes; otherwise optional LWSP padding then CRLF (RFC 2046 §5.1.1).
+                    if avail.starts_with(b"--") {
+                        self.start += 2;
+                        self.state = State::Done;
+                        return Ok(Step::End);
+                    }
+                    let pad = avail
+                        .iter()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                    if pad > 64 {
+                        return Err(MultipartError::BadDelimiter);
+                    }
+                    match &avail[pad..] {
+                        [b'\r', b'\n', ..] => {
+                            self.start += pad + 2;
+                            self.parts += 1;
+                            if self.parts > self.limits.parts {
+                                return Err(MultipartError::TooManyParts);
+                            }
+                            self.state = State::Headers;
+                        }
+                        [] | [b'\r'] => return self.need_data(),
+                        [b'-'] if pad == 0 => return self.need_data(),
+                        _ => return Err(MultipartError::BadDelimiter),
+                    }
+                }
+                State::Headers => {
+                    // An empty header section is just CRLF.
+                    let end = if avail.starts_with(b"\r\n") {
+                        Some(2)
+                    } else {
+                        memchr::memmem::find(avail, b"\r\n\r\n").map(|i| i + 4)
+                    };
+                    let Some(end) = end else {
+                        if avail.len() > self.limits.header_bytes {
+                            return Err(MultipartError::HeaderTooLarge);
+                        }
+                        return self.need_data();
+                    };
+                    if end > self.limits.header_bytes {
+                        return Err(MultipartError::HeaderTooLarge);
+                    }
+                    let raw = &self.buf[self.start..self.start + end];
+                    parse_part_head(raw, &self.limits, &mut self.part)?;
+                    self.start += end;
+                    self.part_bytes = 0;
+                    self.state = State::Data;
+                    return Ok(Step::Begin);
+                }
+                State::Data => {
+                    let (data_end, found) = match self.finder.find(avail) {
+                        Some(i) => (i, true),
+                        None => {
+                            // Keep back what could start a delimiter.
+                            let keep = partial_suffix(avail, &self.delimiter);
+                            (avail.len() - keep, false)
+                        }
+                    };
+                    if data_end > 0 {
+                        self.part_bytes += data_end as u64;
+                        if !self.part.is_file() && self.part_bytes > self.limits.field_bytes {
+                            return Err(MultipartError::FieldTooLarge);
+                        }
+                        let a = self.start;
+                        self.start += data_end;
+                        return Ok(Step::Data(a, a + data_end));
+                    }
+                    if found {
+                        self.start += self.delimiter.len();
+                        self.state = State::PartEnd;
+                        continue;
+                    }
+                    return self.need_data();
+                }
+                State::PartEnd => {
+                    self.state = State::AfterDelimiter;
+                    return Ok(Step::PartEnd);
+                }
+                State::Done => {
+                    // The epilogue is ignored (RFC 2046 §5.1.1).
+                    self.start = self.buf.len();
+                    return Ok(Step::End);
+                }
+            }
+        }
+    }
+
+    fn need_data(&self) -> Result<Step, MultipartError> {
+        if self.eof {
+            Err(MultipartError::UnexpectedEof)
+        } else {
+            Ok(Step::NeedData)
+        }
+    }
+}
+
+enum Step {
+    Begin,
+    Data(usize, usize),
+    PartEnd,
+    End,
+    NeedData,
+}
+
+/// Length of the longest suffix of `hay` that is a proper prefix of `needle`.
+fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
+    let max = hay.len().min(needle.len() - 1);
+    // Candidates start at a CR (the delimiter starts with CR): few, found by memrchr.
+    let tail_start = hay.len() - max;
+    let tail = &hay[tail_start..];
+    for i in memchr::memchr_iter(b'\r', tail) {
+        let cand = &tail[i..];
+        if needle.starts_with(cand) {
+            return cand.len();
+        }
+    }
+    0
+}
+
+fn parse_part_head(
+    raw: &[u8],
+    limits: &MultipartLimits,
+    part: &mut PartHead,
+) -> Result<(), MultipartError> {
+    part.headers.clear();
+    part.name.clear();
+    part.filename = None;
+    if raw != b"\r\n" {
+        let mut slots = [httparse::EMPTY_HEADER; 32];
+        let Ok(httparse::Status::Complete((_, headers))) = httparse::parse_headers(raw, &mut slots)
+        else {
+            return Err(MultipartError::BadPartHeader);
+        };
+        for h in headers {
+            part.headers.append(h.name, trim(h.value));
+        }
+    }
+    let disposition = part
+        .headers
+        .get("content-disposition")
+        .ok_or(MultipartError::MissingName)?;
+    let text = std::str::from_utf8(disposition).map_err(|_| MultipartError::BadPartHeader)?;
+    let mut params = split_params(text);
+    let kind = params.next().unwrap_or("");
+    if !kind.trim().eq_ignore_ascii_case("form-data") {
+        return Err(MultipartError::MissingName);
+    }
+    let mut name = None;
+    for p in params {
+        let Some((k, v)) = p.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if k.eq_ignore_ascii_case("name") {
+            name = Some(unquote(v.trim()));
+        } else if k.eq_ignore_ascii_case("filename") {
+            part.filename = Some(unquote(v.trim()));
+        }
+    }
+    let name = name.ok_or(MultipartError::MissingName)?;
+    if name.len() > limits.name_bytes {
+        return Err(MultipartError::NameTooLong);
+    }
+    part.name = name;
+    Ok(())
+}
+
+/// Split `a; b="x;y"; c` at semicolons outside quotes.
+fn split_params(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let mut quoted = false;
+        let mut escaped = false;
+        for (i, c) in s.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ';' if !quoted => {
+                    rest = Some(&s[i + 1..]);
+                    return Some(&s[..i]);
+                }
+                _ => {}
+            }
+        }
+        rest = None;
+        Some(s)
+    })
+}
+
+/// Remove quotes and backslash escapes from a quoted-string (RFC 9110 §5.6.4).
+fn unquote(v: &str) -> String {
+    let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return v.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(
+        boundary: &str,
+        input: &[u8],
+        pieces: &[usize],
+    ) -> Result<Vec<String>, MultipartError> {
+        let mut mp = Multipart::new(boundary, MultipartLimits::default()).unwrap();
+        let mut out: Vec<String> = Vec::new();
+        let mut at = 0;
+        let mut cuts: Vec<usize> = pieces.to_vec();
+        cuts.push(input.len());
+        for cut in cuts {
+            mp.receive(&input[at..cut]);
+            at = cut;
+            if at == input.len() {
+                mp.receive_eof();
+            }
+            loop {
+                match mp.next_event()? {
+                    MultipartEvent::PartBegin(h) => {
+                        out.push(format!("begin {} {:?}", h.name(), h.filename()))
+                    }
+                    MultipartEvent::Data(d) => {
+                        let d = String::from_utf8_lossy(d).into_owned();
+                        match out.last_mut() {
+                            Some(last) if last.starts_with("data ") => last.push_str(&d),
+                            _ => out.push(format!("data {d}")),
+                        }
+                    }
+                    MultipartEvent::PartEnd => out.push("end-part".into()),
+                    MultipartEvent::End => {
+                        out.push("end".into());
+                        return Ok(out);
+                    }
+                    MultipartEvent::NeedData => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    const BODY: &[u8] =
+        b"preamble\r\n--b0\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv1\r\n\
+        --b0\r\nContent-Disposition: form-data; name=\"up\"; filename=\"a;b.txt\"\r\n\
+        Content-Type: text/plain\r\n\r\nline\r\n--b\r\n-\r\n--\r\n--b0--\r\nepilogue";
+
+    #[test]
+    fn parses_fields_and_files_at_every_split() {
+        let whole = events("b0", BODY, &[]).unwrap();
+        assert_eq!(
+            whole,
+            [
+                "begin f None",
+                "data v1",
+                "end-part",
+                "begin up Some(\"a;b.txt\")",
+                "data line\r\n--b\r\n-\r\n--",
+                "end-part",
+                "end"
+            ]
+        );
+        for i in 0..=BODY.len() {
+            assert_eq!(events("b0", BODY, &[i]).unwrap(), whole, "split at {i}");
+        }
+        let bytes: Vec<usize> = (1..BODY.len()).collect();
+        assert_eq!(events("b0", BODY, &bytes).unwrap(), whole);
+    }
+
+    #[test]
+    fn limits_and_errors() {
+        let big = [
+            b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n".as_slice(),
+            &[b'a'; 60_000],
+            b"\r\n--b--",
+        ]
+        .concat();
+        assert_eq!(events("b", &big, &[]), Err(MultipartError::FieldTooLarge));
+        assert_eq!(MultipartError::FieldTooLarge.status(), 413);
+        assert_eq!(
+            events("b", b"--b\r\n\r\nx\r\n--b--", &[]),
+            Err(MultipartError::MissingName)
+        );
+        assert_eq!(
+            events(
+                "b",
+                b"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nx",
+                &[]
+            ),
+            Err(MultipartError::UnexpectedEof)
+        );
+        assert_eq!(
+            events("b", b"--bxyz", &[]),
+            Err(MultipartError::BadDelimiter)
+        );
+        assert!(Multipart::new("", MultipartLimits::default()).is_err());
+        assert!(Multipart::new(&"a".repeat(71), MultipartLimits::default()).is_err());
+    }
+}
