@@ -112,11 +112,14 @@ impl Chunked {
             let b = input[i];
             match self.state {
                 State::Data(left) => {
-                    let n = left.min((input.len() - i) as u64) as usize;
-                    self.received += n as u64;
-                    if self.received > limits.body_bytes() {
+                    // The chunk-size line declared `left` more bytes: refuse a chunk that
+                    // would pass the limit before handing out any of it, so the outcome
+                    // does not depend on how the chunk was split.
+                    if self.received.saturating_add(left) > limits.body_bytes() {
                         return Err(RecvError::BodyTooLarge);
                     }
+                    let n = left.min((input.len() - i) as u64) as usize;
+                    self.received += n as u64;
                     self.state = if left == n as u64 {
                         State::DataCr
                     } else {
