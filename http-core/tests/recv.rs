@@ -1,0 +1,478 @@
+//! Receive side, table-driven: every row is replayed whole, split at every byte offset,
+//! and one byte at a time, and must give the same events each time (issue 2, points 1-3,
+//! 6, 10, 11). Rows name the expected transcript; an error row ends in
+//! `error <status> <RecvError>`, which checks `RecvError::status()` too.
+
+mod common;
+
+use common::{Opts, Run, answer_ok, every_split, lenient, strict};
+use http_core::{Config, Connection, Next, RecvError};
+
+/// Stop at the first `paused`.
+fn stop() -> Opts<'static> {
+    Opts::stop()
+}
+
+/// Answer every request with 200 `ok`, so pipelined requests go on.
+fn serve() -> Opts<'static> {
+    Opts::answer(&answer_ok)
+}
+
+/// As [`serve`], with EOF after the input.
+fn serve_eof() -> Opts<'static> {
+    Opts::answer(&answer_ok).with_eof()
+}
+
+fn with_limits(f: impl FnOnce(&mut http_core::Limits)) -> Config {
+    let mut c = Config::default();
+    f(c.limits_mut());
+    c
+}
+
+/// Run one row and compare. An error row also checks that the connection is poisoned and
+/// that `send_error` writes a closing response with the error's status.
+fn check(name: &str, config: Config, opts: Opts<'_>, input: impl AsRef<[u8]>, expected: &[&str]) {
+    let input = input.as_ref();
+    let run: Run = every_split(&config, input, opts);
+    assert_eq!(run.events, expected, "row {name}");
+    if let Some(err) = run.error {
+        // Replay to the error on a connection we keep, then answer it.
+        let mut conn = Connection::new(config.clone());
+        conn.receive(input);
+        let got = loop {
+            match conn.next_event() {
+                Err(e) => break e,
+                Ok(Next::NeedData | Next::Paused) if opts.answer.is_some() => {
+                    // A served row: replay with the common driver instead.
+                    let mut c2 = Connection::new(config.clone());
+                    let _ = common::run_on(&mut c2, &[input], opts);
+                    conn = c2;
+                    break conn.error().expect("poisoned");
+                }
+                Ok(Next::NeedData) => {
+                    conn.receive_eof();
+                }
+                Ok(_) => {}
+            }
+        };
+        assert_eq!(got, err, "row {name}");
+        assert_eq!(conn.next_event(), Err(err), "row {name}: poisoned");
+        assert!(!conn.keep_alive(), "row {name}");
+        let mut out = Vec::new();
+        if conn
+            .send_error(err.status(), &err.to_string(), &mut out)
+            .is_ok()
+        {
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.starts_with(&format!("HTTP/1.1 {} ", err.status())),
+                "row {name}: {text}"
+            );
+            assert!(text.contains("\r\nConnection: close\r\n"), "row {name}");
+            assert!(text.ends_with(&format!("{err}\n")), "row {name}: {text}");
+            assert!(conn.is_closed(), "row {name}");
+        }
+    }
+}
+
+macro_rules! rows {
+    ($( $name:ident : $config:expr, $opts:expr, $input:expr => [$($ev:expr),* $(,)?]; )*) => {
+        $(
+            #[test]
+            fn $name() {
+                check(stringify!($name), $config, $opts, $input, &[$($ev),*]);
+            }
+        )*
+    };
+}
+
+const GET: &str = "head GET / HTTP/1.1";
+const POST: &str = "head POST / HTTP/1.1";
+
+// ---- 1. heads in any split ----
+rows! {
+    get_simple: strict(), stop(), "GET /path?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head GET /path?q=1 HTTP/1.1", "end", "paused"];
+    get_http10_without_host: strict(), stop(), "GET / HTTP/1.0\r\n\r\n"
+        => ["head GET / HTTP/1.0", "end", "paused"];
+    get_many_headers: strict(), stop(),
+        "GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: x/1\r\nAccept: */*\r\nAccept-Language: en\r\nCookie: a=b; c=d\r\nX-Empty:\r\nX-Tab:\tv\t\r\n\r\n"
+        => [GET, "end", "paused"];
+    get_obs_text_value: strict(), stop(), &b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9 \xff\r\n\r\n"[..]
+        => [GET, "end", "paused"];
+    leading_blank_line_ignored: strict(), stop(), "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused"];
+    partial_head_needs_data: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\n"
+        => ["need-data"];
+    partial_head_then_eof: strict(), stop().with_eof(), "GET / HTTP/1.1\r\nHost: a\r\n"
+        => ["error 400 UnexpectedEof"];
+    eof_between_requests: strict(), serve_eof(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", "closed"];
+    options_asterisk: strict(), stop(), "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head OPTIONS * HTTP/1.1", "end", "paused"];
+    absolute_form: strict(), stop(), "GET http://a.example/x?y HTTP/1.1\r\nHost: a.example\r\n\r\n"
+        => ["head GET http://a.example/x?y HTTP/1.1", "end", "paused"];
+    connect_authority: strict(), stop(), "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n"
+        => ["head CONNECT a.example:443 HTTP/1.1", "end", "paused"];
+    extension_method: strict(), stop(), "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head PURGE /x HTTP/1.1", "end", "paused"];
+    host_forms_accepted: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET / HTTP/1.1\r\nHost:\r\n\r\n"
+        => [GET, "end", "paused", GET, "end", "paused", GET, "end", "paused", "need-data"];
+}
+
+// ---- 2. bodies: Content-Length, chunked, none ----
+rows! {
+    cl_body: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+        => [POST, "data hello", "end", "paused"];
+    cl_body_partial: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello"
+        => [POST, "data hello", "need-data"];
+    cl_body_eof: strict(), stop().with_eof(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello"
+        => [POST, "data hello", "error 400 UnexpectedEof"];
+    cl_zero: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+        => [POST, "end", "paused"];
+    cl_leading_zeros: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0002\r\n\r\nhi"
+        => [POST, "data hi", "end", "paused"];
+    cl_ows_is_fine: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  5 \r\n\r\nhello"
+        => [POST, "data hello", "end", "paused"];
+    cl_identical_duplicates: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"
+        => [POST, "data hello", "end", "paused"];
+    cl_identical_list: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello"
+        => [POST, "data hello", "end", "paused"];
+    cl_binary_body: strict(), stop(), &b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n\0\r\n\xff"[..]
+        => [POST, "data \\x00\\r\\n\\xff", "end", "paused"];
+    chunked_body: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        => [POST, "data hello world", "end", "paused"];
+    chunked_empty: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        => [POST, "end", "paused"];
+    chunked_hex_sizes: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0a\r\nabcdefghij\r\n000\r\n\r\n"
+        => [POST, "data 0123456789abcdefghij", "end", "paused"];
+    chunked_extensions_ignored: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b;c=\"q;x\"\r\nhello\r\n5 ; ext\r\nworld\r\n0;last\r\n\r\n"
+        => [POST, "data helloworld", "end", "paused"];
+    chunked_case_insensitive: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+        => [POST, "data x", "end", "paused"];
+    chunked_trailers: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-A: 1\r\nx-b:  two words \r\n\r\n"
+        => [POST, "data abc", "trailers X-A=1 x-b=two words", "end", "paused"];
+    chunked_partial: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"
+        => [POST, "data hel", "need-data"];
+    chunked_eof: strict(), stop().with_eof(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+        => [POST, "data hello", "error 400 UnexpectedEof"];
+    chunked_then_pipelined: strict(), serve(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [POST, "data hi", "end", "paused", GET, "end", "paused", "need-data"];
+    trailer_content_length: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n"
+        => [POST, "error 400 BadTrailer"];
+    trailer_transfer_encoding: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\ntransfer-encoding: chunked\r\n\r\n"
+        => [POST, "error 400 BadTrailer"];
+    trailer_host: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: b\r\n\r\n"
+        => [POST, "error 400 BadTrailer"];
+    trailer_malformed: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon here\r\n\r\n"
+        => [POST, "error 400 BadTrailer"];
+    trailer_bare_lf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n\r\n"
+        => [POST, "error 400 BareLf"];
+}
+
+// ---- 3. pipelining ----
+rows! {
+    pipelined_waits_for_response: strict(), stop(),
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head GET /1 HTTP/1.1", "end", "paused"];
+    pipelined_in_order: strict(), serve(),
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head GET /1 HTTP/1.1", "end", "paused", "head POST /2 HTTP/1.1", "data abc", "end", "paused",
+            "head GET /3 HTTP/1.1", "end", "paused", "need-data"];
+    pipelined_error_after_good: strict(), serve(),
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/2.0\r\nHost: a\r\n\r\n"
+        => ["head GET /1 HTTP/1.1", "end", "paused", "error 505 UnsupportedVersion"];
+}
+
+// ---- 6. keep-alive ----
+rows! {
+    keepalive_http11_default: strict(), serve_eof(),
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", GET, "end", "paused", "closed"];
+    keepalive_client_close: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", "closed"];
+    keepalive_close_in_token_list: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade-Insecure , CLOSE\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", "closed"];
+    keepalive_close_second_field: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: te\r\nconnection: Close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", "closed"];
+    keepalive_close_substring_is_not_close: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: closed, xclose\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", GET, "end", "paused", "need-data"];
+    keepalive_http10_default_close: strict(), serve(),
+        "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n"
+        => ["head GET / HTTP/1.0", "end", "paused", "closed"];
+    keepalive_http10_keep_alive: strict(), serve(),
+        "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"
+        => ["head GET / HTTP/1.0", "end", "paused", "head GET / HTTP/1.0", "end", "paused", "closed"];
+}
+
+// ---- 10. errors ----
+rows! {
+    err_cl_and_te: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        => ["error 400 ContentLengthWithTransferEncoding"];
+    err_te_and_cl: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        => ["error 400 ContentLengthWithTransferEncoding"];
+    err_cl_differing: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"
+        => ["error 400 ConflictingContentLength"];
+    err_cl_differing_list: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n"
+        => ["error 400 ConflictingContentLength"];
+    err_cl_plus: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_cl_minus: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_cl_inner_space: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 5\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_cl_hex: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_cl_empty: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_cl_overflow: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n"
+        => ["error 400 BadContentLength"];
+    err_te_gzip: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_chunked_not_last: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_unknown_then_chunked: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        => ["error 501 UnsupportedTransferCoding"];
+    err_te_unknown_then_chunked_fields: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x-custom\r\nTransfer-Encoding: chunked\r\n\r\n"
+        => ["error 501 UnsupportedTransferCoding"];
+    err_te_chunked_twice: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_chunked_twice_fields: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_in_http10: strict(), stop(), "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+        => ["error 400 TransferEncodingInHttp10"];
+    err_obs_fold: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n"
+        => ["error 400 ObsFold"];
+    err_obs_fold_tab: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n"
+        => ["error 400 ObsFold"];
+    err_space_before_colon: strict(), stop(), "GET / HTTP/1.1\r\nHost : a\r\n\r\n"
+        => ["error 400 BadHeaderName"];
+    err_tab_before_colon: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX-A\t: 1\r\n\r\n"
+        => ["error 400 BadHeaderName"];
+    err_bad_name_byte: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n"
+        => ["error 400 BadHeaderName"];
+    err_empty_name: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n"
+        => ["error 400 BadHeaderName"];
+    err_nul_in_value: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"
+        => ["error 400 BadHeaderValue"];
+    err_bare_cr_in_value: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"
+        => ["error 400 BadHeaderValue"];
+    err_bare_lf_in_value: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: a\nb\r\n\r\n"
+        => ["error 400 BareLf"];
+    err_missing_host: strict(), stop(), "GET / HTTP/1.1\r\nX: a\r\n\r\n"
+        => ["error 400 MissingHost"];
+    err_two_hosts: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n"
+        => ["error 400 DuplicateHost"];
+    err_host_space: strict(), stop(), "GET / HTTP/1.1\r\nHost: a b\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_host_slash: strict(), stop(), "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_host_userinfo: strict(), stop(), "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_host_two_ports: strict(), stop(), "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_host_port_not_digits: strict(), stop(), "GET / HTTP/1.1\r\nHost: a:http\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_host_ipv6_unclosed: strict(), stop(), "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"
+        => ["error 400 BadHost"];
+    err_connect_origin_form: strict(), stop(), "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_connect_no_port: strict(), stop(), "CONNECT a.example HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_connect_absolute_form: strict(), stop(), "CONNECT http://a/ HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_asterisk_with_get: strict(), stop(), "GET * HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_authority_with_get: strict(), stop(), "GET a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_relative_target: strict(), stop(), "GET foo HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_chunk_size_overflow: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n"
+        => [POST, "error 400 ChunkSizeOverflow"];
+    err_chunk_size_not_hex: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nx\r\n"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_size_empty: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\n"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_size_negative: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_line_cr_without_lf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\rhello"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_ext_control_byte: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a\0\r\nhello\r\n"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_line_bare_lf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n"
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_data_no_crlf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n"
+        => [POST, "data hello", "error 400 MissingChunkCrlf"];
+    err_chunk_data_cr_no_lf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\rX"
+        => [POST, "data hello", "error 400 MissingChunkCrlf"];
+    err_chunk_data_bare_lf: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n"
+        => [POST, "data hello", "error 400 MissingChunkCrlf"];
+    err_chunk_line_too_long: strict(), stop(),
+        format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;{}\r\nx", "e".repeat(1100))
+        => [POST, "error 400 ChunkLineTooLong"];
+    err_http20: strict(), stop(), "GET / HTTP/2.0\r\nHost: a\r\n\r\n"
+        => ["error 505 UnsupportedVersion"];
+    err_http12: strict(), stop(), "GET / HTTP/1.2\r\nHost: a\r\n\r\n"
+        => ["error 505 UnsupportedVersion"];
+    err_http09: strict(), stop(), "GET / HTTP/0.9\r\nHost: a\r\n\r\n"
+        => ["error 505 UnsupportedVersion"];
+    err_version_lowercase: strict(), stop(), "GET / http/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadSyntax"];
+    err_version_missing: strict(), stop(), "GET /\r\nHost: a\r\n\r\n"
+        => ["error 400 BadSyntax"];
+    err_request_line_double_space: strict(), stop(), "GET  / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadSyntax"];
+    err_garbage: strict(), stop(), &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"[..]
+        => ["error 400 BadSyntax"];
+    err_414: with_limits(|l| { l.max_target_bytes(16); }), stop(),
+        format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(16))
+        => ["error 414 UriTooLong"];
+    ok_target_at_limit: with_limits(|l| { l.max_target_bytes(16); }), stop(),
+        format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(15))
+        => [&*format!("head GET /{} HTTP/1.1", "a".repeat(15)), "end", "paused"];
+    err_414_before_line_ends: with_limits(|l| { l.max_target_bytes(16); }), stop(),
+        format!("GET /{}", "a".repeat(20))
+        => ["error 414 UriTooLong"];
+    err_431_head_too_large: with_limits(|l| { l.max_head_bytes(64); }), stop(),
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n", "b".repeat(40))
+        => ["error 431 HeadTooLarge"];
+    err_431_head_never_ends: with_limits(|l| { l.max_head_bytes(64); }), stop(),
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}", "b".repeat(60))
+        => ["error 431 HeadTooLarge"];
+    ok_head_at_limit: with_limits(|l| { l.max_head_bytes(64); }), stop(),
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\nGET", "b".repeat(64 - 32))
+        => [GET, "end", "paused"];
+    err_431_too_many_headers: with_limits(|l| { l.max_headers(3); }), stop(),
+        "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"
+        => ["error 431 TooManyHeaders"];
+    ok_headers_at_limit: with_limits(|l| { l.max_headers(3); }), stop(),
+        "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n"
+        => [GET, "end", "paused"];
+}
+
+// ---- 10. the bare-LF switch (RFC 9112 §2.2) ----
+rows! {
+    strict_bare_lf_head: strict(), stop(), "GET / HTTP/1.1\nHost: a\n\n"
+        => ["error 400 BareLf"];
+    strict_bare_lf_last_line: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\n\n"
+        => ["error 400 BareLf"];
+    lenient_bare_lf_head: lenient(), stop(), "GET / HTTP/1.1\nHost: a\n\n"
+        => [GET, "end", "paused"];
+    lenient_mixed_line_ends: lenient(), stop(), "GET / HTTP/1.1\r\nHost: a\n\r\n"
+        => [GET, "end", "paused"];
+    lenient_bare_lf_chunked: lenient(), stop(),
+        "POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\n\n5\nhello\n0\nX-T: 1\n\n"
+        => [POST, "data hello", "trailers X-T=1", "end", "paused"];
+    lenient_still_rejects_bare_cr: lenient(), stop(), "GET / HTTP/1.1\rHost: a\r\n\r\n"
+        => ["error 400 BadSyntax"];
+}
+
+// ---- 11. limits: body and trailers ----
+rows! {
+    err_413_declared: with_limits(|l| { l.max_body_bytes(4); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+        => [POST, "error 413 BodyTooLarge"];
+    ok_body_at_limit: with_limits(|l| { l.max_body_bytes(5); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+        => [POST, "data hello", "end", "paused"];
+    err_413_chunked: with_limits(|l| { l.max_body_bytes(4); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"
+        => [POST, "data ab", "error 413 BodyTooLarge"];
+    ok_chunked_at_limit: with_limits(|l| { l.max_body_bytes(5); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"
+        => [POST, "data abcde", "end", "paused"];
+    err_431_trailers: with_limits(|l| { l.max_trailer_bytes(16); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Long: 0123456789\r\n\r\n"
+        => [POST, "error 431 TrailersTooLarge"];
+    ok_trailers_within_limit: with_limits(|l| { l.max_trailer_bytes(16); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-S: 0123\r\n\r\n"
+        => [POST, "trailers X-S=0123", "end", "paused"];
+    err_chunk_line_limit: with_limits(|l| { l.max_chunk_line_bytes(8); }), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;abcdefgh\r\nhello"
+        => [POST, "error 400 ChunkLineTooLong"];
+}
+
+#[test]
+fn every_status_is_one_of_the_documented_ones() {
+    let all = [
+        RecvError::BadSyntax,
+        RecvError::BadHeaderName,
+        RecvError::BadHeaderValue,
+        RecvError::BareLf,
+        RecvError::ObsFold,
+        RecvError::UnsupportedVersion,
+        RecvError::UriTooLong,
+        RecvError::HeadTooLarge,
+        RecvError::TooManyHeaders,
+        RecvError::BadTarget,
+        RecvError::MissingHost,
+        RecvError::DuplicateHost,
+        RecvError::BadHost,
+        RecvError::BadContentLength,
+        RecvError::ConflictingContentLength,
+        RecvError::ContentLengthWithTransferEncoding,
+        RecvError::BadTransferEncoding,
+        RecvError::UnsupportedTransferCoding,
+        RecvError::TransferEncodingInHttp10,
+        RecvError::BadChunkLine,
+        RecvError::ChunkSizeOverflow,
+        RecvError::ChunkLineTooLong,
+        RecvError::MissingChunkCrlf,
+        RecvError::BadTrailer,
+        RecvError::TrailersTooLarge,
+        RecvError::BodyTooLarge,
+        RecvError::UnexpectedEof,
+    ];
+    for e in all {
+        let expected = match e {
+            RecvError::UnsupportedVersion => 505,
+            RecvError::UriTooLong => 414,
+            RecvError::HeadTooLarge | RecvError::TooManyHeaders | RecvError::TrailersTooLarge => {
+                431
+            }
+            RecvError::UnsupportedTransferCoding => 501,
+            RecvError::BodyTooLarge => 413,
+            _ => 400,
+        };
+        assert_eq!(e.status(), expected, "{e:?}");
+        assert!(!e.to_string().is_empty());
+    }
+}
