@@ -67,7 +67,8 @@ pub struct Connection {
     trailers: Headers,
     trailer_raw: Vec<u8>,
     scan: HeadScan,
-    date: Option<[u8; 29]>,
+    /// The preformatted `Date: ...\r\n` line.
+    date: Option<[u8; encode::DATE_LINE]>,
     error: Option<RecvError>,
     body_received: u64,
 }
@@ -214,7 +215,11 @@ impl Connection {
     /// Set the `Date` value for response heads written from now on (format it once per
     /// second with [`DateCache`](crate::DateCache)). Without one, no `Date` is sent.
     pub fn set_date(&mut self, date: &HttpDate) {
-        self.date = Some(*date.as_bytes());
+        let mut line = [0u8; encode::DATE_LINE];
+        line[..6].copy_from_slice(b"Date: ");
+        line[6..35].copy_from_slice(date.as_bytes());
+        line[35..].copy_from_slice(b"\r\n");
+        self.date = Some(line);
     }
 
     // ----- receive-side output -----

@@ -1,6 +1,6 @@
 //! Response head writer and body encoders (RFC 9112 §4, §6, §7).
 
-use crate::head::{Headers, ResponseHead, Version, is_valid_name, is_valid_value};
+use crate::head::{Headers, ResponseHead, Version};
 use crate::limits::Config;
 use crate::parse::{parse_digits, trim};
 use crate::status::reason_phrase;
@@ -47,7 +47,7 @@ pub(crate) fn write_head(
     mut close: bool,
     http10_keep_alive: bool,
     config: &Config,
-    date: Option<&[u8; 29]>,
+    date: Option<&[u8; DATE_LINE]>,
     out: &mut Vec<u8>,
 ) -> Option<HeadOutcome> {
     let status = head.status();
@@ -59,22 +59,21 @@ pub(crate) fn write_head(
     let mut length = head.length();
     let mut has_date = false;
     let mut user_close = false;
-    for (name, value) in head.headers() {
-        let n = name.as_bytes();
-        if !is_valid_name(n) || !is_valid_value(value) {
-            out.truncate(mark);
-            return None;
-        }
-        match n.len() {
-            14 if n.eq_ignore_ascii_case(b"content-length") => {
+    if !head.headers().is_valid() {
+        out.truncate(mark);
+        return None;
+    }
+    for (n, value) in head.headers().iter_bytes() {
+        match (n.len(), n[0] | 0x20) {
+            (14, b'c') if n.eq_ignore_ascii_case(b"content-length") => {
                 if length.is_none() {
                     length = parse_digits(trim(value));
                 }
                 continue;
             }
-            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => continue,
-            4 if n.eq_ignore_ascii_case(b"date") => has_date = true,
-            10 if n.eq_ignore_ascii_case(b"connection") => {
+            (17, b't') if n.eq_ignore_ascii_case(b"transfer-encoding") => continue,
+            (4, b'd') if n.eq_ignore_ascii_case(b"date") => has_date = true,
+            (10, b'c') if n.eq_ignore_ascii_case(b"connection") => {
                 if value
                     .split(|&b| b == b',')
                     .any(|t| trim(t).eq_ignore_ascii_case(b"close"))
@@ -96,7 +95,7 @@ pub(crate) fn write_head(
     write_defaults(head.headers(), config, out);
     if !has_date {
         if let Some(date) = date {
-            push_header(out, b"Date", date);
+            out.extend_from_slice(date);
         }
     }
 
@@ -175,13 +174,13 @@ pub(crate) fn write_error(
     message: &str,
     with_body: bool,
     config: &Config,
-    date: Option<&[u8; 29]>,
+    date: Option<&[u8; DATE_LINE]>,
     out: &mut Vec<u8>,
 ) {
     write_status_line(status, None, out);
     out.extend_from_slice(&config.defaults_wire);
     if let Some(date) = date {
-        push_header(out, b"Date", date);
+        out.extend_from_slice(date);
     }
     out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
     push_length(out, message.len() as u64 + 1);
@@ -192,7 +191,28 @@ pub(crate) fn write_error(
     }
 }
 
+/// Length of a `Date: <IMF-fixdate>\r\n` line.
+pub(crate) const DATE_LINE: usize = 6 + 29 + 2;
+
 fn write_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
+    if reason.is_none() {
+        let line: &[u8] = match status {
+            200 => b"HTTP/1.1 200 OK\r\n",
+            204 => b"HTTP/1.1 204 No Content\r\n",
+            206 => b"HTTP/1.1 206 Partial Content\r\n",
+            301 => b"HTTP/1.1 301 Moved Permanently\r\n",
+            302 => b"HTTP/1.1 302 Found\r\n",
+            304 => b"HTTP/1.1 304 Not Modified\r\n",
+            400 => b"HTTP/1.1 400 Bad Request\r\n",
+            404 => b"HTTP/1.1 404 Not Found\r\n",
+            500 => b"HTTP/1.1 500 Internal Server Error\r\n",
+            _ => b"",
+        };
+        if !line.is_empty() {
+            out.extend_from_slice(line);
+            return;
+        }
+    }
     out.extend_from_slice(b"HTTP/1.1 ");
     let mut buf = itoa::Buffer::new();
     out.extend_from_slice(buf.format(status).as_bytes());
@@ -214,9 +234,9 @@ fn write_defaults(user: &Headers, config: &Config, out: &mut Vec<u8>) {
         out.extend_from_slice(&config.defaults_wire);
         return;
     }
-    for (name, value) in config.defaults.iter() {
-        if !user.contains(name) {
-            push_header(out, name.as_bytes(), value);
+    for (name, value) in config.defaults.iter_bytes() {
+        if !user.contains_bytes(name) {
+            push_header(out, name, value);
         }
     }
 }
@@ -229,10 +249,13 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 fn push_length(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(b"Content-Length: ");
+    let mut line = [0u8; 16 + 20 + 2];
+    line[..16].copy_from_slice(b"Content-Length: ");
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let digits = buf.format(n).as_bytes();
+    line[16..16 + digits.len()].copy_from_slice(digits);
+    line[16 + digits.len()..18 + digits.len()].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..18 + digits.len()]);
 }
 
 /// Write the chunk-size line for a chunk of `len` bytes (RFC 9112 §7.1).

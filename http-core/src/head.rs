@@ -61,10 +61,23 @@ struct Entry {
 /// assert_eq!(h.get_all("Set-Cookie").count(), 2);
 /// assert_eq!(h.iter().next().unwrap().0, "Content-Type");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Headers {
     buf: Vec<u8>,
     entries: Vec<Entry>,
+    /// Whether every name is a token and every value free of CR, LF and NUL: checked as
+    /// fields are appended, so serializing does not scan them again.
+    valid: bool,
+}
+
+impl Default for Headers {
+    fn default() -> Self {
+        Self {
+            buf: Vec::new(),
+            entries: Vec::new(),
+            valid: true,
+        }
+    }
 }
 
 impl Headers {
@@ -78,8 +91,10 @@ impl Headers {
     ///
     /// [`SendError::InvalidHeader`]: crate::SendError::InvalidHeader
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        let value = value.as_ref();
+        self.valid &= is_valid_name(name.as_bytes()) && is_valid_value(value);
         let name = self.push_bytes(name.as_bytes());
-        let value = self.push_bytes(value.as_ref());
+        let value = self.push_bytes(value);
         self.entries.push(Entry { name, value });
         self
     }
@@ -96,6 +111,12 @@ impl Headers {
         let buf = &self.buf;
         self.entries
             .retain(|e| !buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()));
+        if !self.valid {
+            let buf = &self.buf;
+            self.valid = self.entries.iter().all(|e| {
+                is_valid_name(&buf[e.name.range()]) && is_valid_value(&buf[e.value.range()])
+            });
+        }
         before != self.entries.len()
     }
 
@@ -147,6 +168,13 @@ impl Headers {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.entries.clear();
+        self.valid = true;
+    }
+
+    /// Whether every field has a token name and a value without CR, LF, NUL or other
+    /// controls (RFC 9110 §5.1, §5.5): what the engine requires to serialize them.
+    pub fn is_valid(&self) -> bool {
+        self.valid
     }
 
     /// Name and value of field `index`.
@@ -176,6 +204,10 @@ impl Headers {
         &self.buf
     }
 
+    pub(crate) fn reserve(&mut self, fields: usize) {
+        self.entries.reserve(fields);
+    }
+
     pub(crate) fn push_offsets(&mut self, name: Range<usize>, value: Range<usize>) {
         self.entries.push(Entry {
             name: Span {
@@ -189,20 +221,34 @@ impl Headers {
         });
     }
 
-    /// Append every field as `Name: value\r\n` to `out`, checking each.
+    /// Append every field as `Name: value\r\n` to `out`, if all are valid.
     pub(crate) fn write_checked(&self, out: &mut Vec<u8>) -> bool {
+        if !self.valid {
+            return false;
+        }
         for e in &self.entries {
             let name = &self.buf[e.name.range()];
             let value = &self.buf[e.value.range()];
-            if !is_valid_name(name) || !is_valid_value(value) {
-                return false;
-            }
             out.extend_from_slice(name);
             out.extend_from_slice(b": ");
             out.extend_from_slice(value);
             out.extend_from_slice(b"\r\n");
         }
         true
+    }
+
+    /// The fields as raw (name, value) bytes, without UTF-8 checks.
+    pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.entries
+            .iter()
+            .map(|e| (&self.buf[e.name.range()], &self.buf[e.value.range()]))
+    }
+
+    /// Whether a field named `name` is present (bytes form).
+    pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
+        self.entries
+            .iter()
+            .any(|e| self.buf[e.name.range()].eq_ignore_ascii_case(name))
     }
 
     pub(crate) fn raw_len(&self) -> usize {
@@ -479,5 +525,21 @@ pub(crate) fn is_valid_value(value: &[u8]) -> bool {
 
 /// tchar (RFC 9110 §5.6.2).
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHARS[b as usize]
 }
+
+static TCHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"!#$%&'*+-.^_`|~";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};

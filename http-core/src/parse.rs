@@ -41,6 +41,8 @@ pub(crate) struct HeadInfo {
     pub(crate) expect_continue: bool,
     pub(crate) is_head: bool,
     pub(crate) is_connect: bool,
+    /// Some line of the head ends in a bare LF (httparse accepts those).
+    pub(crate) bare_lf: bool,
 }
 
 pub(crate) enum HeadStatus {
@@ -62,15 +64,17 @@ pub(crate) fn parse_head(
 ) -> Result<HeadStatus, RecvError> {
     let window = &buf[..buf.len().min(config.limits.head_bytes())];
     if scan.scanned == 0 {
-        // Fast path: a head that arrived whole is parsed by one httparse call, then the
-        // scanner checks its lines (one memchr pass) for what httparse lets through.
+        // Fast path: a head that arrived whole is parsed by one httparse call, which also
+        // tells where each line ends (`HeadInfo::bare_lf`). Only if a line ends in a bare
+        // LF does the scanner run, to give the verdict a split head would get.
         if let Ok(Some(HeadStatus::Complete(len, info))) = run_httparse(window, config, head) {
+            let raw = &window[..len];
+            if config.allow_bare_lf || !info.bare_lf {
+                return Ok(HeadStatus::Complete(len, info));
+            }
             let mut fresh = HeadScan::default();
-            return match scan_lines(window, &mut fresh, config)? {
-                Some(end) if end == len => Ok(HeadStatus::Complete(len, info)),
-                // httparse and the scanner disagree on where the head ends: refuse.
-                _ => Err(RecvError::BadSyntax),
-            };
+            scan_lines(raw, &mut fresh, config)?;
+            return Err(RecvError::BareLf);
         }
     }
     match scan_lines(window, scan, config)? {
@@ -174,8 +178,8 @@ fn run_httparse(
     head.headers.reset_with_raw(raw);
     let m = off(method.as_bytes());
     let t = off(target.as_bytes());
-    head.method = span(m);
-    head.target = span(t);
+    head.method = span(m.clone());
+    head.target = span(t.clone());
     head.version = if minor == 0 {
         Version::Http10
     } else {
@@ -191,16 +195,30 @@ fn run_httparse(
         expect_continue: false,
         is_head: method == "HEAD",
         is_connect,
+        // Blank lines before the request line, the request line's end (target, one SP,
+        // "HTTP/1.x"), and the final blank line; header lines are checked below.
+        bare_lf: raw[..m.start].chunks(2).any(|p| p != b"\r\n")
+            || raw.get(t.end + 9) != Some(&b'\r')
+            || !raw.ends_with(b"\r\n\r\n") && !(raw.ends_with(b"\r\n") && req.headers.is_empty()),
     };
     let mut content_length: Option<u64> = None;
     let mut transfer_encoding = TeState::Absent;
     let mut host_count = 0u32;
+    head.headers.reserve(req.headers.len());
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
-        let value = trim(h.value);
-        head.headers.push_offsets(off(name), off(value));
-        match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => {
+        // httparse strips whitespace around values; the line ending follows the value
+        // (after any trailing whitespace).
+        let value = h.value;
+        let v = off(value);
+        if raw.get(v.end) != Some(&b'\r') {
+            let eol = raw[v.end..].iter().position(|&b| b != b' ' && b != b'\t');
+            info.bare_lf |= eol.is_none_or(|i| raw[v.end + i] != b'\r');
+        }
+        head.headers.push_offsets(off(name), v);
+        // Dispatch on (length, first letter) before comparing whole names.
+        match (name.len(), name[0] | 0x20) {
+            (4, b'h') if name.eq_ignore_ascii_case(b"host") => {
                 host_count += 1;
                 // RFC 9112 §3.2: exactly one Host; RFC 9110 §7.2: host[:port].
                 if host_count > 1 {
@@ -210,7 +228,7 @@ fn run_httparse(
                     return Err(RecvError::BadHost);
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            (14, b'c') if name.eq_ignore_ascii_case(b"content-length") => {
                 // RFC 9110 §8.6 / RFC 9112 §6.3 item 5: digits only; identical repeats
                 // (as separate fields or a list) are one value; differing ones are fatal.
                 for item in value.split(|&b| b == b',') {
@@ -223,10 +241,10 @@ fn run_httparse(
                     }
                 }
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            (17, b't') if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 transfer_encoding = transfer_encoding.add(value)?;
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            (10, b'c') if name.eq_ignore_ascii_case(b"connection") => {
                 // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list.
                 for token in value.split(|&b| b == b',') {
                     let token = trim(token);
@@ -238,9 +256,10 @@ fn run_httparse(
                 }
             }
             // RFC 9110 §10.1.1: 100-continue is ignored in HTTP/1.0 requests.
-            6 if name.eq_ignore_ascii_case(b"expect")
-                && minor == 1
-                && value.eq_ignore_ascii_case(b"100-continue") =>
+            (6, b'e')
+                if name.eq_ignore_ascii_case(b"expect")
+                    && minor == 1
+                    && value.eq_ignore_ascii_case(b"100-continue") =>
             {
                 info.expect_continue = true;
             }
@@ -355,41 +374,51 @@ pub(crate) fn is_valid_host(v: &[u8], need_port: bool) -> bool {
     if v.is_empty() {
         return !need_port;
     }
-    let (host, port) = if v[0] == b'[' {
+    let rest = if v[0] == b'[' {
+        // IP-literal: IPv6 or IPvFuture between brackets.
         let Some(close) = v.iter().position(|&b| b == b']') else {
             return false;
         };
         let inner = &v[1..close];
-        if inner.is_empty()
-            || !inner
-                .iter()
-                .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b) || is_unreserved_or_sub(b))
-        {
+        if inner.is_empty() || !inner.iter().all(|&b| HOST_CHARS[b as usize] || b == b':') {
             return false;
         }
-        match &v[close + 1..] {
-            [] => (&v[..=close], None),
-            [b':', port @ ..] => (&v[..=close], Some(port)),
-            _ => return false,
-        }
+        &v[close + 1..]
     } else {
-        match v.iter().position(|&b| b == b':') {
-            Some(i) => (&v[..i], Some(&v[i + 1..])),
-            None => (v, None),
+        // reg-name or IPv4address, up to the port.
+        let mut i = 0;
+        while i < v.len() && (HOST_CHARS[v[i] as usize] || v[i] == b'%') {
+            i += 1;
         }
+        if i == 0 {
+            return false;
+        }
+        &v[i..]
     };
-    let host_ok = host.first() == Some(&b'[')
-        || (!host.is_empty() && host.iter().all(|&b| is_unreserved_or_sub(b) || b == b'%'));
-    let port_ok = match port {
-        Some(p) => p.iter().all(u8::is_ascii_digit) && !(need_port && p.is_empty()),
-        None => !need_port,
-    };
-    host_ok && port_ok
+    match rest {
+        [] => !need_port,
+        [b':', port @ ..] => port.iter().all(u8::is_ascii_digit) && !(need_port && port.is_empty()),
+        _ => false,
+    }
 }
 
-fn is_unreserved_or_sub(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
-}
+/// RFC 3986 unreserved / sub-delims, as a table: this runs for every Host byte.
+static HOST_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 /// A plain run of digits (RFC 9110 §8.6), without overflow.
 pub(crate) fn parse_digits(v: &[u8]) -> Option<u64> {
