@@ -503,7 +503,8 @@ impl Connection {
     /// # Errors
     ///
     /// [`SendError::HeadNotSent`]; [`SendError::BodyTooLong`] past the declared
-    /// Content-Length (nothing is written); [`SendError::AlreadyFinished`].
+    /// Content-Length (nothing is written); [`SendError::AlreadyFinished`];
+    /// [`SendError::NoRequest`] when no request awaits a response (the exchange is over).
     pub fn send_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), SendError> {
         if let Some(suffix) = self.send_data_framing(data.len(), out)? {
             out.extend_from_slice(data);
@@ -573,7 +574,8 @@ impl Connection {
     ///
     /// [`SendError::BodyTooShort`] when fewer bytes than the declared Content-Length were
     /// sent: the response is broken and the connection closes. [`SendError::HeadNotSent`],
-    /// [`SendError::AlreadyFinished`], [`SendError::InvalidHeader`] (a bad trailer).
+    /// [`SendError::AlreadyFinished`], [`SendError::InvalidHeader`] (a bad trailer),
+    /// [`SendError::NoRequest`] when no request awaits a response (the exchange is over).
     pub fn send_end(
         &mut self,
         trailers: Option<&Headers>,
@@ -784,7 +786,10 @@ impl Connection {
 
     fn write_order_error(&self) -> SendError {
         match self.write {
-            WriteState::Idle | WriteState::Ready { .. } => SendError::HeadNotSent,
+            // Idle: no request awaits a response, either none came yet or the last
+            // exchange finished (a second `send_end`, say).
+            WriteState::Idle => SendError::NoRequest,
+            WriteState::Ready { .. } => SendError::HeadNotSent,
             WriteState::Done => SendError::AlreadyFinished,
             WriteState::Upgraded | WriteState::Closed => SendError::Closed,
             WriteState::Body(_) => SendError::AlreadyFinished,
