@@ -1,0 +1,50 @@
+//! Shared helpers for the examples: a tiny stderr logger and the listen-address argument.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+
+/// The listen address: the first command-line argument, or `default`.
+pub fn listen_addr(default: &str) -> String {
+    std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// Log records at `level` and above to stderr, one line each (`RUST_LOG=off` silences,
+/// `RUST_LOG=debug` shows more).
+pub fn init_logger(level: log::LevelFilter) {
+    let level = match std::env::var("RUST_LOG").as_deref() {
+        Ok("off") => log::LevelFilter::Off,
+        Ok("error") => log::LevelFilter::Error,
+        Ok("warn") => log::LevelFilter::Warn,
+        Ok("info") => log::LevelFilter::Info,
+        Ok("debug") => log::LevelFilter::Debug,
+        Ok("trace") => log::LevelFilter::Trace,
+        _ => level,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+struct StderrLogger;
+
+static LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{:5} {}: {}",
+            record.level(),
+            record.target(),
+            record.args()
+        );
+    }
+
+    fn flush(&self) {}
+}

@@ -1,0 +1,72 @@
+//! An HTTP/1.x server: drives the sans-IO [`http_core`] engine over async-net sockets, on
+//! any runtime.
+//!
+//! The contract: every protocol decision (parsing, framing, keep-alive, `100 Continue`,
+//! error statuses) is http-core's. This crate owns sockets, tasks, timers and the
+//! application's [`Handler`]; it reads bytes into the engine, hands requests to the
+//! handler and writes what the engine produces.
+//!
+//! ```text
+//!  TcpListener ─accept─▶ one task per connection ─────────────────────────────┐
+//!                          │ read ▶ http_core::Connection ▶ Request ▶ Handler  │
+//!                          │ write ◀ out: Vec<u8> ◀ send_head/data/end ◀ Response
+//!                          └ timers: head, keep-alive, body stall/rate, write ─┘
+//! ```
+//!
+//! - [`Server`] binds (several addresses, IPv4 and IPv6), takes a [`ServerConfig`] and a
+//!   [`Spawner`] (smol's global executor by default, or [`ThreadPool`] for N threads), and
+//!   [`serve`](Server::serve)s a handler, returning a [`ServerHandle`]: stop and start
+//!   listening, immediate or graceful shutdown, a live connection count.
+//! - [`serve_connection`] serves one connection over any futures-io transport.
+//! - A [`Request`] carries its body as a [`RequestBody`] stream with backpressure: the
+//!   socket is read for the body only when the handler reads it.
+//! - A [`Response`] body is empty, bytes, text or any [`Body`] stream of [`Frame`]s.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use http_server::{Request, Response, Server};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     smol::block_on(async {
+//!         let server = Server::bind("127.0.0.1:8080").await?;
+//!         let handle = server.serve(|_req: Request| async { Response::text(200, "Hello, World!\n") });
+//!         println!("listening on http://{}", handle.local_addr());
+//!         std::future::pending::<()>().await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! # Multi-core
+//!
+//! Either set `SMOL_THREADS=N` before the first spawn (smol's global executor then runs
+//! on N threads), or give the server a [`ThreadPool`]: N threads running one executor
+//! share the listener and the connections. Under tokio, pass a spawner closure around
+//! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
+//! any executor.
+#![forbid(unsafe_code)]
+
+mod config;
+mod conn;
+mod error;
+mod handler;
+mod request;
+mod response;
+mod rt;
+mod server;
+mod shared;
+
+pub use config::ServerConfig;
+pub use conn::{CloseReason, ConnectionId, serve_connection};
+pub use error::{Error, Timeout};
+pub use handler::Handler;
+pub use request::{Form, Request, RequestBody, percent_decode};
+pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
+pub use rt::{BoxFuture, Spawner};
+#[cfg(feature = "smol")]
+pub use rt::{SmolSpawner, ThreadPool};
+pub use server::{Server, ServerHandle};
+
+pub use bytes::Bytes;
+pub use http_core::{Headers, Limits, RequestHead, ResponseHead, Version};

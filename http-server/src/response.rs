@@ -1,0 +1,387 @@
+//! [`Response`], and the [`Body`] trait a streamed response body implements.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_lite::{AsyncRead, Stream};
+use http_core::{Headers, ResponseHead};
+
+/// A response: a status, headers and a body, or [`Response::close`] to drop the
+/// connection without output.
+///
+/// The engine writes the framing headers: `Content-Length` when the body length is
+/// known, otherwise chunked on HTTP/1.1 and close-delimited on HTTP/1.0.
+///
+/// ```
+/// use http_server::Response;
+///
+/// let r = Response::text(200, "hello\n").header("Cache-Control", "no-store");
+/// assert_eq!(r.status(), 200);
+/// assert_eq!(r.headers().get_str("content-type"), Some("text/plain; charset=utf-8"));
+/// assert_eq!(r.body_length(), Some(6));
+/// ```
+pub struct Response {
+    pub(crate) head: ResponseHead,
+    pub(crate) body: ResponseBody,
+}
+
+/// What a [`Response`] carries after its head.
+pub(crate) enum ResponseBody {
+    Empty,
+    Full(Bytes),
+    Stream(Pin<Box<dyn Body + Send>>),
+    /// Drop the connection without output.
+    Close,
+}
+
+/// A response body produced piece by piece: the driver polls it for [`Frame`]s.
+///
+/// The driver writes [`Frame::Data`] into its output buffer and writes the buffer to the
+/// socket on [`Frame::Flush`], when it passes a high-water mark, and whenever
+/// `poll_frame` returns `Pending`. After a `Flush` frame, `poll_frame` is called again
+/// only once the socket write completed. `Ready(None)` ends the body; an error aborts the
+/// response and closes the connection.
+///
+/// Implemented by [`RequestBody`](crate::RequestBody) (echo) and by [`StreamBody`] and
+/// [`ReaderBody`] (any `Stream` of chunks or any `AsyncRead`).
+///
+/// ```
+/// use std::{io, pin::Pin, task::{Context, Poll}};
+/// use http_server::{Body, Frame, Response};
+///
+/// /// Counts down from `n`, one line per frame.
+/// struct Countdown(u32);
+///
+/// impl Body for Countdown {
+///     fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>)
+///         -> Poll<Option<io::Result<Frame>>> {
+///         if self.0 == 0 {
+///             return Poll::Ready(None);
+///         }
+///         self.0 -= 1;
+///         Poll::Ready(Some(Ok(Frame::Data(format!("{}\n", self.0).into()))))
+///     }
+/// }
+///
+/// let r = Response::stream(200, Countdown(3));
+/// assert_eq!(r.body_length(), None);
+/// ```
+pub trait Body {
+    /// The next frame; `Ready(None)` at the end.
+    ///
+    /// # Errors
+    ///
+    /// An error aborts the response: the connection closes without finishing it.
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>>;
+
+    /// The total length of the data frames, if known: sent as `Content-Length`.
+    /// Default `None` (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
+    fn length(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// One piece of a streamed response body.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// Body bytes.
+    Data(Bytes),
+    /// Write everything buffered so far to the socket now.
+    Flush,
+    /// Trailer fields, sent with the last chunk of a chunked body (dropped for other
+    /// framings). Must come last.
+    Trailers(Headers),
+}
+
+impl Response {
+    /// A response with `status`, no headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            head: ResponseHead::new(status),
+            body: ResponseBody::Empty,
+        }
+    }
+
+    /// An empty body with `status` (`Content-Length: 0`; none for 204 and 304).
+    pub fn empty(status: u16) -> Self {
+        Self::new(status)
+    }
+
+    /// A `text/plain; charset=utf-8` body. A `&'static str` is not copied.
+    pub fn text(status: u16, text: impl Into<Bytes>) -> Self {
+        Self::bytes(status, text).header("Content-Type", "text/plain; charset=utf-8")
+    }
+
+    /// A `text/html; charset=utf-8` body.
+    pub fn html(status: u16, html: impl Into<Bytes>) -> Self {
+        Self::bytes(status, html).header("Content-Type", "text/html; charset=utf-8")
+    }
+
+    /// A body of bytes with no `Content-Type`. `Bytes` clones are cheap: a static or
+    /// shared body is never copied per response.
+    pub fn bytes(status: u16, body: impl Into<Bytes>) -> Self {
+        let body = body.into();
+        let mut head = ResponseHead::new(status);
+        head.content_length(Some(body.len() as u64));
+        Self {
+            head,
+            body: if body.is_empty() {
+                ResponseBody::Empty
+            } else {
+                ResponseBody::Full(body)
+            },
+        }
+    }
+
+    /// A streamed body. Its [`Body::length`] becomes the `Content-Length` when known.
+    pub fn stream(status: u16, body: impl Body + Send + 'static) -> Self {
+        let mut head = ResponseHead::new(status);
+        head.content_length(body.length());
+        Self {
+            head,
+            body: ResponseBody::Stream(Box::pin(body)),
+        }
+    }
+
+    /// Drop the connection without sending anything for this request (SimpleHTTP's
+    /// `CLOSE`). Responses to earlier pipelined requests are still written first.
+    pub fn close() -> Self {
+        Self {
+            head: ResponseHead::new(500),
+            body: ResponseBody::Close,
+        }
+    }
+
+    /// A plain-text answer to a body-read [`Error`](crate::Error): its
+    /// [`status`](crate::Error::status) and message.
+    pub fn from_error(error: &crate::Error) -> Self {
+        Self::text(error.status(), format!("{error}\n"))
+    }
+
+    /// Append a header (builder style). Framing headers (`Content-Length`,
+    /// `Transfer-Encoding`) are written by the engine, not copied from here.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.head.header(name, value);
+        self
+    }
+
+    /// Set the status (builder style).
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.head.set_status(status);
+        self
+    }
+
+    /// Set the declared body length (builder style): `Some(n)` sends `Content-Length: n`,
+    /// `None` streams it chunked (close-delimited on HTTP/1.0). A streamed body must then
+    /// yield exactly `n` bytes, or the connection closes.
+    #[must_use]
+    pub fn with_length(mut self, length: Option<u64>) -> Self {
+        self.head.content_length(length);
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.head.status()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// The headers, to change them.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        self.head.headers_mut()
+    }
+
+    /// The response head (status, reason, headers, length), to change it.
+    pub fn head_mut(&mut self) -> &mut ResponseHead {
+        &mut self.head
+    }
+
+    /// The declared body length (`None`: streamed without a length).
+    pub fn body_length(&self) -> Option<u64> {
+        self.head.length()
+    }
+
+    /// Whether this response drops the connection instead ([`Response::close`]).
+    pub fn is_close(&self) -> bool {
+        matches!(self.body, ResponseBody::Close)
+    }
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Self::new(200)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = match &self.body {
+            ResponseBody::Empty => "empty",
+            ResponseBody::Full(_) => "bytes",
+            ResponseBody::Stream(_) => "stream",
+            ResponseBody::Close => "close",
+        };
+        f.debug_struct("Response")
+            .field("head", &self.head)
+            .field("body", &body)
+            .finish()
+    }
+}
+
+impl From<&'static str> for Response {
+    fn from(text: &'static str) -> Self {
+        Self::text(200, text)
+    }
+}
+
+impl From<String> for Response {
+    fn from(text: String) -> Self {
+        Self::text(200, text)
+    }
+}
+
+/// A [`Body`] from any `Stream` of `io::Result<Bytes>` chunks.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_server::{Response, StreamBody};
+///
+/// let chunks = futures_lite::stream::iter(vec![Ok(Bytes::from("a")), Ok(Bytes::from("b"))]);
+/// let r = Response::stream(200, StreamBody::new(chunks));
+/// # let _ = r;
+/// ```
+#[derive(Debug)]
+pub struct StreamBody<S> {
+    stream: S,
+    length: Option<u64>,
+}
+
+impl<S> StreamBody<S> {
+    /// Wrap `stream`; its length is unknown.
+    pub fn new(stream: S) -> Self {
+        Self {
+            stream,
+            length: None,
+        }
+    }
+
+    /// Wrap `stream` whose chunks add up to exactly `length` bytes.
+    pub fn with_length(stream: S, length: u64) -> Self {
+        Self {
+            stream,
+            length: Some(length),
+        }
+    }
+}
+
+impl<S> Body for StreamBody<S>
+where
+    S: Stream<Item = io::Result<Bytes>> + Unpin,
+{
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame>>> {
+        Pin::new(&mut self.stream)
+            .poll_next(cx)
+            .map(|c| c.map(|r| r.map(Frame::Data)))
+    }
+
+    fn length(&self) -> Option<u64> {
+        self.length
+    }
+}
+
+/// A [`Body`] from any `AsyncRead`, read in pieces of up to 16 KiB.
+#[derive(Debug)]
+pub struct ReaderBody<R> {
+    reader: R,
+    length: Option<u64>,
+    buf: Vec<u8>,
+}
+
+impl<R> ReaderBody<R> {
+    /// Wrap `reader`; its length is unknown.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
+            length: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Wrap `reader`, which yields exactly `length` bytes.
+    pub fn with_length(reader: R, length: u64) -> Self {
+        Self {
+            reader,
+            length: Some(length),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> Body for ReaderBody<R> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
+        let this = self.get_mut();
+        if this.buf.len() < 16 * 1024 {
+            this.buf.resize(16 * 1024, 0);
+        }
+        match Pin::new(&mut this.reader).poll_read(cx, &mut this.buf) {
+            Poll::Ready(Ok(0)) => Poll::Ready(None),
+            Poll::Ready(Ok(n)) => Poll::Ready(Some(Ok(Frame::Data(Bytes::copy_from_slice(
+                &this.buf[..n],
+            ))))),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn length(&self) -> Option<u64> {
+        self.length
+    }
+}
+
+impl<B: Body + ?Sized> Body for Pin<Box<B>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
+        self.get_mut().as_mut().poll_frame(cx)
+    }
+
+    fn length(&self) -> Option<u64> {
+        (**self).length()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builders_set_length_and_headers() {
+        let r = Response::bytes(201, Bytes::from_static(b"abc")).header("X-A", "1");
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.body_length(), Some(3));
+        assert_eq!(r.headers().get_str("x-a"), Some("1"));
+        assert!(Response::close().is_close());
+        assert_eq!(Response::empty(204).body_length(), Some(0));
+    }
+
+    #[test]
+    fn stream_body_yields_data_frames() {
+        let chunks = futures_lite::stream::iter(vec![Ok(Bytes::from("a"))]);
+        let mut body = StreamBody::new(chunks);
+        let frame = futures_lite::future::block_on(futures_lite::future::poll_fn(|cx| {
+            Pin::new(&mut body).poll_frame(cx)
+        }));
+        assert_eq!(frame.unwrap().unwrap(), Frame::Data(Bytes::from("a")));
+    }
+}

@@ -1,0 +1,190 @@
+//! Task spawning: the [`Spawner`] trait, smol's global executor as the default, and a
+//! [`ThreadPool`] that runs N executor threads.
+//!
+//! Sockets and timers come from async-io, which runs its own reactor thread, so the server
+//! works under any executor; only spawning differs. Under tokio:
+//!
+//! ```no_run
+//! # use std::{future::Future, pin::Pin};
+//! let spawner = |fut: Pin<Box<dyn Future<Output = ()> + Send>>| {
+//!     tokio::spawn(fut);
+//! };
+//! # let _ = spawner;
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed task, as handed to a [`Spawner`].
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs tasks to completion in the background: the accept loops and one task per
+/// connection.
+///
+/// Implemented for any `Fn(BoxFuture) + Send + Sync`, so a closure around
+/// `tokio::spawn`, `async_std::task::spawn` or `executor.spawn(fut).detach()` is a spawner.
+///
+/// ```
+/// use std::sync::Arc;
+/// use http_server::{BoxFuture, Spawner};
+///
+/// let ex = Arc::new(async_executor::Executor::new());
+/// let spawner = {
+///     let ex = ex.clone();
+///     move |fut: BoxFuture| ex.spawn(fut).detach()
+/// };
+/// spawner.spawn(Box::pin(async {}));
+/// assert!(ex.try_tick());
+/// ```
+pub trait Spawner: Send + Sync + 'static {
+    /// Spawn `fut` and let it run detached.
+    fn spawn(&self, fut: BoxFuture);
+}
+
+impl<F> Spawner for F
+where
+    F: Fn(BoxFuture) + Send + Sync + 'static,
+{
+    fn spawn(&self, fut: BoxFuture) {
+        self(fut)
+    }
+}
+
+/// The default spawner: smol's global executor (`smol::spawn(fut).detach()`).
+///
+/// smol runs its global executor on `SMOL_THREADS` threads (default 1); set that variable
+/// before the first spawn to use more cores, or use a [`ThreadPool`].
+#[cfg(feature = "smol")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmolSpawner;
+
+#[cfg(feature = "smol")]
+impl Spawner for SmolSpawner {
+    fn spawn(&self, fut: BoxFuture) {
+        smol::spawn(fut).detach();
+    }
+}
+
+/// N threads running one shared executor: a multi-core spawner for one listener.
+///
+/// Every thread runs the same `smol::Executor`; tasks (the accept loop and each
+/// connection) are picked up by whichever thread is free, and a connection's task may
+/// move between threads. Dropping the pool stops its threads once their current poll
+/// returns, abandoning the tasks.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use http_server::{Request, Response, Server, ThreadPool};
+///
+/// let mut server = Server::bind("127.0.0.1:8080").await?;
+/// server.spawner(ThreadPool::new(2));
+/// let handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
+/// # let _ = handle; Ok(()) }
+/// ```
+#[cfg(feature = "smol")]
+pub struct ThreadPool {
+    ex: std::sync::Arc<smol::Executor<'static>>,
+    stop: async_channel::Sender<()>,
+    threads: usize,
+}
+
+#[cfg(feature = "smol")]
+impl ThreadPool {
+    /// Start `threads` executor threads (at least one).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to start a thread.
+    pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let ex = std::sync::Arc::new(smol::Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        for i in 0..threads {
+            let ex = ex.clone();
+            let stopped = stopped.clone();
+            std::thread::Builder::new()
+                .name(format!("http-server-{i}"))
+                .spawn(move || {
+                    async_io::block_on(ex.run(async move {
+                        let _ = stopped.recv().await;
+                    }))
+                })
+                .expect("failed to spawn an executor thread");
+        }
+        Self { ex, stop, threads }
+    }
+
+    /// How many threads run the executor.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+#[cfg(feature = "smol")]
+impl Spawner for ThreadPool {
+    fn spawn(&self, fut: BoxFuture) {
+        self.ex.spawn(fut).detach();
+    }
+}
+
+#[cfg(feature = "smol")]
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.stop.close();
+    }
+}
+
+#[cfg(feature = "smol")]
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+/// The spawner a server uses when none was set.
+pub(crate) fn default_spawner() -> Option<std::sync::Arc<dyn Spawner>> {
+    #[cfg(feature = "smol")]
+    {
+        Some(std::sync::Arc::new(SmolSpawner))
+    }
+    #[cfg(not(feature = "smol"))]
+    {
+        None
+    }
+}
+
+/// A `Debug` stand-in for a `dyn Spawner`.
+pub(crate) struct SpawnerDebug;
+
+impl fmt::Debug for SpawnerDebug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("dyn Spawner")
+    }
+}
+
+#[cfg(all(test, feature = "smol"))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn thread_pool_runs_tasks_on_its_threads() {
+        let pool = ThreadPool::new(2);
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..4 {
+            let tx = tx.clone();
+            pool.spawn(Box::pin(async move {
+                let name = std::thread::current().name().map(str::to_owned);
+                tx.send(name).unwrap();
+            }));
+        }
+        for _ in 0..4 {
+            let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert!(name.unwrap().starts_with("http-server-"));
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! [`Server`]: bind, configure, serve a handler; [`ServerHandle`]: stop and start
+//! listening, shut down.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_channel::{Receiver, Sender};
+use async_io::Timer;
+use async_net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+use event_listener::Event;
+use futures_lite::FutureExt;
+
+use crate::config::ServerConfig;
+use crate::conn::{self, ConnInfo, ConnectionId};
+use crate::handler::Handler;
+use crate::rt::{Spawner, SpawnerDebug, default_spawner};
+use crate::shared::{CTL_GRACEFUL, CTL_KILL, ConnShared};
+
+/// A server being set up: its listening sockets, its [`ServerConfig`] and its
+/// [`Spawner`]. [`serve`](Self::serve) starts it and returns a [`ServerHandle`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use http_server::{Request, Response, Server};
+///
+/// let mut server = Server::bind("127.0.0.1:8080").await?;
+/// server.also_bind("[::1]:8080").await?;
+/// server.config_mut().keep_alive_timeout(Duration::from_secs(30));
+/// let handle = server.serve(|req: Request| async move {
+///     Response::text(200, format!("you asked for {}\n", req.path()))
+/// });
+/// println!("listening on {:?}", handle.local_addrs());
+/// # Ok(()) }
+/// ```
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    config: ServerConfig,
+    spawner: Option<Arc<dyn Spawner>>,
+}
+
+/// Controls a running server; cheap to clone. Dropping every handle leaves the server
+/// running.
+///
+/// - [`stop_listening`](Self::stop_listening) / [`start_listening`](Self::start_listening)
+///   close the listening sockets and bind the same addresses again (SimpleHTTP's
+///   `STOPLISTEN` / `STARTLISTEN`); open connections keep working meanwhile.
+/// - [`shutdown`](Self::shutdown) closes everything now;
+///   [`shutdown_graceful`](Self::shutdown_graceful) stops accepting, closes idle
+///   connections, lets in-flight requests finish and force-closes at a deadline.
+#[derive(Clone)]
+pub struct ServerHandle {
+    inner: Arc<Inner>,
+}
+
+/// The non-generic part of a running server.
+struct Inner {
+    addrs: Vec<SocketAddr>,
+    live: AtomicUsize,
+    /// Notified whenever a connection closes.
+    closed: Event,
+    conns: Mutex<HashMap<ConnectionId, Arc<ConnShared>>>,
+    listen: Mutex<ListenState>,
+    /// Serializes stop/start so a stop waits for a start's accept loops.
+    ops: async_lock_free::OpLock,
+    shutting_down: AtomicBool,
+    max_connections: usize,
+    /// Spawns an accept loop for a listener (holds the handler; dropped at shutdown).
+    start: Mutex<Option<StartFn>>,
+}
+
+type StartFn = Box<dyn Fn(TcpListener, Receiver<()>, Sender<()>) + Send + Sync>;
+
+#[derive(Default)]
+struct ListenState {
+    /// Closing it stops the accept loops.
+    stop: Option<Sender<()>>,
+    /// Yields an error once every accept loop has exited (and dropped its listener).
+    done: Option<Receiver<()>>,
+}
+
+/// Everything a connection task needs.
+struct Service<H> {
+    handler: H,
+    config: ServerConfig,
+    inner: Arc<Inner>,
+    spawner: Arc<dyn Spawner>,
+}
+
+impl Server {
+    /// Bind a listening socket to `addr` (the first resolved address that binds), such
+    /// as `"127.0.0.1:8080"`, `"[::]:8080"` or `"localhost:0"`.
+    ///
+    /// # Errors
+    ///
+    /// When resolving or binding fails.
+    pub async fn bind(addr: impl AsyncToSocketAddrs) -> io::Result<Self> {
+        let mut server = Self::new();
+        server.also_bind(addr).await?;
+        Ok(server)
+    }
+
+    /// A server with no listener yet (add some with [`also_bind`](Self::also_bind) or
+    /// [`add_listener`](Self::add_listener)).
+    pub fn new() -> Self {
+        Self {
+            listeners: Vec::new(),
+            config: ServerConfig::new(),
+            spawner: None,
+        }
+    }
+
+    /// Bind one more listening socket (several addresses, IPv4 and IPv6, may be served).
+    ///
+    /// # Errors
+    ///
+    /// When resolving or binding fails.
+    pub async fn also_bind(&mut self, addr: impl AsyncToSocketAddrs) -> io::Result<&mut Self> {
+        let listener = TcpListener::bind(addr).await?;
+        self.listeners.push(listener);
+        Ok(self)
+    }
+
+    /// Serve on an already bound listener.
+    pub fn add_listener(&mut self, listener: TcpListener) -> &mut Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// Serve on an already bound std listener.
+    ///
+    /// # Errors
+    ///
+    /// If it cannot be registered with the reactor.
+    pub fn add_std_listener(&mut self, listener: std::net::TcpListener) -> io::Result<&mut Self> {
+        listener.set_nonblocking(true)?;
+        self.listeners.push(TcpListener::try_from(listener)?);
+        Ok(self)
+    }
+
+    /// The addresses bound so far (with the ports the system chose for port 0).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The configuration, to change it.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.config
+    }
+
+    /// Replace the configuration.
+    pub fn set_config(&mut self, config: ServerConfig) -> &mut Self {
+        self.config = config;
+        self
+    }
+
+    /// Spawn tasks with `spawner` instead of smol's global executor (the default with
+    /// the `smol` feature). See [`ThreadPool`](crate::ThreadPool) for N threads.
+    pub fn spawner(&mut self, spawner: impl Spawner) -> &mut Self {
+        self.spawner = Some(Arc::new(spawner));
+        self
+    }
+
+    /// Start accepting connections and answering them with `handler`. Returns at once;
+    /// the accept loops and connections run on the spawner.
+    ///
+    /// # Panics
+    ///
+    /// Without the `smol` feature, if no [`spawner`](Self::spawner) was set.
+    pub fn serve<H: Handler>(self, handler: H) -> ServerHandle {
+        let addrs = self.local_addrs();
+        let spawner = self
+            .spawner
+            .or_else(default_spawner)
+            .expect("no spawner: enable the `smol` feature or call Server::spawner");
+        let inner = Arc::new(Inner {
+            addrs,
+            live: AtomicUsize::new(0),
+            closed: Event::new(),
+            conns: Mutex::new(HashMap::new()),
+            listen: Mutex::new(ListenState::default()),
+            ops: async_lock_free::OpLock::new(),
+            shutting_down: AtomicBool::new(false),
+            max_connections: self.config.max_connections,
+            start: Mutex::new(None),
+        });
+        let _ = self.config.engine();
+        let service = Arc::new(Service {
+            handler,
+            config: self.config,
+            inner: inner.clone(),
+            spawner: spawner.clone(),
+        });
+        let start: StartFn = Box::new(move |listener, stop, done| {
+            let service = service.clone();
+            service
+                .spawner
+                .clone()
+                .spawn(Box::pin(accept_loop(listener, service, stop, done)));
+        });
+        *lock(&inner.start) = Some(start);
+        let handle = ServerHandle { inner };
+        handle.spawn_accept_loops(self.listeners);
+        handle
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.local_addrs())
+            .field("config", &self.config)
+            .field("spawner", &self.spawner.as_ref().map(|_| SpawnerDebug))
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// The addresses the server listens on (the same after a stop and start).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.inner.addrs
+    }
+
+    /// The first address the server listens on.
+    ///
+    /// # Panics
+    ///
+    /// If the server was started without any listener.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addrs[0]
+    }
+
+    /// How many connections are open now.
+    pub fn connection_count(&self) -> usize {
+        self.inner.live.load(Ordering::Acquire)
+    }
+
+    /// Whether the listening sockets are open.
+    pub fn is_listening(&self) -> bool {
+        lock(&self.inner.listen).stop.is_some()
+    }
+
+    /// Close the listening sockets; new connections are refused. Open connections keep
+    /// working. Returns once the sockets are closed.
+    pub async fn stop_listening(&self) {
+        let _op = self.inner.ops.lock().await;
+        self.stop_listening_locked().await;
+    }
+
+    async fn stop_listening_locked(&self) {
+        let (stop, done) = {
+            let mut state = lock(&self.inner.listen);
+            (state.stop.take(), state.done.take())
+        };
+        if let Some(stop) = stop {
+            stop.close();
+        }
+        if let Some(done) = done {
+            // Errors once every accept loop has exited and dropped its listener.
+            let _ = done.recv().await;
+        }
+    }
+
+    /// Bind the same addresses again and resume accepting. Does nothing if listening.
+    ///
+    /// # Errors
+    ///
+    /// When an address cannot be bound again (another process took the port); nothing
+    /// is listening then. Also after a shutdown.
+    pub async fn start_listening(&self) -> io::Result<()> {
+        let _op = self.inner.ops.lock().await;
+        if self.inner.shutting_down.load(Ordering::Acquire) {
+            return Err(io::Error::other("server was shut down"));
+        }
+        if self.is_listening() {
+            return Ok(());
+        }
+        let mut listeners = Vec::with_capacity(self.inner.addrs.len());
+        for addr in &self.inner.addrs {
+            listeners.push(TcpListener::bind(*addr).await?);
+        }
+        self.spawn_accept_loops(listeners);
+        Ok(())
+    }
+
+    fn spawn_accept_loops(&self, listeners: Vec<TcpListener>) {
+        let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+        let (done_tx, done_rx) = async_channel::bounded::<()>(1);
+        {
+            let mut state = lock(&self.inner.listen);
+            state.stop = Some(stop_tx);
+            state.done = Some(done_rx);
+        }
+        let start = lock(&self.inner.start);
+        if let Some(start) = start.as_ref() {
+            for listener in listeners {
+                start(listener, stop_rx.clone(), done_tx.clone());
+            }
+        }
+    }
+
+    /// Close everything now: the listeners and every connection (in-flight responses are
+    /// cut). Returns once every connection task has ended.
+    pub async fn shutdown(&self) {
+        self.begin_shutdown().await;
+        self.signal_all(CTL_KILL);
+        self.wait_idle().await;
+        self.finish();
+    }
+
+    /// Stop accepting (new connections are refused), close idle keep-alive connections
+    /// at once, let in-flight requests finish (their responses say `Connection: close`),
+    /// and force-close what remains after `deadline`. Returns once every connection has
+    /// ended.
+    pub async fn shutdown_graceful(&self, deadline: Duration) {
+        self.begin_shutdown().await;
+        self.signal_all(CTL_GRACEFUL);
+        let drained = async {
+            self.wait_idle().await;
+            true
+        }
+        .or(async {
+            Timer::after(deadline).await;
+            false
+        })
+        .await;
+        if !drained {
+            log::info!(
+                "graceful shutdown deadline passed; closing {} connections",
+                self.connection_count()
+            );
+            self.signal_all(CTL_KILL);
+            self.wait_idle().await;
+        }
+        self.finish();
+    }
+
+    /// Wait until every connection has closed (for example after a shutdown started
+    /// elsewhere).
+    pub async fn wait_idle(&self) {
+        loop {
+            if self.connection_count() == 0 {
+                return;
+            }
+            let listener = self.inner.closed.listen();
+            if self.connection_count() == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    async fn begin_shutdown(&self) {
+        let _op = self.inner.ops.lock().await;
+        self.inner.shutting_down.store(true, Ordering::Release);
+        self.stop_listening_locked().await;
+    }
+
+    fn signal_all(&self, ctl: u8) {
+        let conns: Vec<Arc<ConnShared>> = lock(&self.inner.conns).values().cloned().collect();
+        for c in conns {
+            c.signal(ctl);
+        }
+    }
+
+    fn finish(&self) {
+        // Drop the handler and configuration (the accept closure owns them).
+        lock(&self.inner.start).take();
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addrs", &self.inner.addrs)
+            .field("connections", &self.connection_count())
+            .field("listening", &self.is_listening())
+            .finish()
+    }
+}
+
+/// Accept connections on `listener` until `stop` closes.
+async fn accept_loop<H: Handler>(
+    listener: TcpListener,
+    service: Arc<Service<H>>,
+    stop: Receiver<()>,
+    _done: Sender<()>,
+) {
+    let inner = &service.inner;
+    let fallback = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    loop {
+        // At the connection limit: pause until one closes.
+        while inner.live.load(Ordering::Acquire) >= inner.max_connections {
+            let closed = inner.closed.listen();
+            if inner.live.load(Ordering::Acquire) < inner.max_connections {
+                break;
+            }
+            let stopped = async {
+                closed.await;
+                false
+            }
+            .or(async {
+                let _ = stop.recv().await;
+                true
+            })
+            .await;
+            if stopped {
+                return;
+            }
+        }
+        let accepted = async { Some(listener.accept().await) }
+            .or(async {
+                let _ = stop.recv().await;
+                None
+            })
+            .await;
+        match accepted {
+            None => return,
+            Some(Ok((stream, peer))) => spawn_connection(&service, stream, peer, fallback),
+            Some(Err(e)) => {
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
+                // friends: the next accept will do.
+                let pause = match e.raw_os_error() {
+                    Some(23 | 24 | 105 | 12) => Duration::from_millis(100),
+                    _ => Duration::from_millis(5),
+                };
+                log::warn!("accept failed: {e}; retrying in {pause:?}");
+                let stopped = async {
+                    Timer::after(pause).await;
+                    false
+                }
+                .or(async {
+                    let _ = stop.recv().await;
+                    true
+                })
+                .await;
+                if stopped {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn spawn_connection<H: Handler>(
+    service: &Arc<Service<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    fallback: SocketAddr,
+) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(fallback);
+    let id = ConnectionId::next();
+    let shared = Arc::new(ConnShared::new());
+    let inner = &service.inner;
+    inner.live.fetch_add(1, Ordering::AcqRel);
+    lock(&inner.conns).insert(id, shared.clone());
+    if inner.shutting_down.load(Ordering::Acquire) {
+        shared.signal(CTL_GRACEFUL);
+    }
+    let guard = LiveGuard {
+        inner: inner.clone(),
+        id,
+    };
+    let spawner = service.spawner.clone();
+    let service = service.clone();
+    spawner.spawn(Box::pin(async move {
+        let _guard = guard;
+        let info = ConnInfo { id, peer, local };
+        conn::run(stream, info, &service.handler, &service.config, &shared).await;
+    }));
+}
+
+/// Counts a connection as live until its task ends (or is dropped).
+struct LiveGuard {
+    inner: Arc<Inner>,
+    id: ConnectionId,
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        lock(&self.inner.conns).remove(&self.id);
+        self.inner.live.fetch_sub(1, Ordering::AcqRel);
+        self.inner.closed.notify(usize::MAX);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded data stays consistent even if a holder panicked.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A tiny async mutex for handle operations (stop, start, shutdown), built on
+/// async-channel so no extra dependency is needed.
+mod async_lock_free {
+    use async_channel::{Receiver, Sender, bounded};
+
+    /// One permit in a channel: `lock` takes it, the guard puts it back.
+    pub(super) struct OpLock {
+        tx: Sender<()>,
+        rx: Receiver<()>,
+    }
+
+    pub(super) struct OpGuard<'a>(&'a OpLock);
+
+    impl OpLock {
+        pub(super) fn new() -> Self {
+            let (tx, rx) = bounded(1);
+            let _ = tx.try_send(());
+            Self { tx, rx }
+        }
+
+        pub(super) async fn lock(&self) -> OpGuard<'_> {
+            let _ = self.rx.recv().await;
+            OpGuard(self)
+        }
+    }
+
+    impl Drop for OpGuard<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.tx.try_send(());
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! State shared between a connection task and the outside: the request-body hand-off
+//! slot, the shutdown control word and per-connection close callbacks.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
+
+use atomic_waker::AtomicWaker;
+use http_core::Headers;
+
+use crate::conn::{CloseReason, ConnectionId};
+use crate::error::ErrorKind;
+
+/// Keep serving.
+pub(crate) const CTL_RUN: u8 = 0;
+/// Finish in-flight requests, then close; close at once when idle.
+pub(crate) const CTL_GRACEFUL: u8 = 1;
+/// Close now.
+pub(crate) const CTL_KILL: u8 = 2;
+
+/// A close callback registered through [`Request::on_close`](crate::Request::on_close).
+pub(crate) type CloseHook = Box<dyn FnOnce(ConnectionId, &CloseReason) + Send>;
+
+/// One per connection, behind an `Arc` held by the connection task, the server's
+/// registry and the current request's body.
+pub(crate) struct ConnShared {
+    ctl: AtomicU8,
+    /// The connection task's waker: woken by shutdown and by body readers.
+    waker: AtomicWaker,
+    body: Mutex<BodySlot>,
+    hooks: Mutex<Vec<CloseHook>>,
+}
+
+/// The request-body hand-off between the connection task (the pump) and the reader.
+#[derive(Debug, Default)]
+pub(crate) struct BodySlot {
+    /// Which request the slot serves; a body of an older request reads `BodyClosed`.
+    pub(crate) generation: u64,
+    pub(crate) state: BodyState,
+    /// Bytes copied out of the engine, not yet read: `chunk[pos..]`.
+    pub(crate) chunk: Vec<u8>,
+    pub(crate) pos: usize,
+    /// The reader is waiting for more bytes.
+    pub(crate) want: bool,
+    pub(crate) reader: Option<Waker>,
+    pub(crate) trailers: Option<Headers>,
+}
+
+/// Where the request body stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyState {
+    /// More may come.
+    #[default]
+    Reading,
+    /// The body was read whole.
+    Eof,
+    /// Reading failed; every later read fails the same way.
+    Failed(ErrorKind),
+}
+
+impl ConnShared {
+    pub(crate) fn new() -> Self {
+        Self {
+            ctl: AtomicU8::new(CTL_RUN),
+            waker: AtomicWaker::new(),
+            body: Mutex::new(BodySlot::default()),
+            hooks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The control word: [`CTL_RUN`], [`CTL_GRACEFUL`] or [`CTL_KILL`].
+    pub(crate) fn ctl(&self) -> u8 {
+        self.ctl.load(Ordering::Acquire)
+    }
+
+    /// Raise the control word (never lowers it) and wake the task.
+    pub(crate) fn signal(&self, ctl: u8) {
+        self.ctl.fetch_max(ctl, Ordering::AcqRel);
+        self.waker.wake();
+    }
+
+    /// Register the connection task's waker (before checking state, so no wake is lost).
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Wake the connection task (a reader wants body bytes).
+    pub(crate) fn wake_conn(&self) {
+        self.waker.wake();
+    }
+
+    pub(crate) fn body(&self) -> MutexGuard<'_, BodySlot> {
+        // A panic while holding this lock leaves plain data in a consistent state.
+        self.body.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn add_hook(&self, hook: CloseHook) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hook);
+    }
+
+    pub(crate) fn run_hooks(&self, id: ConnectionId, reason: &CloseReason) {
+        let hooks = std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|e| e.into_inner()));
+        for hook in hooks {
+            hook(id, reason);
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnShared")
+            .field("ctl", &self.ctl())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodySlot {
+    /// Start serving the body of a new request.
+    pub(crate) fn reset(&mut self, state: BodyState) {
+        self.generation = self.generation.wrapping_add(1);
+        self.state = state;
+        self.chunk.clear();
+        self.pos = 0;
+        self.want = false;
+        self.reader = None;
+        self.trailers = None;
+    }
+
+    /// Free the chunk buffer (the connection is going idle).
+    pub(crate) fn shrink(&mut self) {
+        self.chunk = Vec::new();
+        self.pos = 0;
+    }
+
+    /// Wake the reader, if one waits.
+    pub(crate) fn wake_reader(&mut self) {
+        if let Some(w) = self.reader.take() {
+            w.wake();
+        }
+    }
+}
