@@ -57,6 +57,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("create {}: {e}", work_dir.display()))?;
 
     let (hyper_bin, ours) = build(&root, &opts)?;
+    // Run from snapshots: others may rebuild target/ while the bench runs, and a binary
+    // replaced mid-run would mix versions (or vanish while a server is being started).
+    let snap = |bin: &Path, name: &str| -> Result<PathBuf, String> {
+        let to = work_dir.join(name);
+        let _ = std::fs::remove_file(&to);
+        std::fs::copy(bin, &to)
+            .map_err(|e| format!("copy {} to {}: {e}", bin.display(), to.display()))?;
+        Ok(to)
+    };
+    let hyper_bin = snap(&hyper_bin, "hyper-hello")?;
+    let ours = ours.map(|b| snap(&b, "ours-server")).transpose()?;
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let holder = snap(&exe, "xtask-conn-holder")?;
     ensure_wrk()?;
     let lua = work_dir.join("pipeline.lua");
     std::fs::write(&lua, PIPELINE_LUA).map_err(|e| format!("write {}: {e}", lua.display()))?;
@@ -124,6 +137,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         clk_tck,
         lua: &lua,
         work_dir: &work_dir,
+        holder: &holder,
     };
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
     let started = Instant::now();
@@ -224,6 +238,8 @@ struct Ctx<'a> {
     clk_tck: f64,
     lua: &'a Path,
     work_dir: &'a Path,
+    /// Copy of this executable, run as the `__hold-conns` child.
+    holder: &'a Path,
 }
 
 #[derive(Debug)]
@@ -622,8 +638,8 @@ fn measure(ctx: &Ctx<'_>, name: &str, spec: &ServerSpec) -> Result<Sample, Strin
     // Memory per idle connection, on a fresh server.
     {
         let mut server = Server::start(ctx, name, spec)?;
-        let (bytes, closed) = idle_memory(&server, ctx.opts.idle_conns)
-            .map_err(|e| format!("{name}: idle connections: {e}"))?;
+        let (bytes, closed) =
+            idle_memory(ctx, &server).map_err(|e| format!("{name}: idle connections: {e}"))?;
         server.check_alive(name)?;
         s.idle_bytes = bytes;
         s.idle_closed = closed;
@@ -764,7 +780,8 @@ fn parse_duration_us(v: &str) -> Option<f64> {
 }
 
 /// RSS growth per idle keep-alive connection, and how many of them the server had closed.
-fn idle_memory(server: &Server, n: usize) -> Result<(f64, usize), String> {
+fn idle_memory(ctx: &Ctx<'_>, server: &Server) -> Result<(f64, usize), String> {
+    let n = ctx.opts.idle_conns;
     // One request first, so one-time initialisation and the code pages a request touches
     // are already resident in the baseline.
     let mut s = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5))
@@ -775,12 +792,11 @@ fn idle_memory(server: &Server, n: usize) -> Result<(f64, usize), String> {
     let before = rss_bytes(server.pid())?;
 
     // The connections live in a child with a raised fd limit (std has no setrlimit).
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let script =
         format!("ulimit -n {NOFILE} 2>/dev/null || ulimit -n \"$(ulimit -Hn)\"; exec \"$@\"");
     let child = Command::new("bash")
         .args(["-c", &script, "hold-conns"])
-        .arg(exe)
+        .arg(ctx.holder)
         .args(["bench", "server", "__hold-conns"])
         .arg(server.addr.to_string())
         .arg(n.to_string())
