@@ -398,12 +398,23 @@ impl fmt::Debug for ServerHandle {
     }
 }
 
-/// Accept connections on `listener` until `stop` closes.
+/// Accept connections on `listener` until `stop` closes; then close the listener and
+/// only then drop `done`, so `stop_listening` returns with the port closed.
 async fn accept_loop<H: Handler>(
     listener: TcpListener,
     service: Arc<Service<H>>,
     stop: Receiver<()>,
-    _done: Sender<()>,
+    done: Sender<()>,
+) {
+    accept_until_stopped(&listener, &service, &stop).await;
+    drop(listener);
+    drop(done);
+}
+
+async fn accept_until_stopped<H: Handler>(
+    listener: &TcpListener,
+    service: &Arc<Service<H>>,
+    stop: &Receiver<()>,
 ) {
     let inner = &service.inner;
     let fallback = listener
@@ -437,7 +448,7 @@ async fn accept_loop<H: Handler>(
             .await;
         match accepted {
             None => return,
-            Some(Ok((stream, peer))) => spawn_connection(&service, stream, peer, fallback),
+            Some(Ok((stream, peer))) => spawn_connection(service, stream, peer, fallback),
             Some(Err(e)) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.

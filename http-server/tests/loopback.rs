@@ -1,0 +1,452 @@
+//! Loopback checks of the driver: raw bytes over std sockets against a served handler.
+//! (The full suite lives in the workspace's `tests` crate.)
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use futures_lite::{AsyncReadExt, FutureExt, future};
+use http_server::{
+    CloseReason, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool, Timeout,
+};
+
+fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
+    future::block_on(fut.or(async {
+        Timer::after(Duration::from_secs(30)).await;
+        panic!("test timed out")
+    }))
+}
+
+async fn app(mut req: Request) -> Response {
+    match req.path() {
+        "/echo" => Response::stream(200, req.take_body()),
+        "/len" => match req.bytes(1 << 20).await {
+            Ok(b) => Response::text(200, format!("{}", b.len())),
+            Err(e) => Response::from_error(&e),
+        },
+        "/read-err" => {
+            let mut buf = Vec::new();
+            match req.body_mut().read_to_end(&mut buf).await {
+                Ok(_) => Response::text(200, "ok"),
+                Err(e) => Response::text(408, e.to_string()),
+            }
+        }
+        "/sleep" => {
+            Timer::after(Duration::from_millis(300)).await;
+            Response::text(200, "slept")
+        }
+        "/big" => Response::bytes(200, vec![b'x'; 8 << 20]),
+        "/panic" => panic!("boom"),
+        "/close" => Response::close(),
+        _ => Response::text(200, "hi"),
+    }
+}
+
+fn start(config: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
+    block_on(async {
+        let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+        config(server.config_mut());
+        server.serve(app)
+    })
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Read until EOF (or timeout) and return the text.
+fn read_all(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn read_until(s: &mut TcpStream, needle: &str, count: usize) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while String::from_utf8_lossy(&out).matches(needle).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "timed out: {}",
+            String::from_utf8_lossy(&out)
+        );
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn pipelined_hundred_requests_are_answered_in_order() {
+    let h = start(|_| {});
+    let mut s = connect(h.local_addr());
+    let mut req = Vec::new();
+    for i in 0..100 {
+        req.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+    }
+    s.write_all(&req).unwrap();
+    let text = read_until(&mut s, "\r\n\r\nhi", 100);
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 100);
+    block_on(h.shutdown());
+}
+
+#[test]
+fn expect_continue_is_sent_when_the_handler_reads() {
+    let h = start(|_| {});
+    let mut s = connect(h.local_addr());
+    s.write_all(
+        b"POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let text = read_until(&mut s, "100 Continue\r\n\r\n", 1);
+    assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\n"), "{text}");
+    s.write_all(b"hello").unwrap();
+    let text = read_until(&mut s, "\r\n\r\n5", 1);
+    assert!(text.contains("200 OK"), "{text}");
+    block_on(h.shutdown());
+}
+
+#[test]
+fn echo_streams_a_chunked_body_back() {
+    let h = start(|_| {});
+    let mut s = connect(h.local_addr());
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    let text = read_until(&mut s, "0\r\n\r\n", 1);
+    assert!(
+        text.contains("transfer-encoding: chunked") || text.contains("Transfer-Encoding: chunked"),
+        "{text}"
+    );
+    assert!(text.contains("hello") && text.contains(" world"), "{text}");
+    block_on(h.shutdown());
+}
+
+#[test]
+fn head_timeout_answers_408_and_closes() {
+    let h = start(|c| {
+        c.head_timeout(Duration::from_millis(200));
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    let t0 = Instant::now();
+    let text = read_all(&mut s);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    block_on(h.shutdown());
+}
+
+#[test]
+fn keep_alive_timeout_closes_quietly() {
+    let h = start(|c| {
+        c.keep_alive_timeout(Duration::from_millis(200));
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let text = read_all(&mut s);
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("hi"),
+        "{text}"
+    );
+    block_on(h.shutdown());
+}
+
+#[test]
+fn stalled_body_fails_the_read_and_closes() {
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r2 = reasons.clone();
+    let h = start(move |c| {
+        c.body_timeout(Duration::from_millis(200));
+        c.on_close(move |_, r| r2.lock().unwrap().push(r.clone()));
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"POST /read-err HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    let text = read_all(&mut s);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.contains("Connection: close") || text.contains("connection: close"),
+        "{text}"
+    );
+    block_on(h.wait_idle());
+    assert_eq!(
+        reasons.lock().unwrap().as_slice(),
+        [CloseReason::BodyTimeout(Timeout::BodyStall)]
+    );
+    block_on(h.shutdown());
+}
+
+#[test]
+fn trickled_body_hits_the_minimum_rate() {
+    let h = start(|c| {
+        c.min_body_rate(1000, Duration::from_millis(300));
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"POST /read-err HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    let mut text = String::new();
+    for _ in 0..40 {
+        if s.write_all(b"x").is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        s.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 1024];
+        if let Ok(n) = s.read(&mut buf) {
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            s.set_nonblocking(false).unwrap();
+            break;
+        }
+        s.set_nonblocking(false).unwrap();
+    }
+    text.push_str(&read_all(&mut s));
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("minimum rate"), "{text}");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    block_on(h.shutdown());
+}
+
+#[test]
+fn write_timeout_drops_a_client_that_stopped_reading() {
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r2 = reasons.clone();
+    let h = start(move |c| {
+        c.write_timeout(Duration::from_millis(300));
+        c.on_close(move |_, r| r2.lock().unwrap().push(r.clone()));
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    while reasons.lock().unwrap().is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        reasons.lock().unwrap().as_slice(),
+        [CloseReason::WriteTimeout]
+    );
+    block_on(h.shutdown());
+}
+
+#[test]
+fn connection_limit_pauses_accepting() {
+    let h = start(|c| {
+        c.max_connections(2);
+    });
+    let _a = connect(h.local_addr());
+    let mut b = connect(h.local_addr());
+    b.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    read_until(&mut b, "hi", 1);
+    let mut c = connect(h.local_addr());
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        c.read(&mut buf).is_err(),
+        "third connection was served at the limit"
+    );
+    drop(b);
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let text = read_until(&mut c, "hi", 1);
+    assert!(text.contains("200 OK"));
+    block_on(h.shutdown());
+}
+
+#[test]
+fn stop_and_start_listening_keep_open_connections() {
+    let h = start(|_| {});
+    let addr = h.local_addr();
+    let mut open = connect(addr);
+    block_on(h.stop_listening());
+    assert!(!h.is_listening());
+    assert!(TcpStream::connect(addr).is_err());
+    open.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    read_until(&mut open, "hi", 1);
+    block_on(h.start_listening()).unwrap();
+    let mut again = connect(addr);
+    again
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    read_until(&mut again, "hi", 1);
+    block_on(h.shutdown());
+}
+
+#[test]
+fn graceful_shutdown_finishes_in_flight_requests() {
+    let h = start(|_| {});
+    let addr = h.local_addr();
+    let mut busy: Vec<TcpStream> = (0..20).map(|_| connect(addr)).collect();
+    let idle = connect(addr);
+    for s in &mut busy {
+        s.write_all(b"GET /sleep HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let h2 = h.clone();
+    let t = std::thread::spawn(move || block_on(h2.shutdown_graceful(Duration::from_secs(5))));
+    for s in &mut busy {
+        let text = read_all(s);
+        assert!(text.contains("slept"), "{text}");
+        assert!(text.contains("Connection: close") || text.contains("connection: close"));
+    }
+    let mut idle = idle;
+    assert_eq!(read_all(&mut idle), "");
+    t.join().unwrap();
+    assert!(TcpStream::connect(addr).is_err());
+    assert_eq!(h.connection_count(), 0);
+}
+
+#[test]
+fn immediate_shutdown_cuts_everything() {
+    let h = start(|_| {});
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET /sleep HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    block_on(h.shutdown());
+    assert_eq!(read_all(&mut s), "");
+    assert_eq!(h.connection_count(), 0);
+}
+
+#[test]
+fn panics_become_500_and_close_hooks_run() {
+    let closed = Arc::new(AtomicUsize::new(0));
+    let c2 = closed.clone();
+    let h = start(move |c| {
+        c.on_close(move |_, _| {
+            c2.fetch_add(1, Ordering::SeqCst);
+        });
+    });
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let text = read_all(&mut s);
+    assert!(text.starts_with("HTTP/1.1 500"), "{text}");
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_all(&mut s), "");
+    block_on(h.wait_idle());
+    assert_eq!(closed.load(Ordering::SeqCst), 2);
+    block_on(h.shutdown());
+}
+
+#[test]
+fn thread_pool_of_two_serves() {
+    let h = block_on(async {
+        let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+        server.spawner(ThreadPool::new(2));
+        server.serve(|_req: Request| async {
+            Response::text(200, std::thread::current().name().unwrap_or("?").to_owned())
+        })
+    });
+    let mut s = connect(h.local_addr());
+    for _ in 0..10 {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        let text = read_until(&mut s, "http-server-", 1);
+        assert!(text.contains("200 OK"));
+    }
+    block_on(h.shutdown());
+}
+
+#[test]
+fn half_closed_client_still_gets_its_answer() {
+    let h = start(|_| {});
+    let mut s = connect(h.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let text = read_all(&mut s);
+    assert!(text.ends_with("hi"), "{text}");
+    block_on(h.shutdown());
+}
+
+#[test]
+fn serves_under_tokio_through_compat() {
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let config = Arc::new(ServerConfig::new());
+            let handler = Arc::new(app);
+            loop {
+                let (stream, peer) = listener.accept().await.unwrap();
+                let local = stream.local_addr().unwrap();
+                let fut = http_server::serve_connection(
+                    stream.compat(),
+                    peer,
+                    local,
+                    handler.clone(),
+                    config.clone(),
+                );
+                tokio::spawn(fut);
+            }
+        });
+        addr
+    });
+    let client = std::thread::spawn(move || {
+        let mut s = connect(addr);
+        s.write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+            .unwrap();
+        read_all(&mut s)
+    });
+    let text = rt.block_on(async {
+        loop {
+            if client.is_finished() {
+                return client.join().unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("hello"),
+        "{text}"
+    );
+}
+
+#[test]
+fn serves_on_a_plain_async_executor() {
+    let ex = Arc::new(async_executor::Executor::new());
+    let spawner = {
+        let ex = ex.clone();
+        move |fut: http_server::BoxFuture| ex.spawn(fut).detach()
+    };
+    let text = block_on(ex.run(async {
+        let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+        server.spawner(spawner);
+        let h = server.serve(app);
+        let addr = h.local_addr();
+        let text = blocking::unblock(move || {
+            let mut s = connect(addr);
+            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            read_all(&mut s)
+        })
+        .await;
+        h.shutdown().await;
+        text
+    }));
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.ends_with("hi"),
+        "{text}"
+    );
+}
