@@ -13,7 +13,7 @@ use http_server::{
     CloseReason, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool, Timeout,
 };
 
-fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
+fn block_on<T>(fut: impl Future<Output = T>) -> T {
     future::block_on(fut.or(async {
         Timer::after(Duration::from_secs(30)).await;
         panic!("test timed out")
