@@ -1,0 +1,390 @@
+//! Protocol behaviour over loopback: pipelining, HEAD, `100 Continue`, response kinds,
+//! default headers, limits, panics and `Response::close`.
+
+use std::time::Duration;
+
+use async_io::Timer;
+use futures_lite::stream;
+use http_server::{Bytes, Request, Response, StreamBody};
+use integration_tests::{TestServer, get};
+
+/// A body streamed in three pieces, without a length.
+fn abc_stream() -> StreamBody<impl futures_lite::Stream<Item = std::io::Result<Bytes>> + Unpin> {
+    StreamBody::new(stream::iter(
+        ["ab", "cd", "ef"].map(|s| Ok(Bytes::from_static(s.as_bytes()))),
+    ))
+}
+
+/// Routes shared by the tests below.
+async fn routes(mut req: Request) -> Response {
+    match req.path() {
+        "/empty" => Response::empty(204),
+        "/empty200" => Response::empty(200),
+        "/bytes" => Response::bytes(200, Bytes::from_static(b"\x00\x01binary")),
+        "/text" => Response::text(200, "hello world"),
+        "/string" => Response::text(201, format!("made {}", 7 * 6)),
+        "/stream" => Response::stream(200, abc_stream()),
+        "/stream-len" => Response::stream(
+            200,
+            StreamBody::with_length(
+                stream::iter(["abc", "def"].map(|s| Ok(Bytes::from_static(s.as_bytes())))),
+                6,
+            ),
+        ),
+        "/close" => Response::close(),
+        "/panic" => panic!("handler panic on purpose (expected in test output)"),
+        "/echo" => match req.bytes(1 << 20).await {
+            Ok(body) => Response::bytes(200, body),
+            Err(e) => Response::from_error(&e),
+        },
+        "/slow-echo" => {
+            // Read the body only after a while: no 100 Continue may go out before.
+            Timer::after(Duration::from_millis(300)).await;
+            match req.bytes(1 << 20).await {
+                Ok(body) => Response::bytes(200, body),
+                Err(e) => Response::from_error(&e),
+            }
+        }
+        "/small" => match req.bytes(8).await {
+            Ok(body) => Response::bytes(200, body),
+            Err(e) => Response::from_error(&e),
+        },
+        "/ignore-body" => Response::text(200, "ignored"),
+        "/own-header" => Response::text(200, "own").header("X-Frame-Options", "SAMEORIGIN"),
+        p => Response::text(200, p.to_owned()),
+    }
+}
+
+fn server() -> TestServer {
+    TestServer::start(
+        |c| {
+            c.default_header("X-Frame-Options", "DENY");
+        },
+        routes,
+    )
+}
+
+#[test]
+fn hundred_pipelined_requests_in_one_write_are_answered_in_order() {
+    let server = server();
+    let mut c = server.connect();
+    let batch: String = (0..100).map(|i| get(&format!("/p/{i}"))).collect();
+    c.send(batch);
+    for i in 0..100 {
+        let r = c.read_response();
+        assert_eq!(r.status, 200, "response {i}");
+        assert_eq!(r.text(), format!("/p/{i}"));
+        assert!(!r.is_close());
+    }
+    assert!(c.is_quiet_for(Duration::from_millis(50)), "extra output");
+    // The connection is still usable afterwards.
+    assert_eq!(c.request(&get("/after")).text(), "/after");
+}
+
+#[test]
+fn pipelined_requests_with_bodies_are_answered_in_order() {
+    let server = server();
+    let mut c = server.connect();
+    let mut batch = String::new();
+    for i in 0..100 {
+        if i % 3 == 0 {
+            let body = format!("body-{i}");
+            batch += &format!(
+                "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        } else if i % 3 == 1 {
+            // Chunked, and an unread body the engine must skip.
+            batch += "POST /ignore-body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        } else {
+            batch += &get(&format!("/g/{i}"));
+        }
+    }
+    c.send(batch);
+    for i in 0..100 {
+        let r = c.read_response();
+        assert_eq!(r.status, 200, "response {i}");
+        let want = match i % 3 {
+            0 => format!("body-{i}"),
+            1 => "ignored".to_owned(),
+            _ => format!("/g/{i}"),
+        };
+        assert_eq!(r.text(), want, "response {i}");
+    }
+}
+
+#[test]
+fn head_gets_the_get_headers_and_no_body() {
+    let server = server();
+    let mut c = server.connect();
+    // HEAD then GET pipelined: if HEAD sent a body, the GET's response would not parse.
+    c.send(format!(
+        "HEAD /text HTTP/1.1\r\nHost: t\r\n\r\n{}",
+        get("/text")
+    ));
+    let head = c.read_head_response();
+    let full = c.read_response();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("11"));
+    let strip = |r: &integration_tests::Response| {
+        r.headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&head), strip(&full));
+    assert_eq!(full.text(), "hello world");
+
+    // A streamed body with a length: the same Content-Length, no bytes.
+    c.send(format!(
+        "HEAD /stream-len HTTP/1.1\r\nHost: t\r\n\r\n{}",
+        get("/x")
+    ));
+    let head = c.read_head_response();
+    assert_eq!(head.header("content-length"), Some("6"));
+    assert_eq!(c.read_response().text(), "/x");
+
+    // A streamed body without a length: no body bytes either.
+    c.send(format!(
+        "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n{}",
+        get("/y")
+    ));
+    let head = c.read_head_response();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), None);
+    assert_eq!(c.read_response().text(), "/y");
+}
+
+#[test]
+fn continue_is_sent_only_when_the_handler_reads_the_body() {
+    let server = server();
+    let mut c = server.connect();
+    c.send(
+        "POST /slow-echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
+    // The handler waits 300 ms before reading: nothing may arrive before that.
+    assert!(
+        c.is_quiet_for(Duration::from_millis(150)),
+        "100 Continue sent before the handler read the body"
+    );
+    let interim = c.read_response();
+    assert_eq!(interim.status, 100);
+    c.send("hello");
+    let r = c.read_response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello");
+    assert!(!r.is_close());
+    // Keep-alive still works.
+    assert_eq!(c.request(&get("/next")).text(), "/next");
+}
+
+#[test]
+fn a_handler_answering_without_reading_sends_no_continue_and_closes() {
+    let server = server();
+    let mut c = server.connect();
+    c.send(
+        "POST /ignore-body HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "a 100 Continue went out: {r:?}");
+    assert_eq!(r.text(), "ignored");
+    assert!(r.is_close(), "no Connection: close in {r:?}");
+    c.expect_closed();
+}
+
+#[test]
+fn a_declared_body_over_the_handler_limit_is_413_without_continue() {
+    let server = server();
+    let mut c = server.connect();
+    c.send(
+        "POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n",
+    );
+    let r = c.read_response();
+    assert_eq!(r.status, 413);
+    assert!(r.is_close());
+    c.expect_closed();
+}
+
+#[test]
+fn response_kinds_are_framed_as_documented() {
+    let server = server();
+    let mut c = server.connect();
+
+    let r = c.request(&get("/empty"));
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("content-length"), None);
+    assert!(r.body.is_empty());
+
+    let r = c.request(&get("/empty200"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("0"));
+
+    let r = c.request(&get("/bytes"));
+    assert_eq!(r.body, b"\x00\x01binary");
+    assert_eq!(r.header("content-length"), Some("8"));
+    assert_eq!(r.header("content-type"), None);
+
+    let r = c.request(&get("/string"));
+    assert_eq!(r.status, 201);
+    assert_eq!(r.text(), "made 42");
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+
+    // A stream without a length is chunked on HTTP/1.1.
+    let r = c.request(&get("/stream"));
+    assert!(r.chunked, "{r:?}");
+    assert_eq!(r.header("content-length"), None);
+    assert_eq!(r.text(), "abcdef");
+    assert!(!r.is_close());
+
+    // A stream with a length gets Content-Length.
+    let r = c.request(&get("/stream-len"));
+    assert!(!r.chunked);
+    assert_eq!(r.header("content-length"), Some("6"));
+    assert_eq!(r.text(), "abcdef");
+}
+
+#[test]
+fn a_stream_on_http10_is_close_delimited() {
+    let server = server();
+    let mut c = server.connect();
+    let r = c.request("GET /stream HTTP/1.0\r\n\r\n");
+    // The server answers with its own version (RFC 9110 §2.5), framed for a 1.0 client.
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.close_delimited, "{r:?}");
+    assert!(!r.chunked);
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.text(), "abcdef");
+
+    // With keep-alive asked, a stream still has to close.
+    let mut c = server.connect();
+    let r = c.request("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert!(r.close_delimited, "{r:?}");
+    assert_eq!(r.text(), "abcdef");
+
+    // A known length keeps an HTTP/1.0 keep-alive connection open.
+    let mut c = server.connect();
+    let r = c.request("GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(r.text(), "hello world");
+    assert_eq!(
+        c.request("GET /again HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .text(),
+        "/again"
+    );
+}
+
+#[test]
+fn response_close_drops_the_connection_without_output() {
+    let server = server();
+    let mut c = server.connect();
+    c.send(get("/close"));
+    c.expect_closed();
+
+    // Earlier pipelined responses are still written first; later requests are dropped.
+    let mut c = server.connect();
+    c.send(format!(
+        "{}{}{}",
+        get("/first"),
+        get("/close"),
+        get("/never")
+    ));
+    assert_eq!(c.read_response().text(), "/first");
+    c.expect_closed();
+}
+
+#[test]
+fn default_headers_and_date_are_sent() {
+    let server = server();
+    let r = server.get("/text");
+    assert_eq!(
+        r.header("server"),
+        Some(concat!("http-server/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    let date = r.header("date").expect("a Date header");
+    // IMF-fixdate, RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT".
+    assert_eq!(date.len(), 29, "{date:?}");
+    assert!(date.ends_with(" GMT"), "{date:?}");
+    assert_eq!(&date[3..5], ", ", "{date:?}");
+    assert_eq!(r.header_count("date"), 1);
+
+    // A header set by the handler wins over the default one.
+    let r = server.get("/own-header");
+    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert_eq!(r.header_count("x-frame-options"), 1);
+
+    // No Server header when the name is None.
+    let quiet = TestServer::start(
+        |c| {
+            c.server_name(None);
+        },
+        routes,
+    );
+    let r = quiet.get("/text");
+    assert_eq!(r.header("server"), None);
+    assert!(r.header("date").is_some());
+}
+
+#[test]
+fn a_panicking_handler_gets_500_and_the_server_keeps_serving() {
+    let server = server();
+    let mut c = server.connect();
+    let r = c.request(&get("/panic"));
+    assert_eq!(r.status, 500);
+    c.expect_closed();
+    for _ in 0..3 {
+        assert_eq!(server.get("/fine").text(), "/fine");
+    }
+    // A panic on one connection does not disturb another one that is open.
+    let mut other = server.connect();
+    assert_eq!(other.request(&get("/a")).text(), "/a");
+    assert_eq!(server.get("/panic").status, 500);
+    assert_eq!(other.request(&get("/b")).text(), "/b");
+}
+
+#[test]
+fn a_bad_request_gets_400_and_does_not_disturb_other_connections() {
+    let server = server();
+    let mut good = server.connect();
+    assert_eq!(good.request(&get("/1")).text(), "/1");
+    let mut bad = server.connect();
+    let r = bad.request("GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n");
+    assert_eq!(r.status, 400);
+    bad.expect_closed();
+    assert_eq!(good.request(&get("/2")).text(), "/2");
+}
+
+#[test]
+fn engine_limits_from_the_server_config_apply() {
+    let server = TestServer::start(
+        |c| {
+            c.limits_mut()
+                .max_head_bytes(1024)
+                .max_target_bytes(64)
+                .max_headers(8)
+                .max_body_bytes(16);
+        },
+        routes,
+    );
+    let long_target = format!("/{}", "a".repeat(100));
+    assert_eq!(server.get(&long_target).status, 414);
+
+    let mut c = server.connect();
+    let many: String = (0..20).map(|i| format!("X-{i}: v\r\n")).collect();
+    let r = c.request(&format!("GET / HTTP/1.1\r\nHost: t\r\n{many}\r\n"));
+    assert_eq!(r.status, 431);
+
+    let mut c = server.connect();
+    let big = format!("X-Big: {}\r\n", "b".repeat(2000));
+    let r = c.request(&format!("GET / HTTP/1.1\r\nHost: t\r\n{big}\r\n"));
+    assert_eq!(r.status, 431);
+
+    let mut c = server.connect();
+    let r = c.request(&format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n{}",
+        "x".repeat(17)
+    ));
+    assert_eq!(r.status, 413);
+    // Within the limits, all is well.
+    assert_eq!(server.get("/ok").text(), "/ok");
+}
