@@ -1,21 +1,48 @@
-//! Project tasks: `cargo xtask <task>`.
+//! Project tasks, std only: `cargo xtask <task>` (the alias is in `.cargo/config.toml`).
+//!
+//! - `ci`: fmt, clippy, tests, docs, fuzz seed replay, with warnings denied; what
+//!   `.ci/run` runs.
+//! - `fuzz [--seconds N] [TARGET...]`: the fuzz targets under `http-core/fuzz`.
+//! - `bench [SUITE]`: `core` (http-core vs httparse) and `server` (vs hyper, under wrk).
 
+mod bench;
 mod bench_server;
+mod ci;
+mod fuzz;
+mod util;
 
-fn main() -> std::process::ExitCode {
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [ARGS...]
+
+tasks:
+  ci [STEP...]                       fmt, clippy, test, doc, fuzz-seeds (warnings denied)
+  fuzz [--seconds N] [TARGET...]     run the fuzz targets for N seconds each (default 60)
+  bench [core|server] [ARGS...]      benchmarks (all suites when none is named)
+
+`cargo xtask <task> --help` shows a task's options.
+";
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match (
-        args.first().map(String::as_str),
-        args.get(1).map(String::as_str),
-    ) {
-        (Some("bench"), Some("server")) => bench_server::run(&args[2..]),
-        _ => Err("usage: cargo xtask bench server [--help]".to_string()),
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(rest),
+        Some("fuzz") => fuzz::run(rest),
+        Some("bench") => bench::run(rest),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,206 @@
+//! `cargo xtask bench [SUITE] [ARGS...]`: benchmarks, one suite per subcommand.
+//!
+//! - `core`: `cargo bench -p http-core` (criterion; engine beside bare httparse), then a
+//!   table of engine/httparse ratios read from `target/criterion/*/*/new/estimates.json`.
+//!   `--report` prints the table from the last run without benchmarking; other arguments
+//!   go to criterion (for example a filter: `cargo xtask bench core browser_get`).
+//! - `server`: our `hello` example against hyper under wrk (see `bench_server.rs`).
+//!
+//! With no suite, every suite runs in order. To add one, add a row to [`SUITES`].
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::util::{self, cargo_cmd};
+
+/// A benchmark suite: name, one-line description, entry point taking the remaining args.
+type Suite = (
+    &'static str,
+    &'static str,
+    fn(&[String]) -> Result<(), String>,
+);
+
+const SUITES: &[Suite] = &[
+    (
+        "core",
+        "http-core engine beside bare httparse (criterion), with a ratio table",
+        core,
+    ),
+    (
+        "server",
+        "hello example vs hyper under wrk: req/s, CPU/request, latency, memory",
+        crate::bench_server::run,
+    ),
+];
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            println!("usage: cargo xtask bench [SUITE [ARGS...]]\n\nsuites (all when none given):");
+            for (name, what, _) in SUITES {
+                println!("  {name:<8} {what}");
+            }
+            Ok(())
+        }
+        Some(name) => {
+            let (_, _, suite) = SUITES
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .ok_or_else(|| format!("unknown bench suite {name:?} (try --help)"))?;
+            suite(&args[1..])
+        }
+        None => {
+            for (name, _, suite) in SUITES {
+                eprintln!("==> bench {name}");
+                suite(&[]).map_err(|e| format!("bench {name}: {e}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Engine-vs-baseline pairs in `benches/parse.rs`: (label, group, engine id, baseline id).
+const PAIRS: &[(&str, &str, &str, &str)] = &[
+    (
+        "browser GET, 10 headers",
+        "browser_get",
+        "engine",
+        "httparse",
+    ),
+    ("16 pipelined GETs", "pipelined_16", "engine", "httparse"),
+    (
+        "chunked POST + trailers",
+        "chunked_post",
+        "engine",
+        "httparse",
+    ),
+    (
+        "16 KiB head, whole",
+        "head_split",
+        "whole_16k",
+        "httparse_16k",
+    ),
+];
+
+fn core(args: &[String]) -> Result<(), String> {
+    let root = util::workspace_root();
+    if args.first().map(String::as_str) != Some("--report") {
+        let mut cmd = cargo_cmd(&root);
+        cmd.args(["bench", "-p", "http-core", "--bench", "parse"]);
+        if !args.is_empty() {
+            cmd.arg("--").args(args);
+        }
+        util::run("cargo bench -p http-core", &mut cmd)?;
+    }
+    let report = core_report(&util::target_dir(&root).join("criterion"))?;
+    println!("\n{report}");
+    Ok(())
+}
+
+/// The ratio table, from criterion's saved estimates (median point estimates).
+fn core_report(dir: &Path) -> Result<String, String> {
+    let est = |group: &str, id: &str| median_ns(&dir.join(group).join(id));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "http-core vs bare httparse (median time per iteration)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<26} {:>12} {:>12} {:>8}",
+        "case", "httparse", "engine", "ratio"
+    );
+    let mut any = false;
+    for (label, group, engine, base) in PAIRS {
+        if let (Some(e), Some(b)) = (est(group, engine), est(group, base)) {
+            any = true;
+            let _ = writeln!(
+                out,
+                "{label:<26} {:>12} {:>12} {:>7.2}x",
+                fmt_ns(b),
+                fmt_ns(e),
+                e / b
+            );
+        }
+    }
+    let whole = est("head_split", "whole_16k");
+    let one16 = est("head_split", "one_byte_16k");
+    let one8 = est("head_split", "one_byte_8k");
+    if let (Some(w), Some(o)) = (whole, one16) {
+        any = true;
+        let _ = writeln!(
+            out,
+            "\n16 KiB head fed 1 byte at a time: {} vs {} whole: {:.1}x \
+             ({:.1} ns per receive+next_event)",
+            fmt_ns(o),
+            fmt_ns(w),
+            o / w,
+            o / (16.0 * 1024.0)
+        );
+    }
+    if let (Some(o8), Some(o16)) = (one8, one16) {
+        let _ = writeln!(
+            out,
+            "1-byte feeding, 16 KiB / 8 KiB head: {:.2}x (linear: 2, quadratic: 4)",
+            o16 / o8
+        );
+    }
+    if !any {
+        return Err(format!(
+            "no criterion results under {} (run `cargo xtask bench core` first)",
+            dir.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// The median point estimate in nanoseconds from `<bench>/new/estimates.json`.
+fn median_ns(bench: &Path) -> Option<f64> {
+    let json = std::fs::read_to_string(bench.join("new/estimates.json")).ok()?;
+    point_estimate(&json, "median")
+}
+
+/// `"<key>":{..."point_estimate":X...}` without a JSON library: criterion writes each
+/// statistic as an object whose `point_estimate` follows its confidence interval.
+fn point_estimate(json: &str, key: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{key}\""))?;
+    let rest = &json[at..];
+    let p = rest.find("\"point_estimate\"")?;
+    let value = rest[p + "\"point_estimate\"".len()..]
+        .trim_start()
+        .strip_prefix(':')?;
+    let end = value
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+')))
+        .unwrap_or(value.len());
+    value[..end].trim().parse().ok()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_criterion_median() {
+        let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":3.0},"point_estimate":2.5,"standard_error":0.1},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.75e2,"standard_error":0.1}}"#;
+        assert_eq!(point_estimate(json, "median"), Some(175.0));
+        assert_eq!(point_estimate(json, "mean"), Some(2.5));
+        assert_eq!(point_estimate(json, "slope"), None);
+    }
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(fmt_ns(512.0), "512 ns");
+        assert_eq!(fmt_ns(1_500.0), "1.50 µs");
+        assert_eq!(fmt_ns(2_000_000.0), "2.00 ms");
+    }
+}

@@ -1,0 +1,233 @@
+//! `cargo xtask ci`: every check CI runs, in order, failing fast.
+//!
+//! Steps: `fmt`, `clippy`, `test`, `doc`, `fuzz-seeds`. RUSTFLAGS and RUSTDOCFLAGS get
+//! `-D warnings`. `cargo xtask ci test doc` runs only the named steps.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::util::{self, cargo_cmd, display};
+
+/// The README's test command; `.ci/run` runs it through this task. Keep them the same.
+pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace"];
+
+struct Step {
+    name: &'static str,
+    what: &'static str,
+    commands: fn(&Path) -> Vec<Command>,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        what: "formatting (cargo fmt --check)",
+        commands: |root| {
+            let mut ws = cargo_cmd(root);
+            ws.args(["fmt", "--all", "--", "--check"]);
+            let mut fuzz = cargo_cmd(root);
+            fuzz.args([
+                "fmt",
+                "--manifest-path",
+                "http-core/fuzz/Cargo.toml",
+                "--",
+                "--check",
+            ]);
+            vec![ws, fuzz]
+        },
+    },
+    Step {
+        name: "clippy",
+        what: "lints (clippy, warnings denied)",
+        commands: |root| {
+            let mut ws = cargo_cmd(root);
+            ws.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            vec![ws]
+        },
+    },
+    Step {
+        name: "test",
+        what: "tests",
+        commands: |root| {
+            let mut cmd = cargo_cmd(root);
+            cmd.args(TEST_COMMAND);
+            vec![cmd]
+        },
+    },
+    Step {
+        name: "doc",
+        what: "documentation (rustdoc, warnings denied)",
+        commands: |root| {
+            let mut cmd = cargo_cmd(root);
+            cmd.args(["doc", "--workspace", "--no-deps"]);
+            vec![cmd]
+        },
+    },
+    Step {
+        name: "fuzz-seeds",
+        what: "fuzz crate lints and seed corpus replay (stable, no libFuzzer)",
+        commands: |root| {
+            let manifest = "http-core/fuzz/Cargo.toml";
+            let mut clippy = cargo_cmd(root);
+            clippy.args([
+                "clippy",
+                "--manifest-path",
+                manifest,
+                "--no-default-features",
+            ]);
+            clippy.args(["--all-targets", "--", "-D", "warnings"]);
+            // Zero seconds of mutation: every seed once through every invariant check.
+            let mut replay = cargo_cmd(root);
+            replay.args(["run", "--quiet", "--manifest-path", manifest]);
+            replay.args(["--no-default-features", "--bin", "stable-loop", "--"]);
+            replay.args(["connection", "0"]);
+            replay.arg(root.join("http-core/fuzz/corpus/connection"));
+            replay.arg(util::target_dir(root).join("fuzz-artifacts/connection"));
+            vec![clippy, replay]
+        },
+    },
+];
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: cargo xtask ci [STEP...]\n\nsteps, in order:");
+        for step in STEPS {
+            println!("  {:<11} {}", step.name, step.what);
+        }
+        return Ok(());
+    }
+    for a in args {
+        if !STEPS.iter().any(|s| s.name == a) {
+            return Err(format!(
+                "unknown ci step {a:?} (try `cargo xtask ci --help`)"
+            ));
+        }
+    }
+    let selected: Vec<&Step> = STEPS
+        .iter()
+        .filter(|s| args.is_empty() || args.iter().any(|a| a == s.name))
+        .collect();
+    let root = util::workspace_root();
+    let started = Instant::now();
+    let mut summary = None;
+    for (i, step) in selected.iter().enumerate() {
+        eprintln!(
+            "==> [{}/{}] {}: {}",
+            i + 1,
+            selected.len(),
+            step.name,
+            step.what
+        );
+        let t = Instant::now();
+        for mut cmd in (step.commands)(&root) {
+            deny_warnings(&mut cmd);
+            let result = if step.name == "test" {
+                run_tests(&mut cmd).map(|s| summary = Some(s))
+            } else {
+                util::run(step.name, &mut cmd)
+            };
+            result.map_err(|e| format!("CI step `{}` failed: {e}", step.name))?;
+        }
+        eprintln!("==> {} ok ({:.0} s)", step.name, t.elapsed().as_secs_f64());
+    }
+    if let Some(s) = summary {
+        eprintln!("==> {s}");
+    }
+    eprintln!(
+        "==> ci passed: {} ({:.0} s)",
+        selected
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Append `-D warnings` to RUSTFLAGS and RUSTDOCFLAGS (keeping what the caller set).
+fn deny_warnings(cmd: &mut Command) {
+    for var in ["RUSTFLAGS", "RUSTDOCFLAGS"] {
+        let value = match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => format!("{v} -D warnings"),
+            _ => "-D warnings".to_string(),
+        };
+        cmd.env(var, value);
+    }
+}
+
+/// Runs the test command, echoing its output, and totals libtest's `test result:` lines.
+fn run_tests(cmd: &mut Command) -> Result<String, String> {
+    eprintln!("    $ {}", display(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start `{}`: {e}", display(cmd)))?;
+    let (mut passed, mut failed, mut ignored, mut suites) = (0u64, 0u64, 0u64, 0u64);
+    let mut failing = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(out, "{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                suites += 1;
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+                ignored += count(rest, " ignored");
+            } else if let Some(name) = line
+                .strip_prefix("test ")
+                .and_then(|l| l.strip_suffix(" ... FAILED"))
+            {
+                failing.push(name.to_string());
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for tests: {e}"))?;
+    let summary = format!(
+        "test summary: {passed} passed, {failed} failed, {ignored} ignored in {suites} suites"
+    );
+    if status.success() {
+        Ok(summary)
+    } else {
+        let names = if failing.is_empty() {
+            String::new()
+        } else {
+            format!("; failing: {}", failing.join(", "))
+        };
+        Err(format!("`{}` ({status}); {summary}{names}", display(cmd)))
+    }
+}
+
+/// The number before `label` in `"12 passed; 0 failed; ..."`.
+fn count(text: &str, label: &str) -> u64 {
+    text.split(';')
+        .find_map(|part| part.trim().strip_suffix(label.trim_start()))
+        .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_libtest_summary_fields() {
+        let line =
+            "ok. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(count(line, " passed"), 12);
+        assert_eq!(count(line, " failed"), 1);
+        assert_eq!(count(line, " ignored"), 3);
+        assert_eq!(count("FAILED. 0 passed; 2 failed", " failed"), 2);
+    }
+}
