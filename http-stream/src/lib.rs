@@ -1,0 +1,120 @@
+//! Push-style streamed responses for [`http_server`]: a handler answers with a stream and
+//! returns; any other task pushes chunks to that client for minutes or hours, and decides
+//! when bytes hit the wire.
+//!
+//! The contract: [`channel`] makes a [`Sender`] (the push handle, `Send + Sync + Clone +
+//! 'static`) and a [`PushBody`] (an [`http_server::Body`]). The queue between them is
+//! bounded in bytes, so a slow client makes [`Sender::send`] wait and a stream's memory
+//! stays bounded. Framing is the server's: chunked on HTTP/1.1, close-delimited on
+//! HTTP/1.0, `Content-Length` when [declared](Config::length); HEAD gets headers only.
+//!
+//! ```text
+//!  producer task                      connection task (http-server)
+//!  Sender ──send/flush/close──▶ queue (≤ capacity bytes) ──▶ PushBody ──▶ out buffer ──▶ socket
+//!    ▲                                                        │ Frame::Flush written
+//!    └──────── space freed, flush done, body dropped ◀────────┘
+//! ```
+//!
+//! - Flushing: each [`send`](Sender::send) is written as soon as the connection can;
+//!   in [`dont_flush`](Config::dont_flush) mode chunks are held until
+//!   [`flush`](Sender::flush) or a [high-water mark](Config::high_water).
+//!   `flush().await` returns once the bytes were written to the socket.
+//! - Ending: [`close`](Sender::close) (terminal chunk, keep-alive goes on),
+//!   [`close_with_trailers`](Sender::close_with_trailers), [`abort`](Sender::abort)
+//!   (broken response, connection closed).
+//! - The client going away drops the body: [`closed`](Sender::closed) resolves and every
+//!   later send fails with [`Closed`], which gives the chunk back.
+//! - Shutdown: a [`Shutdown`] signal given to the streams' configs resolves
+//!   [`Sender::shutdown_requested`].
+//! - [`sse`]: Server-Sent Events (encoder, headers, keep-alive comments, `Last-Event-ID`).
+//! - [`longpoll`]: a topic [`Hub`](longpoll::Hub) and a parked-request helper (204 on
+//!   timeout).
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use http_server::{Request, Response, Server};
+//! use http_stream::Config;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     smol::block_on(async {
+//!         let server = Server::bind("127.0.0.1:8080").await?;
+//!         let _handle = server.serve(|_req: Request| async {
+//!             let mut config = Config::new();
+//!             config.dont_flush(true);
+//!             let (tx, response) = http_stream::response(200, config);
+//!             smol::spawn(async move {
+//!                 for i in 0..100 {
+//!                     // Held back: the client gets ten lines per write.
+//!                     if tx.send(format!("line {i}\n")).await.is_err() {
+//!                         return;
+//!                     }
+//!                     if i % 10 == 9 {
+//!                         let _ = tx.flush().await;
+//!                         async_io::Timer::after(Duration::from_millis(100)).await;
+//!                     }
+//!                 }
+//!                 let _ = tx.close();
+//!             })
+//!             .detach();
+//!             response
+//!         });
+//!         std::future::pending::<()>().await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+mod body;
+mod config;
+mod error;
+pub mod longpoll;
+mod sender;
+pub mod sse;
+mod shared;
+mod shutdown;
+
+use std::sync::Arc;
+
+use http_server::Response;
+
+pub use body::PushBody;
+pub use config::Config;
+pub use error::{Closed, Error, TrySendError};
+pub use sender::Sender;
+pub use shutdown::Shutdown;
+
+/// A push handle and the response body it feeds.
+///
+/// ```
+/// use futures_lite::future::block_on;
+///
+/// let (tx, body) = http_stream::channel(http_stream::Config::new());
+/// block_on(tx.send("hello")).unwrap();
+/// assert_eq!(tx.queued_bytes(), 5);
+/// drop(body); // what the server does when the client goes away
+/// block_on(tx.closed());
+/// assert!(block_on(tx.send("more")).is_err());
+/// ```
+pub fn channel(config: Config) -> (Sender, PushBody) {
+    let inner = Arc::new(shared::Inner::new(&config));
+    let body = PushBody::new(inner.clone(), config.heartbeat.clone());
+    (Sender::new(inner), body)
+}
+
+/// A push handle and a [`Response`] with `status` streaming its body (with
+/// `Content-Length` if [`Config::length`] was set). Add headers with
+/// [`Response::header`].
+///
+/// ```
+/// let (tx, response) = http_stream::response(200, http_stream::Config::new());
+/// let response = response.header("Content-Type", "text/plain");
+/// assert_eq!(response.body_length(), None);
+/// # drop(tx);
+/// ```
+pub fn response(status: u16, config: Config) -> (Sender, Response) {
+    let (tx, body) = channel(config);
+    (tx, Response::stream(status, body))
+}
