@@ -7,12 +7,15 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
 use futures_lite::future::block_on;
-use http_server::{Handler, Server, ServerConfig, ServerHandle, ThreadPool};
+use http_server::{
+    CloseReason, ConnectionId, Handler, Server, ServerConfig, ServerHandle, ThreadPool,
+};
 
 /// The longest any single wait in a test may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -73,6 +76,49 @@ impl Drop for TestServer {
 /// A server bound to `127.0.0.1:0`, not serving yet.
 pub fn bind() -> Server {
     block_on(Server::bind("127.0.0.1:0")).expect("bind 127.0.0.1:0")
+}
+
+/// Records what the connection hooks report: opens (id, peer) and closes (id, reason).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    opened: Arc<Mutex<Vec<(ConnectionId, SocketAddr)>>>,
+    closed: Arc<Mutex<Vec<(ConnectionId, CloseReason)>>>,
+}
+
+impl Hooks {
+    /// Install `on_connect` and `on_close` hooks recording into `self`.
+    pub fn install(&self, config: &mut ServerConfig) {
+        let opened = self.opened.clone();
+        let closed = self.closed.clone();
+        config
+            .on_connect(move |id, peer| opened.lock().unwrap().push((id, peer)))
+            .on_close(move |id, reason| closed.lock().unwrap().push((id, reason.clone())));
+    }
+
+    /// The connections opened so far.
+    pub fn opened(&self) -> Vec<(ConnectionId, SocketAddr)> {
+        self.opened.lock().unwrap().clone()
+    }
+
+    /// The connections closed so far, with why.
+    pub fn closed(&self) -> Vec<(ConnectionId, CloseReason)> {
+        self.closed.lock().unwrap().clone()
+    }
+
+    /// Wait (bounded by [`WAIT`]) until `n` connections have closed; return them all.
+    pub fn wait_closed(&self, n: usize) -> Vec<(ConnectionId, CloseReason)> {
+        wait_until(&format!("{n} closed connections"), WAIT, || {
+            self.closed.lock().unwrap().len() >= n
+        });
+        self.closed()
+    }
+
+    /// The close reason of the only connection closed so far (waits for it).
+    pub fn only_close_reason(&self) -> CloseReason {
+        let closed = self.wait_closed(1);
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        closed[0].1.clone()
+    }
 }
 
 /// A parsed response.
