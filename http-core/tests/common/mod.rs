@@ -80,6 +80,9 @@ pub(crate) fn respond(conn: &mut Connection, out: &mut Vec<u8>, status: u16, bod
     let mut head = ResponseHead::new(status);
     head.content_length(Some(body.len() as u64));
     conn.send_head(&head, out).expect("send_head");
+    if conn.is_upgraded() {
+        return; // a 2xx to CONNECT: the engine stepped aside
+    }
     conn.send_data(body, out).expect("send_data");
     conn.send_end(None, out).expect("send_end");
 }
