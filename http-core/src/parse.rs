@@ -199,7 +199,7 @@ fn run_httparse(
         // "HTTP/1.x"), and the final blank line; header lines are checked below.
         bare_lf: raw[..m.start].chunks(2).any(|p| p != b"\r\n")
             || raw.get(t.end + 9) != Some(&b'\r')
-            || !raw.ends_with(b"\r\n\r\n") && !(raw.ends_with(b"\r\n") && req.headers.is_empty()),
+            || !(raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\r\n") && req.headers.is_empty()),
     };
     let mut content_length: Option<u64> = None;
     let mut transfer_encoding = TeState::Absent;
