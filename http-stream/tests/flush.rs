@@ -1,0 +1,205 @@
+//! When bytes reach the client's socket: flushing each send, `dont_flush` with `flush()`
+//! and the high-water mark, `flush()` waiting for the write, and backpressure from a slow
+//! reader with flat memory. Timing tests take a lock so they do not run side by side.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{Client, finishes_within, next_sender, rss_bytes, run, stream_server};
+use http_stream::Config;
+
+static TIMING: Mutex<()> = Mutex::new(());
+
+fn timing() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn open(config: Config) -> (common::TestServer, Client, http_stream::Sender) {
+    let (server, rx) = stream_server(move |_| http_stream::response(200, config.clone()));
+    let mut client = server.connect();
+    client.get("/");
+    let tx = next_sender(&rx);
+    let head = client.head();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("Transfer-Encoding: chunked") || head.contains("transfer-encoding: chunked"), "{head}");
+    (server, client, tx)
+}
+
+#[test]
+fn each_flushed_chunk_arrives_within_50ms() {
+    let _t = timing();
+    let (_server, mut client, tx) = open(Config::new());
+    let mut worst = Duration::ZERO;
+    for i in 0..20 {
+        let msg = format!("event {i}\n");
+        let t0 = Instant::now();
+        run(tx.send(msg.clone())).unwrap();
+        let got = client
+            .chunk(Duration::from_millis(500))
+            .expect("chunk did not arrive")
+            .expect("not the terminal chunk");
+        let took = t0.elapsed();
+        assert_eq!(got, msg.as_bytes());
+        worst = worst.max(took);
+        // Spaced out, so each send starts from an idle stream.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!("worst send-to-read latency {worst:?}");
+    assert!(worst < Duration::from_millis(50), "worst send-to-read latency {worst:?}");
+    tx.close().unwrap();
+    assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
+}
+
+#[test]
+fn dont_flush_holds_chunks_until_flush() {
+    let _t = timing();
+    let mut config = Config::new();
+    config.dont_flush(true).high_water(1 << 20).capacity(1 << 20);
+    let (_server, mut client, tx) = open(config);
+    for i in 0..10 {
+        run(tx.send(format!("line {i}\n"))).unwrap();
+    }
+    assert!(
+        !client.gets_bytes_within(Duration::from_millis(300)),
+        "held chunks reached the client before flush: {:?}",
+        String::from_utf8_lossy(&client.buf)
+    );
+    let t0 = Instant::now();
+    run(tx.flush()).unwrap();
+    let mut body = Vec::new();
+    for _ in 0..10 {
+        body.extend(client.chunk(Duration::from_millis(200)).unwrap().unwrap());
+    }
+    assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+    let want: String = (0..10).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(String::from_utf8(body).unwrap(), want);
+    // A per-send override flushes at once, whatever the mode.
+    run(tx.send_flushed("now\n")).unwrap();
+    assert_eq!(client.chunk(Duration::from_millis(200)), Some(Some(b"now\n".to_vec())));
+    tx.close().unwrap();
+    assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
+}
+
+#[test]
+fn high_water_mark_forces_a_write() {
+    let _t = timing();
+    let mut config = Config::new();
+    config.dont_flush(true).high_water(1000);
+    let (_server, mut client, tx) = open(config);
+    let piece = vec![b'x'; 100];
+    for _ in 0..9 {
+        run(tx.send(piece.clone())).unwrap();
+    }
+    assert!(
+        !client.gets_bytes_within(Duration::from_millis(300)),
+        "900 held bytes (under the mark) were written"
+    );
+    run(tx.send(piece.clone())).unwrap(); // 1000 held: the mark
+    let mut got = 0;
+    while got < 1000 {
+        got += client
+            .chunk(Duration::from_millis(200))
+            .expect("forced write did not arrive")
+            .unwrap()
+            .len();
+    }
+    assert_eq!(got, 1000);
+    // The next held chunk waits again.
+    run(tx.send_buffered(piece)).unwrap();
+    assert!(!client.gets_bytes_within(Duration::from_millis(200)));
+    tx.close().unwrap(); // close releases what is held
+    assert_eq!(client.chunk(Duration::from_secs(2)).unwrap().unwrap().len(), 100);
+    assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
+}
+
+#[test]
+fn flush_waits_until_the_socket_write_completed() {
+    let _t = timing();
+    let mut config = Config::new();
+    config.capacity(1 << 20);
+    let (_server, mut client, tx) = open(config);
+    // Fill the socket buffers: the client reads nothing.
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut sent = 0usize;
+    let filled = Instant::now();
+    loop {
+        assert!(filled.elapsed() < common::WAIT, "sends never waited");
+        if finishes_within(Duration::from_millis(100), tx.send(chunk.clone())).is_none() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    // That send is queued or waiting; flush cannot complete while the client is stalled.
+    assert!(
+        finishes_within(Duration::from_millis(300), tx.flush()).is_none(),
+        "flush returned while the client read nothing ({sent} bytes sent)"
+    );
+    // Drain in a thread; flush then completes.
+    let reader = std::thread::spawn(move || {
+        let deadline = Instant::now() + common::WAIT;
+        let mut total = 0;
+        // Until the terminal chunk (the connection stays open for keep-alive).
+        while !client.buf.ends_with(b"\r\n0\r\n\r\n") {
+            assert!(Instant::now() < deadline && !client.eof, "body did not end");
+            let keep = client.buf.len().saturating_sub(8);
+            total += keep;
+            client.buf.drain(..keep);
+            client.fill(deadline);
+        }
+        total
+    });
+    run(tx.flush()).unwrap();
+    tx.close().unwrap();
+    assert!(reader.join().unwrap() > sent);
+}
+
+#[test]
+fn slow_reader_makes_send_wait_and_memory_stays_flat() {
+    let _t = timing();
+    let capacity = 256 * 1024;
+    let mut config = Config::new();
+    config.capacity(capacity);
+    let (_server, mut client, tx) = open(config);
+    let chunk_len = 64 * 1024;
+    let rss_before = rss_bytes();
+    // The producer tries to push 256 MiB of fresh chunks; nobody reads.
+    let producer = std::thread::spawn(move || {
+        let mut accepted = 0usize;
+        for _ in 0..4096 {
+            if run(tx.send(vec![b'z'; chunk_len])).is_err() {
+                break;
+            }
+            accepted += chunk_len;
+        }
+        (tx, accepted)
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!producer.is_finished(), "send never waited for the slow reader");
+    let rss_stalled = rss_bytes();
+    // Kernel socket buffers (up to a few MiB on loopback) + driver buffer + our queue.
+    let grown = rss_stalled.saturating_sub(rss_before);
+    assert!(grown < 48 << 20, "memory grew by {} MiB while stalled", grown >> 20);
+
+    // Now read slowly: 8 MiB in 64 KiB reads, checking memory stays flat throughout.
+    let mut read = 0usize;
+    let mut peak = rss_stalled;
+    let deadline = Instant::now() + common::WAIT;
+    while read < 8 << 20 {
+        assert!(Instant::now() < deadline, "slow read did not progress");
+        read += client.fill(deadline);
+        client.buf.clear();
+        peak = peak.max(rss_bytes());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!producer.is_finished());
+    let grown = peak.saturating_sub(rss_before);
+    eprintln!("rss before {} KiB, stalled {} KiB, peak {} KiB", rss_before >> 10, rss_stalled >> 10, peak >> 10);
+    assert!(grown < 48 << 20, "memory grew by {} MiB while reading slowly", grown >> 20);
+    drop(client); // the producer's sends now fail
+    let (tx, accepted) = producer.join().unwrap();
+    assert!(accepted < 4096 * chunk_len, "all sends succeeded after the client left");
+    assert!(tx.is_closed() || finishes_within(common::WAIT, tx.closed()).is_some());
+    assert!(tx.queued_bytes() == 0);
+}
