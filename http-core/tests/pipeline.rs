@@ -167,3 +167,53 @@ fn over_long_head_fed_bytewise_fails_at_the_limit() {
     }
     panic!("no 431");
 }
+
+#[test]
+fn read_buf_and_commit_read_match_receive() {
+    let input = batch();
+    let whole = common::run(&Config::default(), &[&input], Opts::answer(&answer_ok));
+    for size in [1, 5, 100, 4096] {
+        let mut conn = Connection::new(Config::default());
+        let mut events = Vec::new();
+        let mut fed = 0;
+        let mut out = Vec::new();
+        loop {
+            let ev = match conn.next_event().unwrap() {
+                Next::NeedData if fed < input.len() => {
+                    let n = size.min(input.len() - fed);
+                    conn.read_buf(n)[..n].copy_from_slice(&input[fed..fed + n]);
+                    conn.commit_read(n);
+                    fed += n;
+                    continue;
+                }
+                Next::NeedData => break,
+                Next::Paused => {
+                    common::respond(&mut conn, &mut out, 200, b"ok");
+                    "paused"
+                }
+                Next::Event(Event::Head(_)) => "head",
+                Next::Event(_) => continue,
+                other => panic!("{other:?}"),
+            };
+            events.push(ev);
+        }
+        assert_eq!(events.iter().filter(|e| **e == "head").count(), 16);
+        assert_eq!(out, whole.out, "size {size}");
+    }
+}
+
+#[test]
+fn released_buffers_come_back_when_bytes_arrive() {
+    let mut conn = Connection::new(Config::default());
+    let req: &[u8] = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+    for _ in 0..3 {
+        let run = common::run_on(&mut conn, &[req], Opts::answer(&answer_ok));
+        assert_eq!(
+            run.events,
+            ["head GET /a HTTP/1.1", "end", "paused", "need-data"]
+        );
+        assert!(conn.is_idle());
+        conn.release_buffers();
+        assert_eq!(conn.buffered_len(), 0);
+    }
+}

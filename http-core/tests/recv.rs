@@ -476,3 +476,58 @@ fn every_status_is_one_of_the_documented_ones() {
         assert!(!e.to_string().is_empty());
     }
 }
+
+#[test]
+fn limits_have_documented_defaults_and_setters() {
+    let l = http_core::Limits::default();
+    assert_eq!(l.head_bytes(), 32 * 1024);
+    assert_eq!(l.headers(), 100);
+    assert_eq!(l.target_bytes(), 8 * 1024);
+    assert_eq!(l.chunk_line_bytes(), 1024);
+    assert_eq!(l.trailer_bytes(), 8 * 1024);
+    assert_eq!(l.body_bytes(), u64::MAX);
+    assert_eq!(l.discard_bytes(), 256 * 1024);
+    let mut l = l;
+    l.max_head_bytes(1000)
+        .max_headers(5000)
+        .max_target_bytes(10)
+        .max_chunk_line_bytes(20)
+        .max_trailer_bytes(30)
+        .max_body_bytes(40)
+        .max_discard_bytes(50);
+    assert_eq!(
+        (
+            l.head_bytes(),
+            l.headers(),
+            l.target_bytes(),
+            l.chunk_line_bytes()
+        ),
+        (1000, http_core::MAX_HEADERS_CAP, 10, 20)
+    );
+    assert_eq!(
+        (l.trailer_bytes(), l.body_bytes(), l.discard_bytes()),
+        (30, 40, 50)
+    );
+    let mut c = Config::default();
+    c.set_limits(l.clone());
+    assert_eq!(c.limits(), &l);
+}
+
+#[test]
+fn body_lengths_are_reported_for_413_decisions() {
+    let mut conn = Connection::new(Config::default());
+    conn.receive(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\nabc");
+    assert!(matches!(conn.next_event(), Ok(Next::Event(_))));
+    assert_eq!(conn.body_length(), Some(7));
+    assert_eq!(conn.body_received(), 0);
+    assert!(matches!(conn.next_event(), Ok(Next::Event(_))));
+    assert_eq!(conn.body_received(), 3);
+
+    let mut conn = Connection::new(Config::default());
+    conn.receive(
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n2\r\nef",
+    );
+    while let Ok(Next::Event(_)) = conn.next_event() {}
+    assert_eq!(conn.body_length(), None);
+    assert_eq!(conn.body_received(), 6);
+}
