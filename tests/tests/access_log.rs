@@ -1,0 +1,158 @@
+//! The access log: one info line per request (target `http_server::access`) with method,
+//! path, status, body bytes and duration, captured by a test logger.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http_server::{Request, Response};
+use integration_tests::{TestServer, WAIT, get, wait_until};
+
+/// Every record logged in this test binary: level, target, message.
+static RECORDS: Mutex<Vec<(log::Level, String, String)>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        RECORDS.lock().unwrap().push((
+            record.level(),
+            record.target().to_owned(),
+            record.args().to_string(),
+        ));
+    }
+
+    fn flush(&self) {}
+}
+
+fn install() {
+    static LOGGER: Capture = Capture;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+/// Access-log messages mentioning `needle`.
+fn access_lines(needle: &str) -> Vec<String> {
+    RECORDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, target, msg)| target == "http_server::access" && msg.contains(needle))
+        .inspect(|(level, _, msg)| assert_eq!(*level, log::Level::Info, "{msg}"))
+        .map(|(_, _, msg)| msg.clone())
+        .collect()
+}
+
+async fn routes(mut req: Request) -> Response {
+    let _ = req.bytes(1 << 20).await;
+    match req.path() {
+        p if p.ends_with("/hello") => Response::text(200, "hello"),
+        _ => Response::text(404, "nope"),
+    }
+}
+
+/// Split a line into `peer method target status bytes duration`.
+fn fields(line: &str) -> (String, String, String, u16, u64, Duration) {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(f.len(), 6, "{line:?}");
+    let d = f[5];
+    let (num, unit) = d.split_at(d.find(|c: char| c.is_alphabetic() || c == 'µ').unwrap());
+    let num: f64 = num
+        .parse()
+        .unwrap_or_else(|_| panic!("duration in {line:?}"));
+    let secs = match unit {
+        "s" => num,
+        "ms" => num / 1e3,
+        "µs" | "us" => num / 1e6,
+        "ns" => num / 1e9,
+        _ => panic!("duration unit in {line:?}"),
+    };
+    (
+        f[0].to_owned(),
+        f[1].to_owned(),
+        f[2].to_owned(),
+        f[3].parse().unwrap(),
+        f[4].parse().unwrap(),
+        Duration::from_secs_f64(secs),
+    )
+}
+
+#[test]
+fn one_info_line_per_request_with_method_path_status_bytes_and_duration() {
+    install();
+    let server = TestServer::start(|_| {}, routes);
+    let mut c = server.connect();
+    assert_eq!(c.request(&get("/log-a/hello?x=1")).status, 200);
+    c.send("POST /log-a/missing HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    assert_eq!(c.read_response().status, 404);
+    assert_eq!(c.request(&get("/log-a/hello")).status, 200);
+
+    wait_until("three access lines", WAIT, || {
+        access_lines("/log-a/").len() >= 3
+    });
+    let lines = access_lines("/log-a/");
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    let parsed: Vec<_> = lines.iter().map(|l| fields(l)).collect();
+    let summary: Vec<(&str, &str, &str, u16, u64)> = parsed
+        .iter()
+        .map(|(ip, m, t, s, b, _)| (ip.as_str(), m.as_str(), t.as_str(), *s, *b))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("127.0.0.1", "GET", "/log-a/hello?x=1", 200, 5),
+            ("127.0.0.1", "POST", "/log-a/missing", 404, 4),
+            ("127.0.0.1", "GET", "/log-a/hello", 200, 5),
+        ]
+    );
+    for (.., took) in &parsed {
+        assert!(*took < WAIT, "{took:?}");
+    }
+}
+
+#[test]
+#[ignore = "server bug: conn.rs send_response counts a Full body's bytes for HEAD, which sends none"]
+fn a_head_request_logs_no_body_bytes() {
+    install();
+    let server = TestServer::start(|_| {}, routes);
+    let mut c = server.connect();
+    c.send("HEAD /log-head/hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read_head_response();
+    assert_eq!(r.header("content-length"), Some("5"));
+    wait_until("an access line", WAIT, || {
+        !access_lines("/log-head/").is_empty()
+    });
+    let lines = access_lines("/log-head/");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let (_, method, _, status, bytes, _) = fields(&lines[0]);
+    assert_eq!(
+        (method.as_str(), status, bytes),
+        ("HEAD", 200, 0),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_access_log_can_be_turned_off() {
+    install();
+    let server = TestServer::start(
+        |c| {
+            c.access_log(false);
+        },
+        routes,
+    );
+    let mut c = server.connect();
+    assert_eq!(c.request(&get("/log-off/hello")).status, 200);
+    // A marker request on a logging server, after the first one: once its line is
+    // there, the first one would have been too.
+    let logging = TestServer::start(|_| {}, routes);
+    assert_eq!(logging.get("/log-off-marker/hello").status, 200);
+    wait_until("the marker line", WAIT, || {
+        !access_lines("/log-off-marker/").is_empty()
+    });
+    assert_eq!(access_lines("/log-off/"), Vec::<String>::new());
+}
