@@ -328,6 +328,12 @@ impl TeState {
                 _ => Self::NotChunked,
             };
         }
+        // A Transfer-Encoding field without any coding still says the message is
+        // transfer-coded: it must not be read as absent (a front-end that sees the field
+        // may frame the body differently; RFC 9112 §6.3 item 3, 4).
+        if self == Self::Absent {
+            self = Self::NotChunked;
+        }
         Ok(self)
     }
 }
