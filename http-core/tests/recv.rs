@@ -267,6 +267,11 @@ rows! {
     err_te_chunked_twice_fields: strict(), stop(),
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
         => ["error 400 BadTransferEncoding"];
+    err_te_empty_value: strict(), stop(), "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_empty_list_with_cl: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nContent-Length: 2\r\n\r\nhi"
+        => ["error 400 ContentLengthWithTransferEncoding"];
     err_te_in_http10: strict(), stop(), "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
         => ["error 400 TransferEncodingInHttp10"];
     err_obs_fold: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n"
