@@ -66,24 +66,36 @@ impl Spawner for SmolSpawner {
     }
 }
 
-/// N threads running one shared executor: a multi-core spawner for one listener.
+/// An executor running on N background threads, and on any thread that calls
+/// [`block_on`](Self::block_on): a multi-core spawner for one listener.
 ///
 /// Every thread runs the same `smol::Executor`; tasks (the accept loop and each
 /// connection) are picked up by whichever thread is free, and a connection's task may
-/// move between threads. Dropping the pool stops its threads once their current poll
-/// returns, abandoning the tasks.
+/// move between threads. The thread in `block_on` also drives the I/O reactor, so with
+/// `ThreadPool::new(0)` everything runs on the calling thread: the cheapest setup for one
+/// core. Clones share the executor; dropping the last one stops the background threads
+/// once their current poll returns, abandoning the tasks.
 ///
 /// ```no_run
-/// # async fn run() -> std::io::Result<()> {
 /// use http_server::{Request, Response, Server, ThreadPool};
 ///
-/// let mut server = Server::bind("127.0.0.1:8080").await?;
-/// server.spawner(ThreadPool::new(2));
-/// let handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
-/// # let _ = handle; Ok(()) }
+/// let pool = ThreadPool::new(1); // this thread in block_on, plus one more
+/// pool.block_on(async {
+///     let mut server = Server::bind("127.0.0.1:8080").await?;
+///     server.spawner(pool.clone());
+///     let _handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
+///     std::future::pending::<std::io::Result<()>>().await
+/// })
+/// # .unwrap();
 /// ```
 #[cfg(feature = "smol")]
+#[derive(Clone)]
 pub struct ThreadPool {
+    inner: std::sync::Arc<PoolInner>,
+}
+
+#[cfg(feature = "smol")]
+struct PoolInner {
     ex: std::sync::Arc<smol::Executor<'static>>,
     stop: async_channel::Sender<()>,
     threads: usize,
@@ -91,13 +103,13 @@ pub struct ThreadPool {
 
 #[cfg(feature = "smol")]
 impl ThreadPool {
-    /// Start `threads` executor threads (at least one).
+    /// Start `threads` background executor threads (0: only threads in
+    /// [`block_on`](Self::block_on) run tasks).
     ///
     /// # Panics
     ///
     /// If the operating system refuses to start a thread.
     pub fn new(threads: usize) -> Self {
-        let threads = threads.max(1);
         let ex = std::sync::Arc::new(smol::Executor::new());
         let (stop, stopped) = async_channel::bounded::<()>(1);
         for i in 0..threads {
@@ -112,24 +124,32 @@ impl ThreadPool {
                 })
                 .expect("failed to spawn an executor thread");
         }
-        Self { ex, stop, threads }
+        Self {
+            inner: std::sync::Arc::new(PoolInner { ex, stop, threads }),
+        }
     }
 
-    /// How many threads run the executor.
+    /// How many background threads run the executor.
     pub fn threads(&self) -> usize {
-        self.threads
+        self.inner.threads
+    }
+
+    /// Run `fut` to completion on the current thread, which meanwhile also runs the
+    /// pool's tasks and drives the I/O reactor.
+    pub fn block_on<T>(&self, fut: impl Future<Output = T>) -> T {
+        async_io::block_on(self.inner.ex.run(fut))
     }
 }
 
 #[cfg(feature = "smol")]
 impl Spawner for ThreadPool {
     fn spawn(&self, fut: BoxFuture) {
-        self.ex.spawn(fut).detach();
+        self.inner.ex.spawn(fut).detach();
     }
 }
 
 #[cfg(feature = "smol")]
-impl Drop for ThreadPool {
+impl Drop for PoolInner {
     fn drop(&mut self) {
         self.stop.close();
     }
@@ -139,7 +159,7 @@ impl Drop for ThreadPool {
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
-            .field("threads", &self.threads)
+            .field("threads", &self.inner.threads)
             .finish()
     }
 }
