@@ -72,9 +72,9 @@ mod config;
 mod error;
 pub mod longpoll;
 mod sender;
-pub mod sse;
 mod shared;
 mod shutdown;
+pub mod sse;
 
 use std::sync::Arc;
 

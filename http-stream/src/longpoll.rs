@@ -96,9 +96,7 @@ impl<T: Clone> Hub<T> {
     /// the message's id.
     pub fn publish(&self, topic: &str, value: T) -> u64 {
         let mut topics = self.lock();
-        let t = topics
-            .entry(topic.to_owned())
-            .or_insert_with(Topic::default);
+        let t = topics.entry(topic.to_owned()).or_default();
         t.last += 1;
         let id = t.last;
         if t.log.len() == self.inner.history {
@@ -127,7 +125,12 @@ impl<T: Clone> Hub<T> {
 
     /// Wait until `topic` has messages after id `after` (`None`: after the last one now)
     /// and return them, or return an empty list when `timeout` passes first.
-    pub async fn wait(&self, topic: &str, after: Option<u64>, timeout: Duration) -> Vec<Message<T>> {
+    pub async fn wait(
+        &self,
+        topic: &str,
+        after: Option<u64>,
+        timeout: Duration,
+    ) -> Vec<Message<T>> {
         let after = after.unwrap_or_else(|| self.last_id(topic));
         let waiting = self.wait_after(topic, after);
         waiting
@@ -206,11 +209,7 @@ impl<T: Clone> Topic<T> {
         if after >= self.last {
             return Vec::new();
         }
-        self.log
-            .iter()
-            .filter(|m| m.id > after)
-            .cloned()
-            .collect()
+        self.log.iter().filter(|m| m.id > after).cloned().collect()
     }
 }
 
@@ -233,10 +232,7 @@ struct WaitGuard<'a, T: Clone> {
 
 impl<'a, T: Clone> WaitGuard<'a, T> {
     fn new(hub: &'a Hub<T>, topic: &'a str) -> Self {
-        hub.lock()
-            .entry(topic.to_owned())
-            .or_insert_with(Topic::default)
-            .waiters += 1;
+        hub.lock().entry(topic.to_owned()).or_default().waiters += 1;
         Self { hub, topic }
     }
 }
@@ -371,7 +367,10 @@ mod tests {
         // Let them park (bounded), then publish once.
         let t0 = Instant::now();
         while hub.lock().get("t").map_or(0, |t| t.waiters) < 50 {
-            assert!(t0.elapsed() < Duration::from_secs(5), "waiters did not park");
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "waiters did not park"
+            );
             std::thread::yield_now();
         }
         hub.publish("t", 7);

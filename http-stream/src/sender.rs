@@ -215,7 +215,10 @@ impl Sender {
 
     /// Whether the stream's shutdown signal was triggered.
     pub fn is_shutdown_requested(&self) -> bool {
-        self.inner.shutdown.as_ref().is_some_and(|s| s.is_triggered())
+        self.inner
+            .shutdown
+            .as_ref()
+            .is_some_and(|s| s.is_triggered())
     }
 
     /// Bytes queued and not yet handed to the connection (at most about the configured

@@ -298,10 +298,7 @@ impl EventSender {
     ///
     /// As [`send`](Self::send).
     pub async fn comment(&self, text: &str) -> Result<(), Error> {
-        self.sender
-            .send(comment(text))
-            .await
-            .map_err(|c| c.error())
+        self.sender.send(comment(text)).await.map_err(|c| c.error())
     }
 
     /// Resolves when the browser went away (see [`Sender::closed`]).
@@ -338,6 +335,14 @@ impl EventSender {
     /// The underlying push handle.
     pub fn into_sender(self) -> Sender {
         self.sender
+    }
+}
+
+impl From<Sender> for EventSender {
+    /// Wrap a push handle (its response needs the event-stream headers of
+    /// [`Options::response`]).
+    fn from(sender: Sender) -> Self {
+        Self { sender }
     }
 }
 
@@ -404,7 +409,10 @@ mod tests {
 
     #[test]
     fn empty_lines_in_data_are_kept() {
-        assert_eq!(enc(&Event::new().data("a\n\nb")), "data: a\ndata:\ndata: b\n\n");
+        assert_eq!(
+            enc(&Event::new().data("a\n\nb")),
+            "data: a\ndata:\ndata: b\n\n"
+        );
         assert_eq!(enc(&Event::new().data("")), "data:\n\n");
         assert_eq!(enc(&Event::new().data("x\n")), "data: x\ndata:\n\n");
     }

@@ -23,7 +23,10 @@ fn open(config: Config) -> (common::TestServer, Client, http_stream::Sender) {
     let tx = next_sender(&rx);
     let head = client.head();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("Transfer-Encoding: chunked") || head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(
+        head.contains("Transfer-Encoding: chunked") || head.contains("transfer-encoding: chunked"),
+        "{head}"
+    );
     (server, client, tx)
 }
 
@@ -47,7 +50,10 @@ fn each_flushed_chunk_arrives_within_50ms() {
         std::thread::sleep(Duration::from_millis(5));
     }
     eprintln!("worst send-to-read latency {worst:?}");
-    assert!(worst < Duration::from_millis(50), "worst send-to-read latency {worst:?}");
+    assert!(
+        worst < Duration::from_millis(50),
+        "worst send-to-read latency {worst:?}"
+    );
     tx.close().unwrap();
     assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
 }
@@ -56,7 +62,10 @@ fn each_flushed_chunk_arrives_within_50ms() {
 fn dont_flush_holds_chunks_until_flush() {
     let _t = timing();
     let mut config = Config::new();
-    config.dont_flush(true).high_water(1 << 20).capacity(1 << 20);
+    config
+        .dont_flush(true)
+        .high_water(1 << 20)
+        .capacity(1 << 20);
     let (_server, mut client, tx) = open(config);
     for i in 0..10 {
         run(tx.send(format!("line {i}\n"))).unwrap();
@@ -72,12 +81,19 @@ fn dont_flush_holds_chunks_until_flush() {
     for _ in 0..10 {
         body.extend(client.chunk(Duration::from_millis(200)).unwrap().unwrap());
     }
-    assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t0.elapsed()
+    );
     let want: String = (0..10).map(|i| format!("line {i}\n")).collect();
     assert_eq!(String::from_utf8(body).unwrap(), want);
     // A per-send override flushes at once, whatever the mode.
     run(tx.send_flushed("now\n")).unwrap();
-    assert_eq!(client.chunk(Duration::from_millis(200)), Some(Some(b"now\n".to_vec())));
+    assert_eq!(
+        client.chunk(Duration::from_millis(200)),
+        Some(Some(b"now\n".to_vec()))
+    );
     tx.close().unwrap();
     assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
 }
@@ -110,7 +126,10 @@ fn high_water_mark_forces_a_write() {
     run(tx.send_buffered(piece)).unwrap();
     assert!(!client.gets_bytes_within(Duration::from_millis(200)));
     tx.close().unwrap(); // close releases what is held
-    assert_eq!(client.chunk(Duration::from_secs(2)).unwrap().unwrap().len(), 100);
+    assert_eq!(
+        client.chunk(Duration::from_secs(2)).unwrap().unwrap().len(),
+        100
+    );
     assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
 }
 
@@ -176,11 +195,18 @@ fn slow_reader_makes_send_wait_and_memory_stays_flat() {
         (tx, accepted)
     });
     std::thread::sleep(Duration::from_millis(1000));
-    assert!(!producer.is_finished(), "send never waited for the slow reader");
+    assert!(
+        !producer.is_finished(),
+        "send never waited for the slow reader"
+    );
     let rss_stalled = rss_bytes();
     // Kernel socket buffers (up to a few MiB on loopback) + driver buffer + our queue.
     let grown = rss_stalled.saturating_sub(rss_before);
-    assert!(grown < 48 << 20, "memory grew by {} MiB while stalled", grown >> 20);
+    assert!(
+        grown < 48 << 20,
+        "memory grew by {} MiB while stalled",
+        grown >> 20
+    );
 
     // Now read slowly: 8 MiB in 64 KiB reads, checking memory stays flat throughout.
     let mut read = 0usize;
@@ -195,11 +221,23 @@ fn slow_reader_makes_send_wait_and_memory_stays_flat() {
     }
     assert!(!producer.is_finished());
     let grown = peak.saturating_sub(rss_before);
-    eprintln!("rss before {} KiB, stalled {} KiB, peak {} KiB", rss_before >> 10, rss_stalled >> 10, peak >> 10);
-    assert!(grown < 48 << 20, "memory grew by {} MiB while reading slowly", grown >> 20);
+    eprintln!(
+        "rss before {} KiB, stalled {} KiB, peak {} KiB",
+        rss_before >> 10,
+        rss_stalled >> 10,
+        peak >> 10
+    );
+    assert!(
+        grown < 48 << 20,
+        "memory grew by {} MiB while reading slowly",
+        grown >> 20
+    );
     drop(client); // the producer's sends now fail
     let (tx, accepted) = producer.join().unwrap();
-    assert!(accepted < 4096 * chunk_len, "all sends succeeded after the client left");
+    assert!(
+        accepted < 4096 * chunk_len,
+        "all sends succeeded after the client left"
+    );
     assert!(tx.is_closed() || finishes_within(common::WAIT, tx.closed()).is_some());
     assert!(tx.queued_bytes() == 0);
 }

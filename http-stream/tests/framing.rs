@@ -10,7 +10,10 @@ use common::{WAIT, finishes_within, next_sender, run, stream_server};
 use http_server::Headers;
 use http_stream::{Config, Error, Shutdown};
 
-fn chunked() -> (common::TestServer, std::sync::mpsc::Receiver<(String, http_stream::Sender)>) {
+fn chunked() -> (
+    common::TestServer,
+    std::sync::mpsc::Receiver<(String, http_stream::Sender)>,
+) {
     stream_server(|_| http_stream::response(200, Config::new()))
 }
 
@@ -27,7 +30,10 @@ fn close_ends_with_a_terminal_chunk_and_keeps_the_connection() {
     assert_eq!(client.chunk(WAIT), Some(None));
     assert_eq!(client.trailers(), "\r\n");
     run(tx.closed());
-    assert_eq!(run(tx.send("late")).unwrap_err().error(), Error::Disconnected);
+    assert_eq!(
+        run(tx.send("late")).unwrap_err().error(),
+        Error::Disconnected
+    );
     assert_eq!(tx.close(), Err(Error::Disconnected));
     // The same connection serves the next request.
     client.get("/two");
@@ -83,8 +89,12 @@ fn abort_ends_without_a_terminal_chunk_and_closes() {
     assert_eq!(client.chunk(WAIT), Some(Some(b"partial".to_vec())));
     run(tx.send_buffered("never sent")).unwrap();
     tx.abort();
-    let rest = client.to_end();
-    assert!(rest.is_empty(), "bytes after abort: {:?}", String::from_utf8_lossy(&rest));
+    let rest = client.read_to_close();
+    assert!(
+        rest.is_empty(),
+        "bytes after abort: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
     run(tx.closed());
     assert_eq!(run(tx.send("x")).unwrap_err().error(), Error::Disconnected);
 }
@@ -96,17 +106,25 @@ fn http10_is_close_delimited() {
     client.write("GET / HTTP/1.0\r\n\r\n");
     let tx = next_sender(&rx);
     let head = client.head().to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"), "{head}");
+    assert!(
+        head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"),
+        "{head}"
+    );
     assert!(!head.contains("transfer-encoding"), "{head}");
     assert!(!head.contains("content-length"), "{head}");
     run(tx.send("hello ")).unwrap();
     run(tx.send("world")).unwrap();
     assert_eq!(client.exact(11, WAIT).unwrap(), b"hello world");
     tx.close().unwrap();
-    assert!(client.to_end().is_empty());
+    assert!(client.read_to_close().is_empty());
 }
 
-fn fixed(length: u64) -> (common::TestServer, std::sync::mpsc::Receiver<(String, http_stream::Sender)>) {
+fn fixed(
+    length: u64,
+) -> (
+    common::TestServer,
+    std::sync::mpsc::Receiver<(String, http_stream::Sender)>,
+) {
     stream_server(move |_| {
         let mut config = Config::new();
         config.length(Some(length));
@@ -161,7 +179,10 @@ fn content_length_stream_closed_short_aborts() {
             sent: 4
         })
     );
-    assert!(client.to_end().is_empty(), "the connection must close short");
+    assert!(
+        client.read_to_close().is_empty(),
+        "the connection must close short"
+    );
     run(tx.closed());
 }
 
@@ -266,7 +287,7 @@ fn shutdown_signal_lets_streams_say_goodbye() {
     assert_eq!(client.chunk(WAIT), Some(None));
     assert_eq!(client.trailers(), "\r\n");
     // Then the server closes the connection.
-    assert!(client.to_end().is_empty());
+    assert!(client.read_to_close().is_empty());
 }
 
 #[test]
@@ -281,5 +302,5 @@ fn graceful_shutdown_deadline_closes_open_streams() {
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(finishes_within(Duration::from_secs(1), tx.closed()).is_some());
     assert!(run(tx.send("x")).is_err());
-    client.to_end();
+    client.read_to_close();
 }

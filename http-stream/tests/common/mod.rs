@@ -61,10 +61,7 @@ pub fn stream_server(
         |_| {},
         move |req: Request| {
             let (sender, response) = make(&req);
-            let _ = tx
-                .lock()
-                .unwrap()
-                .send((req.path().to_owned(), sender));
+            let _ = tx.lock().unwrap().send((req.path().to_owned(), sender));
             async move { response }
         },
     );
@@ -113,7 +110,9 @@ impl Client {
     }
 
     pub fn write(&mut self, bytes: &str) {
-        self.stream.write_all(bytes.as_bytes()).expect("write request");
+        self.stream
+            .write_all(bytes.as_bytes())
+            .expect("write request");
     }
 
     /// `GET path HTTP/1.1`.
@@ -142,7 +141,14 @@ impl Client {
                 self.buf.extend_from_slice(&tmp[..n]);
                 n
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => 0,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                0
+            }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
                 self.eof = true;
                 0
@@ -195,7 +201,11 @@ impl Client {
         if line_end + 2 == piece.len() {
             return Some(None);
         }
-        assert_eq!(&piece[piece.len() - 2..], b"\r\n", "chunk data ends with CRLF");
+        assert_eq!(
+            &piece[piece.len() - 2..],
+            b"\r\n",
+            "chunk data ends with CRLF"
+        );
         Some(Some(piece[line_end + 2..piece.len() - 2].to_vec()))
     }
 
@@ -219,7 +229,7 @@ impl Client {
     }
 
     /// Everything until the server closes the connection (bounded by [`WAIT`]).
-    pub fn to_end(&mut self) -> Vec<u8> {
+    pub fn read_to_close(&mut self) -> Vec<u8> {
         let deadline = Instant::now() + WAIT;
         while !self.eof {
             assert!(Instant::now() < deadline, "connection not closed in time");
