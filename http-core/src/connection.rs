@@ -474,6 +474,10 @@ impl Connection {
             return Err(SendError::WrongStatusClass);
         }
         let req = self.req.ok_or(SendError::NoRequest)?;
+        // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client, and §7.8: Upgrade is HTTP/1.1's.
+        if status == 101 && req.facts.version == Version::Http10 {
+            return Err(SendError::WrongStatusClass);
+        }
         // RFC 9110 §10.1.1: a client waiting for 100 may never send the body; if the final
         // answer comes first, the unread body cannot be told apart from the next request.
         if req.expect_continue && !continue_sent && self.body_unread() {

@@ -66,8 +66,9 @@ pub(crate) fn write_head(
     for (n, value) in head.headers().iter_bytes() {
         match (n.len(), n[0] | 0x20) {
             (14, b'c') if n.eq_ignore_ascii_case(b"content-length") => {
-                if length.is_none() {
-                    length = parse_digits(trim(value));
+                // A Content-Length header counts unless a length was set explicitly.
+                if !head.is_length_set() || length.is_none() {
+                    length = parse_digits(trim(value)).or(length);
                 }
                 continue;
             }

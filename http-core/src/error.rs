@@ -175,8 +175,6 @@ pub enum SendError {
     ///
     /// [`send_end`]: crate::Connection::send_end
     BodyTooShort,
-    /// Trailers on a response that is not chunked-encoded.
-    TrailersNotAllowed,
     /// The connection was upgraded or closed; nothing more can be sent through the engine.
     Closed,
     /// An earlier error poisoned the connection.
@@ -194,7 +192,6 @@ impl fmt::Display for SendError {
             Self::InvalidHeader => "invalid header name or value",
             Self::BodyTooLong => "body longer than the declared Content-Length",
             Self::BodyTooShort => "body shorter than the declared Content-Length",
-            Self::TrailersNotAllowed => "trailers need a chunked response",
             Self::Closed => "connection closed or upgraded",
             Self::Poisoned => "connection poisoned by an earlier error",
         })

@@ -423,7 +423,8 @@ impl fmt::Debug for RequestHead {
 /// The engine writes the framing headers itself (`Content-Length`,
 /// `Transfer-Encoding`, `Connection`) from [`ResponseHead::content_length`] and the
 /// connection state; a `Content-Length` or `Transfer-Encoding` among the headers is not
-/// copied out (a `Content-Length` there sets the length when none was given).
+/// copied out. A valid `Content-Length` header sets the length unless
+/// [`ResponseHead::content_length`] set a known one (the default is an empty body).
 ///
 /// ```
 /// let mut head = http_core::ResponseHead::new(200);
@@ -436,6 +437,9 @@ pub struct ResponseHead {
     reason: Option<String>,
     headers: Headers,
     length: Option<u64>,
+    /// Whether [`ResponseHead::content_length`] was called; if not, a `Content-Length`
+    /// header sets the length.
+    length_set: bool,
 }
 
 impl ResponseHead {
@@ -446,6 +450,7 @@ impl ResponseHead {
             reason: None,
             headers: Headers::new(),
             length: Some(0),
+            length_set: false,
         }
     }
 
@@ -471,6 +476,7 @@ impl ResponseHead {
     /// means unknown: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
     pub fn content_length(&mut self, length: Option<u64>) -> &mut Self {
         self.length = length;
+        self.length_set = true;
         self
     }
 
@@ -499,12 +505,18 @@ impl ResponseHead {
         self.length
     }
 
+    /// Whether the length was set with [`content_length`](Self::content_length).
+    pub fn is_length_set(&self) -> bool {
+        self.length_set
+    }
+
     /// Reset to `status` with no headers, keeping allocations.
     pub fn reset(&mut self, status: u16) {
         self.status = status;
         self.reason = None;
         self.headers.clear();
         self.length = Some(0);
+        self.length_set = false;
     }
 }
 

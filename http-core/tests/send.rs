@@ -1081,3 +1081,34 @@ fn send_data_framing_matches_send_data() {
         assert_eq!(text(&out_a), text(&out_b));
     }
 }
+
+#[test]
+fn content_length_header_counts_when_no_length_was_set() {
+    let mut conn = get11();
+    let mut head = ResponseHead::new(200);
+    head.header("Content-Length", "3");
+    let out = respond(&mut conn, &head, b"abc");
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+}
+
+#[test]
+fn explicit_length_wins_over_a_content_length_header() {
+    let mut conn = get11();
+    let mut head = ResponseHead::new(200);
+    head.header("Content-Length", "99").content_length(Some(3));
+    let out = respond(&mut conn, &head, b"abc");
+    assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+}
+
+#[test]
+fn switching_protocols_to_http10_is_refused() {
+    let mut conn = Connection::new(Config::default());
+    conn.receive(b"GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+    while !matches!(conn.next_event().unwrap(), Next::Paused) {}
+    let mut out = Vec::new();
+    assert_eq!(
+        conn.send_head(&ResponseHead::new(101), &mut out),
+        Err(SendError::WrongStatusClass)
+    );
+    assert!(out.is_empty());
+}
