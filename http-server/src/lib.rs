@@ -40,9 +40,11 @@
 //!
 //! # Multi-core
 //!
-//! Either set `SMOL_THREADS=N` before the first spawn (smol's global executor then runs
-//! on N threads), or give the server a [`ThreadPool`]: N threads running one executor
-//! share the listener and the connections. Under tokio, pass a spawner closure around
+//! Give the server a [`ThreadPool`]: N threads running one executor share the listener
+//! and the connections; `ThreadPool::new(0).block_on(..)` runs everything on the calling
+//! thread, which also drives the I/O reactor (the fastest setup on one core: no
+//! cross-thread wake-ups). Or set `SMOL_THREADS=N` before the first spawn to run smol's
+//! global executor (the default spawner) on N threads. Under tokio, pass a spawner closure around
 //! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
 //! any executor.
 #![forbid(unsafe_code)]

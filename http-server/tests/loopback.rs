@@ -1,5 +1,6 @@
 //! Loopback checks of the driver: raw bytes over std sockets against a served handler.
 //! (The full suite lives in the workspace's `tests` crate.)
+#![cfg(feature = "smol")]
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
