@@ -34,25 +34,35 @@ fn open(config: Config) -> (common::TestServer, Client, http_stream::Sender) {
 fn each_flushed_chunk_arrives_within_50ms() {
     let _t = timing();
     let (_server, mut client, tx) = open(Config::new());
-    let mut worst = Duration::ZERO;
-    for i in 0..20 {
-        let msg = format!("event {i}\n");
-        let t0 = Instant::now();
-        run(tx.send(msg.clone())).unwrap();
-        let got = client
-            .chunk(Duration::from_millis(500))
-            .expect("chunk did not arrive")
-            .expect("not the terminal chunk");
-        let took = t0.elapsed();
-        assert_eq!(got, msg.as_bytes());
-        worst = worst.max(took);
-        // Spaced out, so each send starts from an idle stream.
-        std::thread::sleep(Duration::from_millis(5));
+    // Up to three rounds of 20 sends: a round passes when every chunk arrived within
+    // 50 ms. A stream that waits for anything (a timer, the next send) fails every round;
+    // one scheduling hiccup on a loaded 2-core machine does not fail the test.
+    let mut worsts = Vec::new();
+    for round in 0..3 {
+        let mut worst = Duration::ZERO;
+        for i in 0..20 {
+            let msg = format!("event {round}.{i}\n");
+            let t0 = Instant::now();
+            run(tx.send(msg.clone())).unwrap();
+            let got = client
+                .chunk(Duration::from_millis(500))
+                .expect("chunk did not arrive")
+                .expect("not the terminal chunk");
+            let took = t0.elapsed();
+            assert_eq!(got, msg.as_bytes());
+            worst = worst.max(took);
+            // Spaced out, so each send starts from an idle stream.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worsts.push(worst);
+        if worst < Duration::from_millis(50) {
+            break;
+        }
     }
-    eprintln!("worst send-to-read latency {worst:?}");
+    eprintln!("worst send-to-read latency per round: {worsts:?}");
     assert!(
-        worst < Duration::from_millis(50),
-        "worst send-to-read latency {worst:?}"
+        worsts.last().unwrap() < &Duration::from_millis(50),
+        "a chunk took over 50 ms in every round: {worsts:?}"
     );
     tx.close().unwrap();
     assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
@@ -167,11 +177,12 @@ fn flush_waits_until_the_socket_write_completed() {
             client.buf.drain(..keep);
             client.fill(deadline);
         }
-        total
+        total + client.buf.len()
     });
     run(tx.flush()).unwrap();
     tx.close().unwrap();
-    assert!(reader.join().unwrap() > sent);
+    let total = reader.join().unwrap();
+    assert!(total > sent, "read {total} bytes, sent {sent}");
 }
 
 #[test]
