@@ -560,6 +560,18 @@ where
             let _ = self.flush().await;
             return Err(CloseReason::HandlerClose);
         }
+        // A shutdown signal may have come while the handler finished without another poll.
+        match self.shared.ctl() {
+            CTL_KILL => return Err(CloseReason::Shutdown),
+            CTL_GRACEFUL => self.graceful = true,
+            _ => {}
+        }
+        if self.graceful {
+            self.engine.close_after_response();
+        }
+        // HEAD, 1xx, 204 and 304 carry no body: the engine drops it; do not produce it.
+        let status = head.status();
+        let is_head = is_head || status < 200 || status == 204 || status == 304;
         self.set_date();
         if matches!(body, ResponseBody::Stream(_)) && !is_head && self.engine.wants_continue() {
             // The stream may read the request body (an echo): let the client send it.
@@ -572,6 +584,7 @@ where
         let mut trailers = None;
         match body {
             ResponseBody::Empty | ResponseBody::Close => {}
+            ResponseBody::Full(_) if is_head => {}
             ResponseBody::Full(bytes) => {
                 for piece in bytes.chunks(FULL_PIECE) {
                     if let Err(e) = self.engine.send_data(piece, &mut self.out) {
