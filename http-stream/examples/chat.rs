@@ -1,0 +1,172 @@
+//! A small chat room: messages are posted to `/send` and published on a long-poll
+//! [`Hub`]; browsers follow the room either with Server-Sent Events (`/events`) or with
+//! long-poll requests (`/poll?after=N`, `204` after 25 s of quiet). A slow or vanished
+//! browser never holds up the others: publishing never waits.
+//!
+//! Run with: `cargo run -p http-stream --example chat` (then open
+//! <http://127.0.0.1:8081/> in two windows, or <http://127.0.0.1:8081/?mode=poll> for
+//! long-poll; pass another address as the first argument).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::FutureExt;
+use http_server::{Request, Response, Server};
+use http_stream::longpoll::{self, Hub, Message};
+use http_stream::sse::{self, Event};
+
+const ROOM: &str = "room";
+/// The longest name plus text accepted from a post.
+const MAX_POST: u64 = 4096;
+
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>chat</title>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{height:20em;overflow:auto;border:1px solid #ccc;padding:.5em}</style>
+</head><body>
+<h1>chat <small id="mode"></small></h1>
+<div id="log"></div>
+<form id="form"><input id="name" placeholder="name" size="8" value="guest">
+<input id="text" placeholder="message" size="40" autofocus><button>send</button></form>
+<script>
+  const log = document.getElementById("log");
+  const usePoll = new URLSearchParams(location.search).get("mode") === "poll";
+  document.getElementById("mode").textContent = usePoll ? "(long-poll)" : "(server-sent events)";
+  function show(m) {
+    const p = document.createElement("p");
+    p.className = "msg";
+    p.textContent = m.name + ": " + m.text;
+    log.append(p);
+    log.scrollTop = log.scrollHeight;
+  }
+  if (usePoll) {
+    let after = 0;
+    (async function poll() {
+      for (;;) {
+        try {
+          const r = await fetch("/poll?after=" + after);
+          if (r.status === 200) {
+            for (const m of await r.json()) { after = m.id; show(m); }
+          }
+        } catch (e) { await new Promise((ok) => setTimeout(ok, 1000)); }
+      }
+    })();
+  } else {
+    const es = new EventSource("/events");
+    es.addEventListener("message", (e) => show(JSON.parse(e.data)));
+  }
+  document.getElementById("form").onsubmit = (e) => {
+    e.preventDefault();
+    const text = document.getElementById("text");
+    const body = new URLSearchParams({ name: document.getElementById("name").value, text: text.value });
+    fetch("/send", { method: "POST", body });
+    text.value = "";
+  };
+</script>
+</body></html>
+"#;
+
+/// One chat line, kept as its JSON object text (`{"id":..,"name":..,"text":..}` minus
+/// the id, which the hub assigns).
+type Line = Arc<str>;
+
+async fn route(mut req: Request, hub: Hub<Line>) -> Response {
+    match (req.method(), req.path()) {
+        ("GET", "/") => Response::html(200, PAGE),
+        ("POST", "/send") => {
+            let form = match req.form(MAX_POST).await {
+                Ok(form) => form,
+                Err(e) => return Response::from_error(&e),
+            };
+            let name = form.get("name").unwrap_or("guest");
+            let text = form.get("text").unwrap_or("");
+            if text.is_empty() {
+                return Response::text(400, "empty message\n");
+            }
+            let line = format!(r#""name":{},"text":{}"#, json(name), json(text));
+            hub.publish(ROOM, line.into());
+            Response::empty(204)
+        }
+        ("GET", "/poll") => {
+            let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
+            longpoll::respond(&hub, ROOM, after, Duration::from_secs(25), |messages| {
+                let items: Vec<String> = messages.iter().map(object).collect();
+                Response::bytes(200, format!("[{}]", items.join(",")))
+                    .header("Content-Type", "application/json")
+            })
+            .await
+        }
+        ("GET", "/events") => events(&req, &hub),
+        _ => Response::text(404, "not found\n"),
+    }
+}
+
+/// An event stream of the room: the history after `Last-Event-ID` (all of it for a new
+/// browser), then every new message.
+fn events(req: &Request, hub: &Hub<Line>) -> Response {
+    let after = sse::last_event_id(req)
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0);
+    let mut messages = hub.subscribe(ROOM, Some(after));
+    let (tx, response) = sse::Options::new().response();
+    smol::spawn(async move {
+        loop {
+            let next = async { Some(messages.next().await) }.or(async {
+                tx.closed().await;
+                None
+            });
+            let Some(batch) = next.await else {
+                return; // the browser went away
+            };
+            for m in batch {
+                let event = Event::new().id(m.id.to_string()).data(object(&m));
+                if tx.send(&event).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .detach();
+    response
+}
+
+/// `{"id":N,"name":..,"text":..}`.
+fn object(m: &Message<Line>) -> String {
+    format!(r#"{{"id":{},{}}}"#, m.id, m.value)
+}
+
+/// `s` as a JSON string literal.
+fn json(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // `<` escaped too, so the text can never close a script tag.
+            c if (c as u32) < 0x20 || c == '<' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8081".into());
+    let hub: Hub<Line> = Hub::new();
+    smol::block_on(async {
+        let server = Server::bind(addr.as_str()).await?;
+        let handle = server.serve(move |req: Request| route(req, hub.clone()));
+        println!(
+            "chat on http://{}/ (long-poll: /?mode=poll)",
+            handle.local_addr()
+        );
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
