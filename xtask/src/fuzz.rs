@@ -89,6 +89,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             cmd.arg("--");
             cmd.arg(format!("-max_total_time={seconds}"));
             cmd.args(["-timeout=10", "-print_final_stats=1"]);
+            let dict = fuzz_dir.join("http.dict");
+            if dict.exists() {
+                cmd.arg(format!("-dict={}", dict.display()));
+            }
             // Our -D warnings, if any, must not break the instrumented build.
             cmd.env_remove("RUSTFLAGS");
         } else {
@@ -102,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             cmd.arg(fuzz_dir.join("artifacts").join(t));
         }
         util::run(&format!("fuzz target `{t}`"), &mut cmd).map_err(|e| {
-            format!("{e}\n(a failing input is saved under http-core/fuzz/artifacts/{t}/)")
+            format!("{e}\n(failing inputs, if any, are under http-core/fuzz/artifacts/{t}/)")
         })?;
     }
     eprintln!(

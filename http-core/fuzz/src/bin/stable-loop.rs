@@ -110,6 +110,10 @@ fn main() -> ExitCode {
             }
         }
     }
+    if runs == 0 {
+        println!("stable-loop {target}: replayed {seeds} seeds, no failures");
+        return ExitCode::SUCCESS;
+    }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     println!(
         "stable-loop {target}: {runs} runs in {secs:.1} s ({:.0}/s), {seeds} seeds, no failures",
