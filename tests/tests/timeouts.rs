@@ -123,11 +123,11 @@ fn an_idle_keep_alive_connection_closes_quietly() {
 fn keep_alive_activity_resets_the_idle_timer() {
     let hooks = Hooks::default();
     let server = server(&hooks, |c| {
-        c.keep_alive_timeout(SHORT);
+        c.keep_alive_timeout(SHORT * 2);
     });
     let mut c = server.connect();
     // Requests 100 ms apart for well over the timeout: the connection stays.
-    for i in 0..8 {
+    for i in 0..12 {
         assert_eq!(c.request(&get(&format!("/{i}"))).text(), format!("/{i}"));
         assert!(c.is_quiet_for(Duration::from_millis(100)));
     }
