@@ -134,6 +134,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Whether the body came chunked.
     pub chunked: bool,
+    /// Trailer fields after a chunked body.
+    pub trailers: Vec<(String, String)>,
     /// Whether the body was delimited by the server closing the connection.
     pub close_delimited: bool,
 }
@@ -256,6 +258,7 @@ impl Client {
             headers,
             body: Vec::new(),
             chunked: false,
+            trailers: Vec::new(),
             close_delimited: false,
         };
         if head_request || status < 200 || status == 204 || status == 304 {
@@ -266,7 +269,7 @@ impl Client {
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
         if chunked {
             response.chunked = true;
-            response.body = self.read_chunked();
+            (response.body, response.trailers) = self.read_chunked();
         } else if let Some(len) = response.header("content-length") {
             let len: usize = len.parse().expect("numeric Content-Length");
             response.body = self.read_exact_buffered(len);
@@ -277,7 +280,7 @@ impl Client {
         response
     }
 
-    fn read_chunked(&mut self) -> Vec<u8> {
+    fn read_chunked(&mut self) -> (Vec<u8>, Vec<(String, String)>) {
         let mut body = Vec::new();
         loop {
             let line = self.read_line();
@@ -286,8 +289,15 @@ impl Client {
                 .unwrap_or_else(|_| panic!("bad chunk line {line:?}"));
             if size == 0 {
                 // Trailers, then the blank line.
-                while !self.read_line().is_empty() {}
-                return body;
+                let mut trailers = Vec::new();
+                loop {
+                    let line = self.read_line();
+                    if line.is_empty() {
+                        return (body, trailers);
+                    }
+                    let (n, v) = line.split_once(':').expect("a trailer field");
+                    trailers.push((n.to_owned(), v.trim().to_owned()));
+                }
             }
             body.extend_from_slice(&self.read_exact_buffered(size));
             assert_eq!(self.read_line(), "", "chunk data not followed by CRLF");
@@ -353,6 +363,16 @@ impl Client {
                 ),
                 // A reset counts as the end of input.
                 Err(_) => return 0,
+            }
+        }
+    }
+
+    /// Read until the received bytes contain `needle` (they stay buffered for
+    /// [`read_response`](Self::read_response)). Panics on timeout or close.
+    pub fn read_until(&mut self, needle: &[u8]) {
+        while find(&self.buf, needle).is_none() {
+            if self.fill() == 0 {
+                panic!("closed before {:?}", String::from_utf8_lossy(needle));
             }
         }
     }

@@ -1,15 +1,19 @@
 //! Protocol behaviour over loopback: pipelining, HEAD, `100 Continue`, response kinds,
 //! default headers, limits, panics and `Response::close`.
 
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::stream;
-use http_server::{Bytes, Request, Response, StreamBody};
+use http_server::{Body, Bytes, Frame, Headers, Request, Response, StreamBody};
 use integration_tests::{TestServer, get};
 
 /// A body streamed in three pieces, without a length.
-fn abc_stream() -> StreamBody<impl futures_lite::Stream<Item = std::io::Result<Bytes>> + Unpin> {
+fn abc_stream() -> StreamBody<impl futures_lite::Stream<Item = io::Result<Bytes>> + Unpin> {
     StreamBody::new(stream::iter(
         ["ab", "cd", "ef"].map(|s| Ok(Bytes::from_static(s.as_bytes()))),
     ))
@@ -387,4 +391,102 @@ fn engine_limits_from_the_server_config_apply() {
     assert_eq!(r.status, 413);
     // Within the limits, all is well.
     assert_eq!(server.get("/ok").text(), "/ok");
+}
+
+/// Yields `data`, then trailer fields.
+struct WithTrailers(Option<&'static str>, bool);
+
+impl Body for WithTrailers {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame>>> {
+        if let Some(data) = self.0.take() {
+            return Poll::Ready(Some(Ok(Frame::Data(Bytes::from_static(data.as_bytes())))));
+        }
+        if !self.1 {
+            self.1 = true;
+            let mut t = Headers::new();
+            t.append("X-Checksum", "abc123");
+            return Poll::Ready(Some(Ok(Frame::Trailers(t))));
+        }
+        Poll::Ready(None)
+    }
+}
+
+#[test]
+fn a_streamed_body_sends_its_trailers_when_chunked() {
+    let server = TestServer::start(
+        |_| {},
+        |req: Request| async move {
+            let _ = req;
+            Response::stream(200, WithTrailers(Some("payload"), false))
+        },
+    );
+    let mut c = server.connect();
+    let r = c.request(&get("/"));
+    assert!(r.chunked);
+    assert_eq!(r.text(), "payload");
+    assert_eq!(r.trailers, [("X-Checksum".to_owned(), "abc123".to_owned())]);
+    // On HTTP/1.0 (close-delimited) the trailers are dropped.
+    let mut c = server.connect();
+    let r = c.request("GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(r.text(), "payload");
+}
+
+#[test]
+fn a_waiting_stream_delivers_what_it_produced_so_far() {
+    type Rx = async_channel::Receiver<io::Result<Bytes>>;
+    let (tx, rx) = async_channel::unbounded::<io::Result<Bytes>>();
+    let slot: Arc<Mutex<Option<Rx>>> = Arc::new(Mutex::new(Some(rx)));
+    let server = TestServer::start(
+        |_| {},
+        move |_req: Request| {
+            let rx = slot.lock().unwrap().take().expect("one request");
+            async move { Response::stream(200, StreamBody::new(Box::pin(rx))) }
+        },
+    );
+    let mut c = server.connect();
+    tx.try_send(Ok(Bytes::from_static(b"first-part"))).unwrap();
+    c.send(get("/"));
+    // The body is not finished, but its first part arrives.
+    c.read_until(b"first-part");
+    tx.try_send(Ok(Bytes::from_static(b"+second"))).unwrap();
+    c.read_until(b"+second");
+    drop(tx);
+    let r = c.read_response();
+    assert!(r.chunked);
+    assert_eq!(r.text(), "first-part+second");
+}
+
+#[test]
+fn a_failing_stream_aborts_the_response_and_closes() {
+    type Rx = async_channel::Receiver<io::Result<Bytes>>;
+    let (tx, rx) = async_channel::unbounded::<io::Result<Bytes>>();
+    let slot: Arc<Mutex<Option<Rx>>> = Arc::new(Mutex::new(Some(rx)));
+    let server = TestServer::start(
+        |_| {},
+        move |req: Request| {
+            let rx = slot.lock().unwrap().take();
+            async move {
+                match rx {
+                    Some(rx) => Response::stream(200, StreamBody::new(Box::pin(rx))),
+                    None => Response::text(200, req.path().to_owned()),
+                }
+            }
+        },
+    );
+    let mut c = server.connect();
+    c.send(get("/"));
+    tx.try_send(Ok(Bytes::from_static(b"partial"))).unwrap();
+    c.read_until(b"partial");
+    tx.try_send(Err(io::Error::other("backend went away")))
+        .unwrap();
+    let raw = c.read_to_end();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    // No terminating zero-size chunk: the client can tell the body is incomplete.
+    assert!(!raw.ends_with("0\r\n\r\n"), "{raw}");
+    // Other connections are fine.
+    assert_eq!(server.get("/next").text(), "/next");
 }
