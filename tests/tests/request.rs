@@ -1,10 +1,15 @@
 //! Request helpers over loopback: body as bytes, text and form with limits, query,
 //! headers, addresses, connection ids, client IP behind trusted proxies.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
+use async_io::Timer;
 use http_server::{Request, Response};
-use integration_tests::{Client, TestServer, get};
+use integration_tests::{Client, TestServer, WAIT, get, in_thread, wait_until};
 
 async fn routes(mut req: Request) -> Response {
     match req.path() {
@@ -240,4 +245,66 @@ fn client_ip_believes_trusted_proxies() {
     // Garbage falls back to the peer.
     assert_eq!(ip("X-Forwarded-For: not-an-ip\r\n"), "127.0.0.1");
     assert_eq!(ip(""), "127.0.0.1");
+}
+
+#[test]
+fn the_body_is_not_read_from_the_socket_until_the_handler_reads_it() {
+    const BODY: u64 = 64 << 20;
+    let open = Arc::new(AtomicBool::new(false));
+    let server = {
+        let open = open.clone();
+        TestServer::start(
+            |_| {},
+            move |mut req: Request| {
+                let open = open.clone();
+                async move {
+                    while !open.load(Ordering::SeqCst) {
+                        Timer::after(Duration::from_millis(5)).await;
+                    }
+                    let body = req.body_mut();
+                    let mut total = 0u64;
+                    while let Some(chunk) = body.chunk().await.transpose() {
+                        match chunk {
+                            Ok(c) => total += c.len() as u64,
+                            Err(e) => return Response::from_error(&e),
+                        }
+                    }
+                    Response::text(200, total.to_string())
+                }
+            },
+        )
+    };
+    let mut c = server.connect();
+    c.send(format!(
+        "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {BODY}\r\n\r\n"
+    ));
+    let written = Arc::new(AtomicU64::new(0));
+    let mut writer = c.stream().try_clone().unwrap();
+    let progress = written.clone();
+    let done = in_thread(move || {
+        let piece = vec![7u8; 64 * 1024];
+        while progress.load(Ordering::SeqCst) < BODY {
+            writer.write_all(&piece)?;
+            progress.fetch_add(piece.len() as u64, Ordering::SeqCst);
+        }
+        std::io::Result::Ok(())
+    });
+    // The writer stalls once the socket buffers are full: the server reads nothing yet.
+    let mut last = u64::MAX;
+    wait_until("the writer to stall", WAIT, || {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = written.load(Ordering::SeqCst);
+        let stalled = now == last;
+        last = now;
+        stalled
+    });
+    let held = written.load(Ordering::SeqCst);
+    assert!(
+        held < BODY / 2,
+        "{held} bytes went in before the handler read"
+    );
+    open.store(true, Ordering::SeqCst);
+    let r = c.read_response();
+    assert_eq!(r.text(), BODY.to_string());
+    done.recv_timeout(WAIT).unwrap().unwrap();
 }
