@@ -389,9 +389,31 @@ impl Connection {
         Ok(Poll::Head)
     }
 
-    /// The head of the request being answered (the last one handed out).
+    /// The head of the request being answered (the last one handed out); empty after
+    /// [`take_head`](Self::take_head).
     pub fn head(&self) -> Option<&RequestHead> {
         self.req.map(|_| &self.head)
+    }
+
+    /// Move the current request head out, instead of cloning it, to hand it to an
+    /// application. Give its storage back with [`recycle_head`](Self::recycle_head) once
+    /// the application is done with it, so the next head is parsed without allocating.
+    pub fn take_head(&mut self) -> RequestHead {
+        std::mem::take(&mut self.head)
+    }
+
+    /// Return a head taken with [`take_head`](Self::take_head) (or any other) so its
+    /// allocations are reused for the next request head. Ignored while a head is current
+    /// and was not taken.
+    pub fn recycle_head(&mut self, head: RequestHead) {
+        if self.head.headers.raw_len() == 0 && self.head.headers.is_empty() {
+            let mut headers = head.headers;
+            headers.clear();
+            self.head = RequestHead {
+                headers,
+                ..RequestHead::default()
+            };
+        }
     }
 
     // ----- send side -----

@@ -93,6 +93,15 @@ impl Headers {
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
         let value = value.as_ref();
         self.valid &= is_valid_name(name.as_bytes()) && is_valid_value(value);
+        // Grow once per field (and start at a size that fits a typical response's few
+        // headers), never once per name and again per value.
+        let need = name.len() + value.len();
+        if self.buf.capacity() - self.buf.len() < need {
+            self.buf.reserve(need.max(128));
+        }
+        if self.entries.capacity() == self.entries.len() {
+            self.entries.reserve(4);
+        }
         let name = self.push_bytes(name.as_bytes());
         let value = self.push_bytes(value);
         self.entries.push(Entry { name, value });
@@ -152,6 +161,11 @@ impl Headers {
             headers: self,
             next: 0,
         }
+    }
+
+    /// Bytes of storage allocated for names and values (reused after [`clear`](Self::clear)).
+    pub fn capacity_hint(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Number of fields.
@@ -528,10 +542,11 @@ pub(crate) fn is_valid_name(name: &[u8]) -> bool {
 /// Whether `value` has no CR, LF, NUL or other control bytes except HTAB, and no
 /// leading or trailing whitespace (RFC 9110 §5.5).
 pub(crate) fn is_valid_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-        && !value.first().is_some_and(|&b| b == b' ' || b == b'\t')
+    // Branch-free over the bytes so the compiler can vectorize it.
+    let bad = value.iter().fold(false, |bad, &b| {
+        bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f)
+    });
+    !bad && !value.first().is_some_and(|&b| b == b' ' || b == b'\t')
         && !value.last().is_some_and(|&b| b == b' ' || b == b'\t')
 }
 

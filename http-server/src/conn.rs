@@ -288,6 +288,10 @@ where
     /// Read until the engine hands out a request head.
     async fn read_head(&mut self) -> Result<(), CloseReason> {
         self.wait_since = None;
+        // The previous request's head storage, handed back when its `Request` dropped.
+        if let Some(head) = self.shared.take_spare_head() {
+            self.engine.recycle_head(head);
+        }
         loop {
             match self.engine.next_event() {
                 Ok(Next::Event(Event::Head(_))) => return Ok(()),
@@ -453,8 +457,8 @@ where
                 Instant::now(),
             )
         });
-        let head = head.clone();
         let declared = self.engine.body_length();
+        let head = self.engine.take_head();
         self.wait_since = None;
 
         // A bodyless request is complete now: take its end without touching the socket.

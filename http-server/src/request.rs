@@ -43,6 +43,16 @@ pub struct Request {
     shared: Option<Arc<ConnShared>>,
 }
 
+impl Drop for Request {
+    fn drop(&mut self) {
+        // Give the head's storage back to the connection: the next request head is
+        // parsed into it without allocating.
+        if let Some(shared) = &self.shared {
+            shared.recycle_head(std::mem::take(&mut self.head));
+        }
+    }
+}
+
 /// The body of a [`Request`], read as an [`AsyncRead`], a [`Stream`] of chunks, or with
 /// [`chunk`](Self::chunk).
 ///
@@ -199,13 +209,16 @@ impl Request {
     }
 
     /// Split into the head and the body.
-    pub fn into_parts(self) -> (RequestHead, RequestBody) {
-        (self.head, self.body)
+    pub fn into_parts(mut self) -> (RequestHead, RequestBody) {
+        (
+            std::mem::take(&mut self.head),
+            std::mem::take(&mut self.body),
+        )
     }
 
     /// The body.
-    pub fn into_body(self) -> RequestBody {
-        self.body
+    pub fn into_body(mut self) -> RequestBody {
+        std::mem::take(&mut self.body)
     }
 
     /// Read the whole body, at most `limit` bytes.
