@@ -396,24 +396,16 @@ impl Connection {
     }
 
     /// Move the current request head out, instead of cloning it, to hand it to an
-    /// application. Give its storage back with [`recycle_head`](Self::recycle_head) once
-    /// the application is done with it, so the next head is parsed without allocating.
+    /// application. [`head`](Self::head) is empty afterwards.
     pub fn take_head(&mut self) -> RequestHead {
         std::mem::take(&mut self.head)
     }
 
-    /// Return a head taken with [`take_head`](Self::take_head) (or any other) so its
-    /// allocations are reused for the next request head. Ignored while a head is current
-    /// and was not taken.
-    pub fn recycle_head(&mut self, head: RequestHead) {
-        if self.head.headers.raw_len() == 0 && self.head.headers.is_empty() {
-            let mut headers = head.headers;
-            headers.clear();
-            self.head = RequestHead {
-                headers,
-                ..RequestHead::default()
-            };
-        }
+    /// Exchange the current request head with `other`: the caller gets the head without
+    /// a copy and the engine keeps `other`'s allocations to parse the next head into, so
+    /// a driver that reuses one spare head allocates nothing per request.
+    pub fn swap_head(&mut self, other: &mut RequestHead) {
+        std::mem::swap(&mut self.head, other);
     }
 
     // ----- send side -----

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use async_io::Timer;
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
-use http_core::{Connection, DateCache, Event, Headers, Next, RecvError, SendError};
+use http_core::{Connection, DateCache, Event, Headers, Next, RecvError, RequestHead, SendError};
 
 use crate::config::ServerConfig;
 use crate::error::{ErrorKind, Timeout};
@@ -197,6 +197,9 @@ where
         graceful: false,
         served: 0,
         after_response: None,
+        spare_head: Arc::new(RequestHead::default()),
+        body_attached: false,
+        date_stale: true,
     };
     let reason = driver.serve(handler).await;
     drop(driver);
@@ -250,6 +253,12 @@ struct Driver<'a, IO> {
     served: u64,
     /// Why to close once the current response is written (such as a body timeout).
     after_response: Option<CloseReason>,
+    /// The request head handed to the handler; reused once the handler dropped it.
+    spare_head: Arc<RequestHead>,
+    /// The current request has a body served through the shared slot.
+    body_attached: bool,
+    /// Bytes were read since the `Date` was last set.
+    date_stale: bool,
 }
 
 impl<IO> Driver<'_, IO>
@@ -288,10 +297,6 @@ where
     /// Read until the engine hands out a request head.
     async fn read_head(&mut self) -> Result<(), CloseReason> {
         self.wait_since = None;
-        // The previous request's head storage, handed back when its `Request` dropped.
-        if let Some(head) = self.shared.take_spare_head() {
-            self.engine.recycle_head(head);
-        }
         loop {
             match self.engine.next_event() {
                 Ok(Next::Event(Event::Head(_))) => return Ok(()),
@@ -414,6 +419,7 @@ where
             if let Poll::Ready(Ok(n)) = res {
                 self.engine.receive(&tiny[..n]);
                 self.released = false;
+                self.date_stale = true;
             }
             res
         } else {
@@ -421,6 +427,7 @@ where
             let res = Pin::new(&mut self.io).poll_read(cx, buf);
             if let Poll::Ready(Ok(n)) = res {
                 self.engine.commit_read(n);
+                self.date_stale = true;
             }
             res
         };
@@ -458,7 +465,18 @@ where
             )
         });
         let declared = self.engine.body_length();
-        let head = self.engine.take_head();
+        // Hand the head over without copying: swap it into the spare `Arc` when the
+        // previous request is gone (the usual case), so its storage is reused.
+        let head = match Arc::get_mut(&mut self.spare_head) {
+            Some(spare) => {
+                self.engine.swap_head(spare);
+                self.spare_head.clone()
+            }
+            None => {
+                self.spare_head = Arc::new(self.engine.take_head());
+                self.spare_head.clone()
+            }
+        };
         self.wait_since = None;
 
         // A bodyless request is complete now: take its end without touching the socket.
@@ -468,17 +486,19 @@ where
                 state = BodyState::Eof;
             }
         }
-        let generation = {
-            let mut slot = self.shared.body();
-            slot.reset(state);
-            slot.generation
-        };
         self.body_waited = Duration::ZERO;
         self.body_bytes = 0;
-        let body = if state == BodyState::Eof {
-            RequestBody::empty()
-        } else {
+        // Bodyless requests never touch the shared body slot (no lock per GET).
+        self.body_attached = state != BodyState::Eof;
+        let body = if self.body_attached {
+            let generation = {
+                let mut slot = self.shared.body();
+                slot.reset(state);
+                slot.generation
+            };
             RequestBody::new(self.shared.clone(), generation, declared)
+        } else {
+            RequestBody::empty()
         };
         let req = Request::new(
             head,
@@ -509,7 +529,11 @@ where
                 match self.poll_pump(cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(reason)) => return Poll::Ready(Err(reason)),
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        // The handler waits: its response comes later than the read.
+                        self.date_stale = true;
+                        return Poll::Pending;
+                    }
                 }
             }
         })
@@ -711,6 +735,9 @@ where
 
     /// The request is answered: a body handle still held reads `BodyClosed`.
     fn detach_body(&mut self) {
+        if !std::mem::take(&mut self.body_attached) {
+            return;
+        }
         let mut slot = self.shared.body();
         slot.reset(BodyState::Failed(ErrorKind::Closed));
         if slot.chunk.capacity() > BODY_READ * 4 {
@@ -721,6 +748,10 @@ where
     fn set_date(&mut self) {
         thread_local! {
             static DATE: std::cell::RefCell<DateCache> = std::cell::RefCell::new(DateCache::new());
+        }
+        // One clock read per socket read: a pipelined batch shares its Date.
+        if !std::mem::take(&mut self.date_stale) {
+            return;
         }
         let secs = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

@@ -34,23 +34,14 @@ use crate::shared::{BodyState, ConnShared};
 /// }
 /// ```
 pub struct Request {
-    head: RequestHead,
+    /// Shared with the connection, which reuses the allocation once this request is gone.
+    head: Arc<RequestHead>,
     body: RequestBody,
     id: ConnectionId,
     peer: SocketAddr,
     local: SocketAddr,
     trusted: Option<Arc<[IpAddr]>>,
     shared: Option<Arc<ConnShared>>,
-}
-
-impl Drop for Request {
-    fn drop(&mut self) {
-        // Give the head's storage back to the connection: the next request head is
-        // parsed into it without allocating.
-        if let Some(shared) = &self.shared {
-            shared.recycle_head(std::mem::take(&mut self.head));
-        }
-    }
 }
 
 /// The body of a [`Request`], read as an [`AsyncRead`], a [`Stream`] of chunks, or with
@@ -86,7 +77,7 @@ pub struct Form {
 
 impl Request {
     pub(crate) fn new(
-        head: RequestHead,
+        head: Arc<RequestHead>,
         body: RequestBody,
         id: ConnectionId,
         peer: SocketAddr,
@@ -209,16 +200,14 @@ impl Request {
     }
 
     /// Split into the head and the body.
-    pub fn into_parts(mut self) -> (RequestHead, RequestBody) {
-        (
-            std::mem::take(&mut self.head),
-            std::mem::take(&mut self.body),
-        )
+    pub fn into_parts(self) -> (RequestHead, RequestBody) {
+        let head = Arc::try_unwrap(self.head).unwrap_or_else(|h| (*h).clone());
+        (head, self.body)
     }
 
     /// The body.
-    pub fn into_body(mut self) -> RequestBody {
-        std::mem::take(&mut self.body)
+    pub fn into_body(self) -> RequestBody {
+        self.body
     }
 
     /// Read the whole body, at most `limit` bytes.

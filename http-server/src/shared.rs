@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
 use atomic_waker::AtomicWaker;
-use http_core::{Headers, RequestHead};
+use http_core::Headers;
 
 use crate::conn::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
@@ -29,8 +29,6 @@ pub(crate) struct ConnShared {
     waker: AtomicWaker,
     body: Mutex<BodySlot>,
     hooks: Mutex<Vec<CloseHook>>,
-    /// A request head handed back by a dropped `Request`, for the engine to reuse.
-    spare_head: Mutex<Option<RequestHead>>,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -67,7 +65,6 @@ impl ConnShared {
             waker: AtomicWaker::new(),
             body: Mutex::new(BodySlot::default()),
             hooks: Mutex::new(Vec::new()),
-            spare_head: Mutex::new(None),
         }
     }
 
@@ -95,21 +92,6 @@ impl ConnShared {
     pub(crate) fn body(&self) -> MutexGuard<'_, BodySlot> {
         // A panic while holding this lock leaves plain data in a consistent state.
         self.body.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Keep `head` for reuse (only heads that own storage are worth keeping).
-    pub(crate) fn recycle_head(&self, head: RequestHead) {
-        if head.headers().capacity_hint() > 0 {
-            *self.spare_head.lock().unwrap_or_else(|e| e.into_inner()) = Some(head);
-        }
-    }
-
-    /// A head handed back by a dropped request, if any.
-    pub(crate) fn take_spare_head(&self) -> Option<RequestHead> {
-        self.spare_head
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
     }
 
     pub(crate) fn add_hook(&self, hook: CloseHook) {
