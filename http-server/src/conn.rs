@@ -404,6 +404,10 @@ where
             self.out_pos = 0;
         }
         self.shared.body().shrink();
+        // The spare head still holds the last request's bytes: free them too.
+        if let Some(spare) = Arc::get_mut(&mut self.spare_head) {
+            *spare = RequestHead::default();
+        }
         self.released = true;
     }
 
