@@ -19,7 +19,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use http_core::{Config, Connection, Event, HttpDate, Next, ResponseHead};
 
 const BROWSER_GET: &[u8] = b"GET /articles/2024/sans-io-http?utm_source=newsletter&page=2 HTTP/1.1\r\n\
@@ -304,9 +304,12 @@ fn criterion() -> Criterion {
         .configure_from_args()
 }
 
-criterion_group! {
-    name = benches;
-    config = criterion();
-    targets = browser_get, pipelined_16, chunked_post, head_split
+fn main() {
+    // What `criterion_group!`/`criterion_main!` expand to, minus an undocumented `pub fn`.
+    let mut c = criterion();
+    browser_get(&mut c);
+    pipelined_16(&mut c);
+    chunked_post(&mut c);
+    head_split(&mut c);
+    c.final_summary();
 }
-criterion_main!(benches);
