@@ -3,7 +3,7 @@
 //! Groups (each id is `group/function`; `cargo xtask bench core` turns the results into
 //! engine/httparse ratios):
 //!
-//! - `browser_get`: a ~500-byte Chrome GET with 10 headers. `httparse` parses the head;
+//! - `browser_get`: a 564-byte Chrome GET with 10 headers. `httparse` parses the head;
 //!   `engine` receives it, takes `Head` and `End`, and writes a small 200 response
 //!   (`send_head` with Content-Length, `send_data`, `send_end`) into a reused `Vec`, on
 //!   one keep-alive connection, as a server does (with `Date` and `Server` headers).
