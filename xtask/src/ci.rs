@@ -85,13 +85,18 @@ const STEPS: &[Step] = &[
             ]);
             clippy.args(["--all-targets", "--", "-D", "warnings"]);
             // Zero seconds of mutation: every seed once through every invariant check.
-            let mut replay = cargo_cmd(root);
-            replay.args(["run", "--quiet", "--manifest-path", manifest]);
-            replay.args(["--no-default-features", "--bin", "stable-loop", "--"]);
-            replay.args(["connection", "0"]);
-            replay.arg(root.join("http-core/fuzz/corpus/connection"));
-            replay.arg(util::target_dir(root).join("fuzz-artifacts/connection"));
-            vec![clippy, replay]
+            let fuzz_dir = root.join("http-core/fuzz");
+            let targets = crate::fuzz::list_targets(&fuzz_dir).unwrap_or_default();
+            let replays = targets.iter().map(|t| {
+                let mut replay = cargo_cmd(root);
+                replay.args(["run", "--quiet", "--manifest-path", manifest]);
+                replay.args(["--no-default-features", "--bin", "stable-loop", "--"]);
+                replay.args([t.as_str(), "0"]);
+                replay.arg(fuzz_dir.join("corpus").join(t));
+                replay.arg(util::target_dir(root).join("fuzz-artifacts").join(t));
+                replay
+            });
+            std::iter::once(clippy).chain(replays).collect()
         },
     },
 ];

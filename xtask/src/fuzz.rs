@@ -117,7 +117,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Target names: the files in `fuzz_targets/`, without `.rs`.
-fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
     let dir = fuzz_dir.join("fuzz_targets");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
     let mut names: Vec<String> = entries

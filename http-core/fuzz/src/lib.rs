@@ -4,6 +4,11 @@
 //! binaries under `fuzz_targets/` call them from `fuzz_target!`; `src/bin/stable-loop.rs`
 //! calls the very same functions in a mutate-and-run loop on the stable toolchain, so the
 //! checks are identical whichever way they run (`cargo xtask fuzz` picks one).
+//!
+//! To add a target `name`: write `pub fn name(data: &[u8])` here and list it in
+//! [`TARGETS`]; add `fuzz_targets/name.rs` calling it and a `[[bin]]` for it in
+//! `Cargo.toml` (copy `connection`'s, with `required-features = ["libfuzzer"]`); put seed
+//! inputs in `corpus/name/`. `cargo xtask fuzz` and `cargo xtask ci` find it from there.
 
 use http_core::{
     Config, Connection, Event, Headers, Next, RecvError, ResponseHead, SendError, Version,
