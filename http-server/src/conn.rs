@@ -212,6 +212,8 @@ where
 }
 
 /// Bytes to ask the engine for per read while waiting for a head.
+/// Read size while watching an idle stream's socket for the peer closing.
+const WATCH_READ: usize = 1024;
 const HEAD_READ: usize = 2048;
 /// Bytes to ask the engine for per read of a request body.
 const BODY_READ: usize = 16 * 1024;
@@ -708,9 +710,36 @@ where
                     match self.poll_pump(cx) {
                         Poll::Ready(Ok(())) => continue,
                         Poll::Ready(Err(reason)) => return Poll::Ready(Err(reason)),
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => {}
                     }
+                    // While the body waits (a push stream idle for minutes), watch the
+                    // socket: a client that went away ends the response now, so the
+                    // producer's `closed()` resolves instead of waiting for a failed write.
+                    if let Poll::Ready(reason) = self.poll_watch_peer(cx) {
+                        return Poll::Ready(Err(reason));
+                    }
+                    return Poll::Pending;
                 }
+            }
+        }
+    }
+
+    /// Watch for the peer closing while a response waits on its body: `Ready` with the
+    /// reason once the peer is gone. Only once the request body was read whole (its bytes
+    /// are the handler's to pull); bytes of pipelined requests are buffered in the engine,
+    /// up to one head's worth, then the watch pauses (backpressure). Like hyper's default,
+    /// a half-close (EOF on read) counts as the client going away.
+    fn poll_watch_peer(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        let cap = self.config.engine().limits().head_bytes();
+        loop {
+            if self.eof || self.engine.is_reading_body() || self.engine.buffered_len() >= cap {
+                return Poll::Pending;
+            }
+            match self.poll_read_engine(cx, WATCH_READ) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(CloseReason::ClientClosed),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(CloseReason::Io(e.kind())),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }

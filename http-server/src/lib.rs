@@ -69,6 +69,7 @@ pub use rt::{BoxFuture, Spawner};
 #[cfg(feature = "smol")]
 pub use rt::{SmolSpawner, ThreadPool};
 pub use server::{Server, ServerHandle};
+pub use shared::ShutdownSignal;
 
 pub use bytes::Bytes;
 pub use http_core::{Headers, Limits, RequestHead, ResponseHead, Version};

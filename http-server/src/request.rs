@@ -136,6 +136,17 @@ impl Request {
         self.head.headers().get_str(name)
     }
 
+    /// A signal that resolves when the server begins shutting down, for long-lived
+    /// responses (streams, long-polls) to finish up. A request built outside a server
+    /// gets a signal that never fires.
+    pub fn shutdown_signal(&self) -> crate::ShutdownSignal {
+        let shared = self
+            .shared
+            .clone()
+            .unwrap_or_else(|| Arc::new(ConnShared::new()));
+        crate::ShutdownSignal::new(shared)
+    }
+
     /// The parsed head.
     pub fn head(&self) -> &RequestHead {
         &self.head

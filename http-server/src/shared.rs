@@ -29,6 +29,8 @@ pub(crate) struct ConnShared {
     waker: AtomicWaker,
     body: Mutex<BodySlot>,
     hooks: Mutex<Vec<CloseHook>>,
+    /// Notified when the control word rises (shutdown), for [`ShutdownSignal`] waiters.
+    shutdown: event_listener::Event,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -65,6 +67,7 @@ impl ConnShared {
             waker: AtomicWaker::new(),
             body: Mutex::new(BodySlot::default()),
             hooks: Mutex::new(Vec::new()),
+            shutdown: event_listener::Event::new(),
         }
     }
 
@@ -77,6 +80,7 @@ impl ConnShared {
     pub(crate) fn signal(&self, ctl: u8) {
         self.ctl.fetch_max(ctl, Ordering::AcqRel);
         self.waker.wake();
+        self.shutdown.notify(usize::MAX);
     }
 
     /// Register the connection task's waker (before checking state, so no wake is lost).
@@ -140,5 +144,58 @@ impl BodySlot {
         if let Some(w) = self.reader.take() {
             w.wake();
         }
+    }
+}
+
+/// Tells a handler, or anything it hands the signal to (such as a streaming response's
+/// producer), that the server began shutting down: graceful (finish up, say goodbye) or
+/// immediate. Get it from [`Request::shutdown_signal`](crate::Request::shutdown_signal).
+///
+/// ```no_run
+/// # async fn f(req: http_server::Request) {
+/// let signal = req.shutdown_signal();
+/// // In a task that pushes events to this client:
+/// signal.wait().await;
+/// assert!(signal.is_requested());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ShutdownSignal {
+    shared: std::sync::Arc<ConnShared>,
+}
+
+impl ShutdownSignal {
+    pub(crate) fn new(shared: std::sync::Arc<ConnShared>) -> Self {
+        Self { shared }
+    }
+
+    /// Whether shutdown began.
+    pub fn is_requested(&self) -> bool {
+        self.shared.ctl() >= CTL_GRACEFUL
+    }
+
+    /// Resolves once shutdown begins (at once if it already has).
+    pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            loop {
+                if shared.ctl() >= CTL_GRACEFUL {
+                    return;
+                }
+                let listener = shared.shutdown.listen();
+                if shared.ctl() >= CTL_GRACEFUL {
+                    return;
+                }
+                listener.await;
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ShutdownSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownSignal")
+            .field("requested", &self.is_requested())
+            .finish()
     }
 }

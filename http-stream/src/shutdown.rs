@@ -11,12 +11,12 @@ use event_listener::Event;
 /// A one-shot signal that many streams can wait for: "the server is shutting down, say
 /// goodbye". Cheap to clone; every clone is the same signal.
 ///
-/// http-server's graceful shutdown closes streams still open at its deadline, but does not
-/// (yet) tell them in advance. Give every stream's [`Config`](crate::Config) the same
-/// `Shutdown`, then [`trigger`](Self::trigger) it right before
-/// `ServerHandle::shutdown_graceful`: each producer sees
+/// The usual source is the server: `Shutdown::from(req.shutdown_signal())` fires when the
+/// server begins a graceful (or immediate) shutdown, so each producer sees
 /// [`Sender::shutdown_requested`](crate::Sender::shutdown_requested) resolve, sends its
-/// last words and closes, and the server's deadline bounds whoever does not.
+/// last words and closes, and the server's deadline bounds whoever does not. A signal
+/// made with [`Shutdown::new`] is triggered by hand with [`trigger`](Self::trigger) (also
+/// possible on one made from the server's, to end streams early).
 ///
 /// ```
 /// use http_stream::{Config, Shutdown};
@@ -30,6 +30,8 @@ use event_listener::Event;
 #[derive(Clone, Default)]
 pub struct Shutdown {
     inner: Arc<Inner>,
+    /// The server's own signal, when made from a request.
+    server: Option<http_server::ShutdownSignal>,
 }
 
 #[derive(Default)]
@@ -51,15 +53,17 @@ impl Shutdown {
         }
     }
 
-    /// Whether it was triggered.
+    /// Whether it was triggered (by hand, or by the server shutting down).
     pub fn is_triggered(&self) -> bool {
         self.inner.triggered.load(Ordering::Acquire)
+            || self.server.as_ref().is_some_and(|s| s.is_requested())
     }
 
     /// Resolves once it is triggered.
     pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
         let inner = self.inner.clone();
-        async move {
+        let server = self.server.clone();
+        let own = async move {
             loop {
                 if inner.triggered.load(Ordering::Acquire) {
                     return;
@@ -70,6 +74,21 @@ impl Shutdown {
                 }
                 listener.await;
             }
+        };
+        async move {
+            match server {
+                Some(server) => futures_lite::future::or(own, server.wait()).await,
+                None => own.await,
+            }
+        }
+    }
+}
+
+impl From<http_server::ShutdownSignal> for Shutdown {
+    fn from(server: http_server::ShutdownSignal) -> Self {
+        Self {
+            inner: Arc::default(),
+            server: Some(server),
         }
     }
 }

@@ -244,7 +244,6 @@ fn heartbeat_notices_a_gone_client_within_a_second() {
 }
 
 #[test]
-#[ignore = "needs server: the connection driver must watch the socket for EOF while a streamed body is pending"]
 fn closed_resolves_within_a_second_of_disconnect_while_idle() {
     let (server, rx) = chunked();
     let mut client = server.connect();
@@ -257,6 +256,31 @@ fn closed_resolves_within_a_second_of_disconnect_while_idle() {
         "closed() did not resolve within 1 s of the client leaving an idle stream"
     );
     assert_eq!(run(tx.send("x")).unwrap_err().error(), Error::Disconnected);
+}
+
+#[test]
+fn server_shutdown_signal_reaches_streams_without_a_manual_trigger() {
+    let (server, rx) = stream_server(|req| {
+        let mut config = Config::new();
+        config.shutdown(&Shutdown::from(req.shutdown_signal()));
+        http_stream::response(200, config)
+    });
+    let mut client = server.connect();
+    client.get("/");
+    let tx = next_sender(&rx);
+    client.head();
+    assert!(!tx.is_shutdown_requested());
+    let producer = std::thread::spawn(move || {
+        run(tx.shutdown_requested());
+        run(tx.send("goodbye\n")).unwrap();
+        tx.close().unwrap();
+    });
+    let t0 = Instant::now();
+    run(server.handle.shutdown_graceful(Duration::from_secs(5)));
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    producer.join().unwrap();
+    assert_eq!(client.chunk(WAIT), Some(Some(b"goodbye\n".to_vec())));
+    assert_eq!(client.chunk(WAIT), Some(None));
 }
 
 #[test]
