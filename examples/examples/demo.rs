@@ -1,6 +1,7 @@
 //! One server showing each capability: hello, echo (a streamed request body sent back as
-//! it arrives), a form, a slow streaming body, the client's address and a panic that
-//! becomes a 500. Prints one access-log line per request.
+//! it arrives), a form, a slow streaming body, a Server-Sent Events clock, a chat over
+//! SSE and long-poll, the client's address and a panic that becomes a 500. Prints one
+//! access-log line per request.
 //!
 //! Run with: `cargo run --release --example demo -- 127.0.0.1:8080`
 //! (the first argument is the listen address; default 127.0.0.1:8080).
@@ -10,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_io::Timer;
+use examples::chat::Room;
 use futures_lite::Stream;
 use http_server::{Bytes, Request, Response, Server, StreamBody};
 
@@ -21,6 +23,8 @@ const INDEX: &str = r#"<!doctype html>
   <li><code>curl --data-binary @file http://ADDR/echo</code>: the body streamed back</li>
   <li><a href="/form">/form</a>: an urlencoded form</li>
   <li><a href="/slow">/slow</a>: a body streamed one line every 300 ms</li>
+  <li><a href="/clock/">/clock/</a>: a Server-Sent Events clock (push stream)</li>
+  <li><a href="/chat/">/chat/</a>: a chat room over SSE, or <a href="/chat/?mode=poll">long-poll</a></li>
   <li><a href="/ip">/ip</a>: your address</li>
   <li><a href="/panic">/panic</a>: a handler panic answered with 500</li>
 </ul>
@@ -35,7 +39,14 @@ const FORM: &str = r#"<!doctype html>
 </form>
 "#;
 
-async fn handle(mut req: Request) -> Response {
+async fn handle(req: Request, room: Room) -> Response {
+    if let Some(response) = examples::clock::route(&req, "/clock") {
+        return response;
+    }
+    let mut req = match examples::chat::route(req, &room, "/chat").await {
+        Ok(response) => return response,
+        Err(req) => req,
+    };
     match (req.method(), req.path()) {
         ("GET", "/") => Response::html(200, INDEX),
         ("GET", "/hello") => Response::text(200, "Hello, World!\n"),
@@ -106,7 +117,8 @@ fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8080");
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(handle);
+        let room = Room::new();
+        let handle = server.serve(move |req: Request| handle(req, room.clone()));
         println!("demo listening on http://{}/", handle.local_addr());
         std::future::pending::<()>().await;
         Ok(())

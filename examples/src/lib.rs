@@ -1,5 +1,9 @@
-//! Shared helpers for the examples: a tiny stderr logger and the listen-address argument.
+//! Shared pieces of the examples: the listen-address argument, a tiny stderr logger, and
+//! the demo's sections (each also runnable on its own).
 #![forbid(unsafe_code)]
+
+pub mod chat;
+pub mod clock;
 
 use std::io::Write;
 

@@ -1,15 +1,14 @@
-//! A Server-Sent Events clock: the page at `/` opens an `EventSource` on `/clock`, which
-//! pushes the time every second from a task of its own. A reconnecting browser resumes
-//! its count from `Last-Event-ID`; the stream stops as soon as the browser is gone.
-//!
-//! Run with: `cargo run -p http-stream --example sse_clock` (then open
-//! <http://127.0.0.1:8080/>; pass another address as the first argument).
+//! A Server-Sent Events clock: the page opens an `EventSource` on `events`, which pushes
+//! the time every second from a task of its own. A reconnecting browser resumes its count
+//! from `Last-Event-ID`; the stream stops as soon as the browser is gone, and says goodbye
+//! when the server shuts down.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
-use http_server::{Request, Response, Server};
+use http_server::{Request, Response};
+use http_stream::Shutdown;
 use http_stream::sse::{self, Event};
 
 const PAGE: &str = r#"<!doctype html>
@@ -19,7 +18,7 @@ const PAGE: &str = r#"<!doctype html>
 <p>Server time: <strong id="time">connecting…</strong> (<span id="count">0</span> events)</p>
 <ol id="log"></ol>
 <script>
-  const es = new EventSource("/clock");
+  const es = new EventSource("events");
   let count = 0;
   es.addEventListener("tick", (e) => {
     count += 1;
@@ -34,12 +33,13 @@ const PAGE: &str = r#"<!doctype html>
 </body></html>
 "#;
 
-/// Answer `/` with the page and `/clock` with the event stream.
-async fn route(req: Request) -> Response {
-    match req.path() {
-        "/" => Response::html(200, PAGE),
-        "/clock" => clock(&req),
-        _ => Response::text(404, "not found\n"),
+/// Answer `{prefix}/` with the page and `{prefix}/events` with the event stream; `None`
+/// for other paths. The page's `EventSource` URL is relative, so any prefix works.
+pub fn route(req: &Request, prefix: &str) -> Option<Response> {
+    match req.path().strip_prefix(prefix)? {
+        "/" | "" => Some(Response::html(200, PAGE)),
+        "/events" => Some(clock(req)),
+        _ => None,
     }
 }
 
@@ -50,6 +50,7 @@ fn clock(req: &Request) -> Response {
         .unwrap_or(0);
     let (tx, response) = sse::Options::new()
         .retry(Some(Duration::from_secs(2)))
+        .shutdown(&Shutdown::from(req.shutdown_signal()))
         .response();
     smol::spawn(async move {
         loop {
@@ -58,7 +59,8 @@ fn clock(req: &Request) -> Response {
             if tx.send(&event).await.is_err() {
                 return;
             }
-            // Sleep a second, or stop at once when the browser goes away.
+            // Sleep a second; stop at once when the browser goes away, and say goodbye
+            // when the server shuts down.
             let gone = async {
                 Timer::after(Duration::from_secs(1)).await;
                 false
@@ -67,8 +69,15 @@ fn clock(req: &Request) -> Response {
                 tx.closed().await;
                 true
             })
+            .or(async {
+                tx.shutdown_requested().await;
+                let bye = Event::new().event("bye").data("server shutting down");
+                let _ = tx.send(&bye).await;
+                true
+            })
             .await;
             if gone {
+                let _ = tx.close();
                 return;
             }
         }
@@ -89,17 +98,4 @@ fn now() -> String {
         day % 3600 / 60,
         day % 60
     )
-}
-
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    smol::block_on(async {
-        let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(route);
-        println!("SSE clock on http://{}/", handle.local_addr());
-        std::future::pending::<()>().await;
-        Ok(())
-    })
 }

@@ -1,17 +1,13 @@
-//! A small chat room: messages are posted to `/send` and published on a long-poll
-//! [`Hub`]; browsers follow the room either with Server-Sent Events (`/events`) or with
-//! long-poll requests (`/poll?after=N`, `204` after 25 s of quiet). A slow or vanished
-//! browser never holds up the others: publishing never waits.
-//!
-//! Run with: `cargo run -p http-stream --example chat` (then open
-//! <http://127.0.0.1:8081/> in two windows, or <http://127.0.0.1:8081/?mode=poll> for
-//! long-poll; pass another address as the first argument).
+//! A small chat room: messages are posted to `send` and published on a long-poll [`Hub`];
+//! browsers follow the room either with Server-Sent Events (`events`) or with long-poll
+//! requests (`poll?after=N`, `204` after 25 s of quiet). A slow or vanished browser never
+//! holds up the others: publishing never waits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::FutureExt;
-use http_server::{Request, Response, Server};
+use http_server::{Request, Response};
 use http_stream::longpoll::{self, Hub, Message};
 use http_stream::sse::{self, Event};
 
@@ -43,7 +39,7 @@ const PAGE: &str = r#"<!doctype html>
     (async function poll() {
       for (;;) {
         try {
-          const r = await fetch("/poll?after=" + after);
+          const r = await fetch("poll?after=" + after);
           if (r.status === 200) {
             for (const m of await r.json()) { after = m.id; show(m); }
           }
@@ -51,14 +47,14 @@ const PAGE: &str = r#"<!doctype html>
       }
     })();
   } else {
-    const es = new EventSource("/events");
+    const es = new EventSource("events");
     es.addEventListener("message", (e) => show(JSON.parse(e.data)));
   }
   document.getElementById("form").onsubmit = (e) => {
     e.preventDefault();
     const text = document.getElementById("text");
     const body = new URLSearchParams({ name: document.getElementById("name").value, text: text.value });
-    fetch("/send", { method: "POST", body });
+    fetch("send", { method: "POST", body });
     text.value = "";
   };
 </script>
@@ -67,20 +63,29 @@ const PAGE: &str = r#"<!doctype html>
 
 /// One chat line, kept as its JSON object text (`{"id":..,"name":..,"text":..}` minus
 /// the id, which the hub assigns).
-type Line = Arc<str>;
+pub type Line = Arc<str>;
 
-async fn route(mut req: Request, hub: Hub<Line>) -> Response {
-    match (req.method(), req.path()) {
-        ("GET", "/") => Response::html(200, PAGE),
+/// The chat room: a hub shared by every request.
+pub type Room = Hub<Line>;
+
+/// Answer the chat's paths under `prefix` (`/`, `/send`, `/poll`, `/events`); `Err` gives
+/// the request back for other paths.
+pub async fn route(mut req: Request, hub: &Room, prefix: &str) -> Result<Response, Request> {
+    let Some(path) = req.path().strip_prefix(prefix) else {
+        return Err(req);
+    };
+    let path = path.to_owned();
+    Ok(match (req.method(), path.as_str()) {
+        ("GET", "/" | "") => Response::html(200, PAGE),
         ("POST", "/send") => {
             let form = match req.form(MAX_POST).await {
                 Ok(form) => form,
-                Err(e) => return Response::from_error(&e),
+                Err(e) => return Ok(Response::from_error(&e)),
             };
             let name = form.get("name").unwrap_or("guest");
             let text = form.get("text").unwrap_or("");
             if text.is_empty() {
-                return Response::text(400, "empty message\n");
+                return Ok(Response::text(400, "empty message\n"));
             }
             let line = format!(r#""name":{},"text":{}"#, json(name), json(text));
             hub.publish(ROOM, line.into());
@@ -88,16 +93,16 @@ async fn route(mut req: Request, hub: Hub<Line>) -> Response {
         }
         ("GET", "/poll") => {
             let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
-            longpoll::respond(&hub, ROOM, after, Duration::from_secs(25), |messages| {
+            longpoll::respond(hub, ROOM, after, Duration::from_secs(25), |messages| {
                 let items: Vec<String> = messages.iter().map(object).collect();
                 Response::bytes(200, format!("[{}]", items.join(",")))
                     .header("Content-Type", "application/json")
             })
             .await
         }
-        ("GET", "/events") => events(&req, &hub),
-        _ => Response::text(404, "not found\n"),
-    }
+        ("GET", "/events") => events(&req, hub),
+        _ => return Err(req),
+    })
 }
 
 /// An event stream of the room: the history after `Last-Event-ID` (all of it for a new
@@ -152,21 +157,4 @@ fn json(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8081".into());
-    let hub: Hub<Line> = Hub::new();
-    smol::block_on(async {
-        let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(move |req: Request| route(req, hub.clone()));
-        println!(
-            "chat on http://{}/ (long-poll: /?mode=poll)",
-            handle.local_addr()
-        );
-        std::future::pending::<()>().await;
-        Ok(())
-    })
 }
