@@ -216,6 +216,9 @@ pub struct Multipart {
     part: PartHead,
     part_bytes: u64,
     preamble_seen: usize,
+    /// Bytes of the current header section already searched for its end, so a section
+    /// fed one byte at a time is searched once, not once per byte.
+    header_scanned: usize,
     error: Option<MultipartError>,
 }
 
@@ -250,6 +253,7 @@ impl Multipart {
             part: PartHead::default(),
             part_bytes: 0,
             preamble_seen: 0,
+            header_scanned: 0,
             error: None,
         })
     }
@@ -262,7 +266,7 @@ impl Multipart {
     /// ```
     pub fn boundary_from_content_type(content_type: &[u8]) -> Option<String> {
         let text = std::str::from_utf8(content_type).ok()?;
-        let mut params = text.split(';');
+        let mut params = split_params(text);
         let mime = params.next()?.trim();
         if !mime.eq_ignore_ascii_case("multipart/form-data") {
             return None;
@@ -320,6 +324,11 @@ impl Multipart {
             match self.state {
                 State::Preamble => match self.finder.find(avail) {
                     Some(i) => {
+                        // The same limit whatever the split: a long preamble fails even
+                        // when its delimiter arrived with it.
+                        if self.preamble_seen + i > self.limits.preamble_bytes {
+                            return Err(MultipartError::BadDelimiter);
+                        }
                         self.start += i + self.delimiter.len();
                         self.state = State::AfterDelimiter;
                     }
@@ -356,6 +365,7 @@ impl Multipart {
                                 return Err(MultipartError::TooManyParts);
                             }
                             self.state = State::Headers;
+                            self.header_scanned = 0;
                         }
                         [] | [b'\r'] => return self.need_data(),
                         [b'-'] if pad == 0 => return self.need_data(),
@@ -364,15 +374,19 @@ impl Multipart {
                 }
                 State::Headers => {
                     // An empty header section is just CRLF.
+                    // Resume the search where the last one stopped (less 3 bytes: the
+                    // terminator may straddle the old end), so each byte is searched once.
+                    let from = self.header_scanned.saturating_sub(3);
                     let end = if avail.starts_with(b"\r\n") {
                         Some(2)
                     } else {
-                        memchr::memmem::find(avail, b"\r\n\r\n").map(|i| i + 4)
+                        memchr::memmem::find(&avail[from..], b"\r\n\r\n").map(|i| from + i + 4)
                     };
                     let Some(end) = end else {
                         if avail.len() > self.limits.header_bytes {
                             return Err(MultipartError::HeaderTooLarge);
                         }
+                        self.header_scanned = avail.len();
                         return self.need_data();
                     };
                     if end > self.limits.header_bytes {
