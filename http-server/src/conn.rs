@@ -199,6 +199,7 @@ where
         after_response: None,
         spare_head: Arc::new(RequestHead::default()),
         body_attached: false,
+        body_sent: 0,
         date_stale: true,
     };
     let reason = driver.serve(handler).await;
@@ -259,6 +260,8 @@ struct Driver<'a, IO> {
     spare_head: Arc<RequestHead>,
     /// The current request has a body served through the shared slot.
     body_attached: bool,
+    /// Body bytes of the current response handed to the engine (for the access log).
+    body_sent: u64,
     /// Bytes were read since the `Date` was last set.
     date_stale: bool,
 }
@@ -565,10 +568,12 @@ where
             }
         };
         let status = response.status();
+        self.body_sent = 0;
         let result = self.send_response(response, is_head).await;
         self.detach_body();
         if let Some((method, target, t0)) = log_line {
-            let bytes = result.as_ref().map_or(0, |n| *n);
+            // What went out, also for a stream that ended early.
+            let bytes = result.as_ref().map_or(self.body_sent, |n| *n);
             log::info!(
                 target: "http_server::access",
                 "{} {} {} {} {} {:?}",
@@ -583,7 +588,8 @@ where
         result.map(|_| ())
     }
 
-    /// Write `response` through the engine. Returns the body bytes sent.
+    /// Write `response` through the engine. Returns the body bytes sent; they are also
+    /// left in `body_sent` when sending fails part way.
     async fn send_response(
         &mut self,
         response: Response,
@@ -625,6 +631,7 @@ where
                         return Err(self.answer_send_error(e).await);
                     }
                     sent += piece.len() as u64;
+                    self.body_sent = sent;
                     if self.pending_out() >= self.config.write_high_water {
                         self.flush_serving_body().await?;
                     }
@@ -644,6 +651,7 @@ where
                 })
                 .await;
                 drop(stream);
+                self.body_sent = sent;
                 result?;
             }
         }
