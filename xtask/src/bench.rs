@@ -5,6 +5,8 @@
 //!   `--report` prints the table from the last run without benchmarking; other arguments
 //!   go to criterion (for example a filter: `cargo xtask bench core browser_get`).
 //! - `server`: our `hello` example against hyper under wrk (see `bench_server.rs`).
+//! - `stream`: http-stream's `stream_server` example against hyper streaming through a
+//!   channel-backed body (see `bench_stream.rs`).
 //!
 //! With no suite, every suite runs in order. To add one, add a row to [`SUITES`].
 
@@ -30,6 +32,11 @@ const SUITES: &[Suite] = &[
         "server",
         "hello example vs hyper under wrk: req/s, CPU/request, latency, memory",
         crate::bench_server::run,
+    ),
+    (
+        "stream",
+        "push stream chunks/s (flushing, dont_flush) and send-to-read latency vs hyper",
+        crate::bench_stream::run,
     ),
 ];
 

@@ -3,10 +3,12 @@
 //! - `ci`: fmt, clippy, tests, docs, fuzz seed replay, with warnings denied; what
 //!   `.ci/run` runs.
 //! - `fuzz [--seconds N] [TARGET...]`: the fuzz targets under `http-core/fuzz`.
-//! - `bench [SUITE]`: `core` (http-core vs httparse) and `server` (vs hyper, under wrk).
+//! - `bench [SUITE]`: `core` (http-core vs httparse), `server` (vs hyper, under wrk) and
+//!   `stream` (push-stream chunks/s and latency, vs hyper).
 
 mod bench;
 mod bench_server;
+mod bench_stream;
 mod ci;
 mod fuzz;
 mod util;
@@ -19,7 +21,7 @@ usage: cargo xtask <task> [ARGS...]
 tasks:
   ci [STEP...]                       fmt, clippy, test, doc, fuzz-seeds (warnings denied)
   fuzz [--seconds N] [TARGET...]     run the fuzz targets for N seconds each (default 60)
-  bench [core|server] [ARGS...]      benchmarks (all suites when none is named)
+  bench [SUITE] [ARGS...]            benchmarks: core, server, stream (all when none named)
 
 `cargo xtask <task> --help` shows a task's options.
 ";

@@ -1,0 +1,1059 @@
+//! `cargo xtask bench stream`: chunks per second pushed through one http-stream response,
+//! and the latency from `send` to the client's read, beside hyper 1.x streaming the same
+//! chunks through a channel-backed body.
+//!
+//! Builds (release) http-stream's `stream_server` example and the hyper peer in
+//! `xtask/peers/hyper-stream` (its own package and lock file, target dir `target/peers`),
+//! and this crate (the client), then for every round runs ours, then hyper, each a fresh server process pinned to
+//! core 0 (single-threaded: our `ThreadPool::new(0)`, hyper's current-thread tokio
+//! runtime), with the client (this executable, `__client`) pinned to core 1. Per server:
+//!
+//! - throughput: one request per mode; the server pushes `--size`-byte chunks for
+//!   `--secs` seconds then ends the body; the client decodes the chunked framing and counts
+//!   payload bytes from the first body byte to the terminal chunk. Our modes: `send` in the
+//!   default flushing mode (each chunk released at once; the connection writes whatever
+//!   is ready whenever it can), `send` + `flush().await` per chunk (one socket write per
+//!   chunk), and `dont_flush` with `flush().await` every `--batch` chunks and with the
+//!   high-water mark alone. hyper: `StreamBody` over a bounded `tokio::sync::mpsc`
+//!   channel, one `Frame::data` per chunk (hyper writes whatever the channel holds);
+//! - latency: `--count` chunks, one every `--interval-us`, each carrying its send time
+//!   (wall clock, shared by both processes); the client subtracts it from the time its
+//!   `read` returned.
+//!
+//! It prints every round's numbers, then medians and ratios. Traffic goes to 127.0.0.1
+//! only; every wait is bounded and servers are killed on every exit path.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::util;
+
+const USAGE: &str = "\
+usage: cargo xtask bench stream [options]
+
+  --rounds N         rounds, each running ours then hyper (default 3, minimum 1)
+  --secs S           length of each throughput run in seconds (default 2)
+  --size BYTES       chunk size (default 64, minimum 8)
+  --batch N          chunks per flush().await in the dont_flush batched mode (default 64)
+  --count N          chunks in the latency run (default 1000)
+  --interval-us U    pause between chunks in the latency run (default 1000)
+  --no-build         do not run cargo build (binaries must exist)
+  --no-nice          do not run servers and client at nice -20 in their own sessions
+                     (done when root, to keep other work on a shared machine off their
+                     cores)
+";
+
+/// Entry point for `cargo xtask bench stream ARGS...`.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("__client") {
+        return client_child(&args[1..]);
+    }
+    let opts = Options::parse(args)?;
+    let root = util::workspace_root();
+    let work_dir = util::target_dir(&root).join("bench-stream");
+    std::fs::create_dir_all(&work_dir)
+        .map_err(|e| format!("create {}: {e}", work_dir.display()))?;
+
+    let (ours_bin, hyper_bin, client_bin) = build(&root, &opts)?;
+    // Run from snapshots: others may rebuild target/ while the bench runs.
+    let snap = |bin: &Path, name: &str| -> Result<PathBuf, String> {
+        let to = work_dir.join(name);
+        let _ = std::fs::remove_file(&to);
+        std::fs::copy(bin, &to)
+            .map_err(|e| format!("copy {} to {}: {e}", bin.display(), to.display()))?;
+        Ok(to)
+    };
+    let ours_bin = snap(&ours_bin, "stream_server")?;
+    let hyper_bin = snap(&hyper_bin, "hyper-stream")?;
+    // The client decodes millions of chunks a second: a release build of this crate.
+    let client = snap(&client_bin, "xtask-stream-client")?;
+
+    let pin = match thread::available_parallelism() {
+        Ok(n) if n.get() >= 2 && have("taskset") => true,
+        _ => {
+            eprintln!("warning: fewer than 2 cores or no taskset: running without pinning");
+            false
+        }
+    };
+    let nice = !opts.no_nice && can_raise_priority();
+    if !opts.no_nice && !nice {
+        eprintln!("note: cannot raise priority (not root?): servers and client at normal priority");
+    }
+    let ctx = Ctx {
+        opts: &opts,
+        pin,
+        nice,
+        work_dir: &work_dir,
+        client: &client,
+    };
+    let servers: [(&str, &Path, &[Mode]); 2] = [
+        ("ours", &ours_bin, OUR_MODES),
+        ("hyper", &hyper_bin, HYPER_MODES),
+    ];
+    eprintln!(
+        "plan: {} rounds x [ours: {} modes + latency, hyper: {} mode + latency], {}s x {}-byte chunks, \
+         latency {} chunks every {} us, pinning {}",
+        opts.rounds,
+        OUR_MODES.len(),
+        HYPER_MODES.len(),
+        opts.secs,
+        opts.size,
+        opts.count,
+        opts.interval_us,
+        if pin {
+            "server->core 0, client->core 1"
+        } else {
+            "off"
+        }
+    );
+
+    let started = Instant::now();
+    // rounds[r] = (throughput samples in MODES order, latency per server)
+    let mut tput: Vec<Vec<Tput>> = Vec::new();
+    let mut lat: Vec<Vec<Latency>> = Vec::new();
+    for round in 1..=opts.rounds {
+        let mut t_round = Vec::new();
+        let mut l_round = Vec::new();
+        for (name, bin, modes) in &servers {
+            let mut server = Server::start(&ctx, name, bin)?;
+            for mode in *modes {
+                let target = format!(
+                    "/?mode={}&secs={}&size={}&batch={}",
+                    mode.query, opts.secs, opts.size, opts.batch
+                );
+                let t = measure_tput(&ctx, &mut server, &target)?;
+                eprintln!(
+                    "round {round}/{} {:<44} {:>11.0} chunks/s {:>8.1} MB/s  srv.w {:>4.1}%",
+                    opts.rounds,
+                    mode.label(opts.batch),
+                    t.chunks_per_sec,
+                    t.mb_per_sec,
+                    t.srv_wait_pct
+                );
+                t_round.push(t);
+            }
+            let target = format!(
+                "/?mode=paced&count={}&interval_us={}&size={}",
+                opts.count, opts.interval_us, opts.size
+            );
+            let l = measure_latency(&ctx, &mut server, &target)?;
+            eprintln!(
+                "round {round}/{} {name:<5} latency send->read p50 {:>7.1} us  p99 {:>7.1} us  max {:>7.1} us",
+                opts.rounds, l.p50_us, l.p99_us, l.max_us
+            );
+            l_round.push(l);
+        }
+        tput.push(t_round);
+        lat.push(l_round);
+    }
+    eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "servers: {n}taskset -c 0, single-threaded (ours: ThreadPool::new(0); hyper: current-thread \
+         tokio), fresh process per round; client: {n}taskset -c 1, std TcpStream decoding chunked \
+         framing; loadavg at end: {l}",
+        n = if nice {
+            "setsid+autogroup -20, nice -n -20 "
+        } else {
+            ""
+        },
+        l = std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    print!("{}", report(&opts, &tput, &lat));
+    Ok(())
+}
+
+/// One throughput mode: its query (`mode=...`) and how the table names it.
+#[derive(Debug)]
+struct Mode {
+    server: &'static str,
+    query: &'static str,
+    label: &'static str,
+}
+
+impl Mode {
+    fn label(&self, batch: usize) -> String {
+        format!(
+            "{:<5} {}",
+            self.server,
+            self.label.replace("{batch}", &batch.to_string())
+        )
+    }
+}
+
+/// Indices into the concatenation of [`OUR_MODES`] and [`HYPER_MODES`].
+const SEND: usize = 0;
+const AWAIT: usize = 1;
+const BATCH: usize = 2;
+const HIGH_WATER: usize = 3;
+const HYPER: usize = 4;
+
+const OUR_MODES: &[Mode] = &[
+    Mode {
+        server: "ours",
+        query: "send",
+        label: "send (flushing mode, no wait)",
+    },
+    Mode {
+        server: "ours",
+        query: "await",
+        label: "send + flush().await per chunk",
+    },
+    Mode {
+        server: "ours",
+        query: "batch",
+        label: "dont_flush + flush().await every {batch}",
+    },
+    Mode {
+        server: "ours",
+        query: "batch&batch=0",
+        label: "dont_flush, high-water mark only",
+    },
+];
+
+const HYPER_MODES: &[Mode] = &[Mode {
+    server: "hyper",
+    query: "send",
+    label: "StreamBody over mpsc, 1 frame per chunk",
+}];
+
+#[derive(Debug)]
+struct Options {
+    rounds: usize,
+    secs: f64,
+    size: usize,
+    batch: usize,
+    count: usize,
+    interval_us: u64,
+    no_build: bool,
+    no_nice: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut o = Self {
+            rounds: 3,
+            secs: 2.0,
+            size: 64,
+            batch: 64,
+            count: 1000,
+            interval_us: 1000,
+            no_build: false,
+            no_nice: false,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut val = |name: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
+                v.parse()
+                    .map_err(|_| format!("{name}: not a number: {v:?}\n{USAGE}"))
+            }
+            match a.as_str() {
+                "--rounds" => o.rounds = num("--rounds", val("--rounds")?)?,
+                "--secs" => o.secs = num("--secs", val("--secs")?)?,
+                "--size" => o.size = num("--size", val("--size")?)?,
+                "--batch" => o.batch = num("--batch", val("--batch")?)?,
+                "--count" => o.count = num("--count", val("--count")?)?,
+                "--interval-us" => o.interval_us = num("--interval-us", val("--interval-us")?)?,
+                "--no-build" => o.no_build = true,
+                "--no-nice" => o.no_nice = true,
+                "-h" | "--help" => {
+                    print!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            }
+        }
+        if o.rounds == 0 || o.batch == 0 || o.count == 0 || !(o.secs > 0.0 && o.secs <= 60.0) {
+            return Err(format!(
+                "rounds, batch and count must be > 0, secs in (0, 60]\n{USAGE}"
+            ));
+        }
+        if o.size < 8 {
+            return Err(format!(
+                "--size must be at least 8 (the latency run's timestamp)\n{USAGE}"
+            ));
+        }
+        Ok(o)
+    }
+}
+
+struct Ctx<'a> {
+    opts: &'a Options,
+    pin: bool,
+    nice: bool,
+    work_dir: &'a Path,
+    /// Copy of this executable, run as the `__client` child.
+    client: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// A command running the program given as its next argument pinned to `core` and,
+    /// with `nice`, at nice -20 in a session (so an autogroup) of its own set to -20
+    /// (with autogroups, nice only counts within a session). Every step `exec`s, so the
+    /// child's pid is the program's own.
+    fn launch(&self, core: usize) -> Command {
+        let mut script = String::new();
+        if self.nice {
+            script.push_str("echo -20 > /proc/self/autogroup 2>/dev/null; exec nice -n -20 ");
+        } else {
+            script.push_str("exec ");
+        }
+        if self.pin {
+            let _ = write!(script, "taskset -c {core} ");
+        }
+        script.push_str("\"$@\"");
+        let mut c = if self.nice {
+            let mut c = Command::new("setsid");
+            c.arg("bash");
+            c
+        } else {
+            Command::new("bash")
+        };
+        c.args(["-c", &script, "bench-launch"]);
+        c
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building and tools
+
+/// Builds (release) our example, the hyper peer and this crate (the client); their paths.
+fn build(root: &Path, opts: &Options) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let target = util::target_dir(root);
+    let peer_target = target.join("peers");
+    let hyper_bin = peer_target.join("release").join("hyper-stream");
+    let ours = target
+        .join("release")
+        .join("examples")
+        .join("stream_server");
+    let client = target.join("release").join("xtask");
+    if !opts.no_build {
+        eprintln!("building hyper-stream peer (release)...");
+        let mut cmd = Command::new(util::cargo());
+        cmd.current_dir(root)
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(root.join("xtask/peers/hyper-stream/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&peer_target);
+        let st = wait_status(&mut cmd, Duration::from_secs(900))?;
+        if !st.success() {
+            return Err(format!("building the hyper-stream peer failed ({st})"));
+        }
+        eprintln!("building our stream_server example (release)...");
+        let mut cmd = util::cargo_cmd(root);
+        cmd.args([
+            "build",
+            "--release",
+            "-p",
+            "http-stream",
+            "--example",
+            "stream_server",
+            "-p",
+            "xtask",
+            "--bin",
+            "xtask",
+        ]);
+        let st = wait_status(&mut cmd, Duration::from_secs(900))?;
+        if !st.success() {
+            return Err(format!(
+                "building stream_server and the client failed ({st})"
+            ));
+        }
+    }
+    for bin in [&ours, &hyper_bin, &client] {
+        if !bin.is_file() {
+            return Err(format!("{} missing", bin.display()));
+        }
+    }
+    Ok((ours, hyper_bin, client))
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `nice -n -20` works here (root or CAP_SYS_NICE), and setsid is there.
+fn can_raise_priority() -> bool {
+    if !have("setsid") {
+        return false;
+    }
+    let mut c = Command::new("nice");
+    c.args(["-n", "-20", "nice"]);
+    matches!(run_bounded(&mut c, Duration::from_secs(10)),
+        Ok((st, out, err)) if st.success() && err.is_empty() && out.trim() == "-20")
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes with bounded waits
+
+/// Waits for `child` at most `timeout`; kills it when the time is up.
+fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> Result<ExitStatus, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Ok(st),
+            Ok(None) => {}
+            Err(e) => return Err(format!("{what}: wait: {e}")),
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what}: still running after {timeout:?}, killed"));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `cmd` with its output sent to our stderr (stdout is the report), bounded.
+fn wait_status(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
+    let what = util::display(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    wait_child(&mut child, timeout, &what)
+}
+
+/// Runs `cmd` capturing its stdout and stderr, bounded by `timeout`.
+fn run_bounded(
+    cmd: &mut Command,
+    timeout: Duration,
+) -> Result<(ExitStatus, String, String), String> {
+    let what = util::display(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    fn drain(r: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+        thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_string(&mut s);
+            }
+            s
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let st = wait_child(&mut child, timeout, &what)?;
+    Ok((
+        st,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    ))
+}
+
+/// A server process; killed (and reaped) when dropped.
+struct Server {
+    name: String,
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+    watchdog: Option<Child>,
+}
+
+impl Server {
+    fn start(ctx: &Ctx<'_>, name: &str, bin: &Path) -> Result<Self, String> {
+        let addr = free_port()?;
+        let log = ctx.work_dir.join(format!("{name}.log"));
+        let log_file =
+            std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
+        let child = ctx
+            .launch(0)
+            .arg(bin)
+            .arg(addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", bin.display()))?;
+        // In a session of its own the server would outlive a Ctrl-C of ours: a watchdog
+        // (also in its own session) kills it when we are gone, and after 10 minutes anyway.
+        let watchdog = if ctx.nice {
+            let script = "trap '' INT TERM HUP; i=0; \
+                 while [ $i -lt 1200 ] && kill -0 \"$0\" 2>/dev/null && kill -0 \"$1\" 2>/dev/null; \
+                 do sleep 0.5; i=$((i+1)); done; kill -9 \"$1\" 2>/dev/null";
+            Command::new("setsid")
+                .args(["bash", "-c", script])
+                .arg(std::process::id().to_string())
+                .arg(child.id().to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()
+        } else {
+            None
+        };
+        let mut server = Self {
+            name: name.to_string(),
+            child,
+            addr,
+            log,
+            watchdog,
+        };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.check_alive()?;
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} not listening on {} after 10 s: {}",
+                    self.name,
+                    self.addr,
+                    self.log_tail()
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(st)) => Err(format!("{} exited ({st}): {}", self.name, self.log_tail())),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        let tail = lines[lines.len().saturating_sub(10)..].join("\n");
+        format!("(log {}):\n{tail}", self.log.display())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(w) = &mut self.watchdog {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
+}
+
+fn free_port() -> Result<SocketAddr, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
+    l.local_addr().map_err(|e| e.to_string())
+}
+
+/// Nanoseconds the threads of `pid` spent runnable but waiting for a CPU (field 2 of
+/// `/proc/PID/task/*/schedstat`).
+fn run_queue_wait_ns(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
+// ---------------------------------------------------------------------------------------
+// Measuring
+
+/// One throughput run.
+#[derive(Debug, Clone, Default)]
+struct Tput {
+    chunks_per_sec: f64,
+    mb_per_sec: f64,
+    /// Percent of the run the server waited for a CPU (other load: a noisy sample).
+    srv_wait_pct: f64,
+}
+
+/// One latency run, microseconds.
+#[derive(Debug, Clone, Default)]
+struct Latency {
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+}
+
+/// Runs the `__client` child pinned to core 1; returns its one-line answer's fields.
+fn client(ctx: &Ctx<'_>, server: &mut Server, args: &[String]) -> Result<Vec<f64>, String> {
+    let mut cmd = ctx.launch(1);
+    cmd.arg(ctx.client)
+        .args(["bench", "stream", "__client"])
+        .arg(server.addr.to_string())
+        .args(args);
+    let bound = Duration::from_secs_f64(
+        ctx.opts.secs + ctx.opts.count as f64 * ctx.opts.interval_us as f64 * 3e-6 + 30.0,
+    );
+    let (st, out, err) = run_bounded(&mut cmd, bound)?;
+    server.check_alive()?;
+    if !st.success() {
+        return Err(format!("client failed ({st}): {out}{err}"));
+    }
+    out.split_whitespace()
+        .map(|v| {
+            v.parse::<f64>()
+                .map_err(|_| format!("client said {out:?}{err}"))
+        })
+        .collect()
+}
+
+fn measure_tput(ctx: &Ctx<'_>, server: &mut Server, target: &str) -> Result<Tput, String> {
+    let pid = server.pid();
+    let w0 = run_queue_wait_ns(pid);
+    let t0 = Instant::now();
+    let v = client(
+        ctx,
+        server,
+        &["tput".into(), target.into(), ctx.opts.size.to_string()],
+    )?;
+    let wall_ns = t0.elapsed().as_nanos().max(1) as f64;
+    let w1 = run_queue_wait_ns(pid);
+    let [bytes, secs] = v[..] else {
+        return Err(format!("client answer {v:?}"));
+    };
+    if bytes <= 0.0 || secs <= 0.0 {
+        return Err(format!("{}: no payload for {target}", server.name));
+    }
+    Ok(Tput {
+        chunks_per_sec: bytes / ctx.opts.size as f64 / secs,
+        mb_per_sec: bytes / secs / 1e6,
+        srv_wait_pct: w1.saturating_sub(w0) as f64 * 100.0 / wall_ns,
+    })
+}
+
+fn measure_latency(ctx: &Ctx<'_>, server: &mut Server, target: &str) -> Result<Latency, String> {
+    let v = client(
+        ctx,
+        server,
+        &["lat".into(), target.into(), ctx.opts.size.to_string()],
+    )?;
+    let [n, p50, p99, max] = v[..] else {
+        return Err(format!("client answer {v:?}"));
+    };
+    if n as usize != ctx.opts.count {
+        return Err(format!(
+            "{}: {n} latency samples, expected {}",
+            server.name, ctx.opts.count
+        ));
+    }
+    Ok(Latency {
+        p50_us: p50 / 1e3,
+        p99_us: p99 / 1e3,
+        max_us: max / 1e3,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The client
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// `__client tput|lat ADDR TARGET SIZE` (ADDR first, as the parent passes it): one
+/// `GET TARGET` on a fresh connection, its chunked body decoded to the end. Prints
+/// `BYTES SECS` (payload bytes, seconds from the first body byte to the terminal chunk)
+/// for `tput`, `N P50_NS P99_NS MAX_NS` (send-to-read latency of each SIZE-byte record,
+/// whose first 8 bytes are the send time) for `lat`.
+fn client_child(args: &[String]) -> Result<(), String> {
+    let [addr, kind, target, size] = args else {
+        return Err("usage: __client ADDR tput|lat TARGET SIZE".into());
+    };
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("{addr}: loopback addresses only"));
+    }
+    let size: usize = size.parse().map_err(|e| format!("{size}: {e}"))?;
+    let latency = match kind.as_str() {
+        "tput" => false,
+        "lat" => true,
+        other => return Err(format!("unknown client kind {other:?}")),
+    };
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut dec = Dechunk::new(latency.then_some(size));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut first: Option<Instant> = None;
+    loop {
+        if Instant::now() >= deadline {
+            return Err("response not finished after 120 s".into());
+        }
+        let n = s.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        let now = Instant::now();
+        let now_ns = if latency { now_nanos() } else { 0 };
+        if n == 0 {
+            return Err("connection closed before the terminal chunk".into());
+        }
+        let mut data = &buf[..n];
+        if !dec.in_body {
+            head.extend_from_slice(data);
+            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                if head.len() > 64 * 1024 {
+                    return Err("response head over 64 KiB".into());
+                }
+                continue;
+            };
+            let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+            if !text.starts_with("http/1.1 200") {
+                return Err(format!("not a 200 response: {:?}", text.lines().next()));
+            }
+            if !text.contains("transfer-encoding: chunked") {
+                return Err(format!("response not chunked:\n{text}"));
+            }
+            dec.in_body = true;
+            let body_at = end + 4 - (head.len() - n);
+            data = &buf[body_at..n];
+        }
+        let before = dec.payload;
+        dec.feed(data, now_ns)?;
+        if first.is_none() && dec.payload > before {
+            first = Some(now);
+        }
+        if dec.done {
+            break;
+        }
+    }
+    let end = Instant::now();
+    if latency {
+        let mut l = dec.latencies;
+        l.sort_unstable();
+        let pick = |q: f64| l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)));
+        println!(
+            "{} {} {} {}",
+            l.len(),
+            pick(0.5).copied().unwrap_or(0),
+            pick(0.99).copied().unwrap_or(0),
+            l.last().copied().unwrap_or(0)
+        );
+    } else {
+        let secs = first.map_or(0.0, |f| (end - f).as_secs_f64());
+        println!("{} {secs}", dec.payload);
+    }
+    Ok(())
+}
+
+/// Chunked-body decoder (RFC 9112 §7.1) that counts payload bytes and, with a record
+/// size, timestamps every record of the payload stream.
+#[derive(Debug)]
+struct Dechunk {
+    in_body: bool,
+    state: State,
+    size: u64,
+    payload: u64,
+    done: bool,
+    record: Option<usize>,
+    /// Bytes of the current record seen so far, and its first 8 bytes.
+    rec_fill: usize,
+    rec_head: [u8; 8],
+    latencies: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Size,
+    Ext,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    /// In a trailer line (or at the start of one when the count is 0).
+    Trailer(usize),
+    TrailerLf(usize),
+}
+
+impl Dechunk {
+    fn new(record: Option<usize>) -> Self {
+        Self {
+            in_body: false,
+            state: State::Size,
+            size: 0,
+            payload: 0,
+            done: false,
+            record,
+            rec_fill: 0,
+            rec_head: [0; 8],
+            latencies: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8], now_ns: u64) -> Result<(), String> {
+        while !data.is_empty() {
+            if self.done {
+                return Err("bytes after the end of the body".into());
+            }
+            if self.state == State::Data {
+                let n = (self.size as usize).min(data.len());
+                self.records(&data[..n], now_ns);
+                self.payload += n as u64;
+                self.size -= n as u64;
+                data = &data[n..];
+                if self.size == 0 {
+                    self.state = State::DataCr;
+                }
+                continue;
+            }
+            let b = data[0];
+            data = &data[1..];
+            self.state = match (self.state, b) {
+                (State::Size, b'\r') => State::SizeLf,
+                (State::Size, b';' | b' ' | b'\t') => State::Ext,
+                (State::Size, b) => {
+                    let d = (b as char)
+                        .to_digit(16)
+                        .ok_or_else(|| format!("bad chunk size byte {b:#04x}"))?;
+                    self.size =
+                        self.size.checked_mul(16).ok_or("chunk size overflow")? + u64::from(d);
+                    State::Size
+                }
+                (State::Ext, b'\r') => State::SizeLf,
+                (State::Ext, _) => State::Ext,
+                (State::SizeLf, b'\n') if self.size == 0 => State::Trailer(0),
+                (State::SizeLf, b'\n') => State::Data,
+                (State::DataCr, b'\r') => State::DataLf,
+                (State::DataLf, b'\n') => State::Size,
+                (State::Trailer(n), b'\r') => State::TrailerLf(n),
+                (State::Trailer(n), _) => State::Trailer(n + 1),
+                (State::TrailerLf(0), b'\n') => {
+                    self.done = true;
+                    State::Trailer(0)
+                }
+                (State::TrailerLf(_), b'\n') => State::Trailer(0),
+                (s, b) => return Err(format!("bad chunked framing: {b:#04x} in {s:?}")),
+            };
+        }
+        Ok(())
+    }
+
+    /// Cuts the payload into records; each completed one yields `now - its timestamp`.
+    fn records(&mut self, mut data: &[u8], now_ns: u64) {
+        let Some(rec) = self.record else { return };
+        while !data.is_empty() {
+            if self.rec_fill < 8 {
+                let n = (8 - self.rec_fill).min(data.len());
+                self.rec_head[self.rec_fill..self.rec_fill + n].copy_from_slice(&data[..n]);
+                self.rec_fill += n;
+                data = &data[n..];
+            } else {
+                let n = (rec - self.rec_fill).min(data.len());
+                self.rec_fill += n;
+                data = &data[n..];
+            }
+            if self.rec_fill == rec {
+                let sent = u64::from_le_bytes(self.rec_head);
+                self.latencies.push(now_ns.saturating_sub(sent));
+                self.rec_fill = 0;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn report(opts: &Options, tput: &[Vec<Tput>], lat: &[Vec<Latency>]) -> String {
+    let modes: Vec<&Mode> = OUR_MODES.iter().chain(HYPER_MODES).collect();
+    let med = |i: usize| median(&tput.iter().map(|r| r[i].chunks_per_sec).collect::<Vec<_>>());
+    let med_mb = |i: usize| median(&tput.iter().map(|r| r[i].mb_per_sec).collect::<Vec<_>>());
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\nchunks/s through one stream, {}-byte chunks, {} s per run, median of {} rounds:",
+        opts.size, opts.secs, opts.rounds
+    );
+    let _ = writeln!(
+        o,
+        "{:<50} {:>12} {:>9} {:>10}   per round",
+        "server / mode", "chunks/s", "MB/s", "vs hyper"
+    );
+    let hyper = med(HYPER);
+    for (i, m) in modes.iter().enumerate() {
+        let rounds: Vec<String> = tput
+            .iter()
+            .map(|r| format!("{:.0}", r[i].chunks_per_sec))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<50} {:>12.0} {:>9.1} {:>9.2}x   {}",
+            m.label(opts.batch),
+            med(i),
+            med_mb(i),
+            med(i) / hyper,
+            rounds.join(" ")
+        );
+    }
+    let bar = |ok: bool| if ok { "met" } else { "NOT met" };
+    let r_batch_await = med(BATCH) / med(AWAIT);
+    let r_hw_await = med(HIGH_WATER) / med(AWAIT);
+    let r_batch_send = med(BATCH) / med(SEND);
+    let r_send_hyper = med(SEND) / hyper;
+    let r_await_hyper = med(AWAIT) / hyper;
+    let _ = writeln!(o, "\nratios (medians):");
+    let _ = writeln!(
+        o,
+        "  dont_flush (flush every {b}) / send + flush().await per chunk  {r_batch_await:>7.2}x  (aim >= 5x: {})",
+        bar(r_batch_await >= 5.0),
+        b = opts.batch,
+    );
+    let _ = writeln!(
+        o,
+        "  dont_flush (high-water only) / send + flush().await per chunk {r_hw_await:>7.2}x  (aim >= 5x: {})",
+        bar(r_hw_await >= 5.0)
+    );
+    let _ = writeln!(
+        o,
+        "  dont_flush (flush every {}) / send (flushing mode, no wait)    {r_batch_send:>7.2}x  (info: `send` already coalesces under load)",
+        opts.batch
+    );
+    let _ = writeln!(
+        o,
+        "  ours send (flushing mode) / hyper                          {r_send_hyper:>7.2}x  (aim >= 1.0x: {})",
+        bar(r_send_hyper >= 1.0)
+    );
+    let _ = writeln!(
+        o,
+        "  ours send + flush().await per chunk / hyper                {r_await_hyper:>7.2}x  (info: hyper never waits per chunk)"
+    );
+    let _ = writeln!(
+        o,
+        "\nlatency from send to the client's read, {} chunks one every {} us (median over rounds of each round's percentile):",
+        opts.count, opts.interval_us
+    );
+    let _ = writeln!(
+        o,
+        "{:<6} {:>9} {:>9} {:>9}   per round p50/p99",
+        "server", "p50 us", "p99 us", "max us"
+    );
+    for (i, name) in ["ours", "hyper"].iter().enumerate() {
+        let get =
+            |f: fn(&Latency) -> f64| median(&lat.iter().map(|r| f(&r[i])).collect::<Vec<_>>());
+        let rounds: Vec<String> = lat
+            .iter()
+            .map(|r| format!("{:.0}/{:.0}", r[i].p50_us, r[i].p99_us))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<6} {:>9.1} {:>9.1} {:>9.1}   {}",
+            name,
+            get(|l| l.p50_us),
+            get(|l| l.p99_us),
+            get(|l| l.max_us),
+            rounds.join(" ")
+        );
+    }
+    let noisy = tput
+        .iter()
+        .flatten()
+        .filter(|t| t.srv_wait_pct > 5.0)
+        .count();
+    if noisy > 0 {
+        let _ = writeln!(
+            o,
+            "warning: in {noisy} throughput runs the server waited >5% of the time for a CPU \
+             (other load on the machine): those numbers are low"
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_chunked_bytewise_and_whole() {
+        let body = b"4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-T: 1\r\n\r\n";
+        let mut whole = Dechunk::new(None);
+        whole.feed(body, 0).unwrap();
+        assert!(whole.done);
+        assert_eq!(whole.payload, 7);
+        let mut bytewise = Dechunk::new(None);
+        for b in body {
+            assert!(!bytewise.done);
+            bytewise.feed(&[*b], 0).unwrap();
+        }
+        assert!(bytewise.done);
+        assert_eq!(bytewise.payload, 7);
+    }
+
+    #[test]
+    fn rejects_bad_framing() {
+        assert!(Dechunk::new(None).feed(b"zz\r\n", 0).is_err());
+        assert!(Dechunk::new(None).feed(b"1\r\nab\r\n", 0).is_err());
+        let mut d = Dechunk::new(None);
+        d.feed(b"0\r\n\r\n", 0).unwrap();
+        assert!(d.feed(b"x", 0).is_err());
+    }
+
+    #[test]
+    fn timestamps_records_across_chunks() {
+        // Two 10-byte records split over chunks of 3, 12 and 5 bytes.
+        let mut payload = Vec::new();
+        for t in [100u64, 250] {
+            payload.extend_from_slice(&t.to_le_bytes());
+            payload.extend_from_slice(b"xx");
+        }
+        let mut body = Vec::new();
+        for part in [&payload[..3], &payload[3..15], &payload[15..]] {
+            body.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            body.extend_from_slice(part);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        let mut d = Dechunk::new(Some(10));
+        d.feed(&body, 1000).unwrap();
+        assert!(d.done);
+        assert_eq!(d.latencies, vec![900, 750]);
+    }
+
+    #[test]
+    fn median_odd_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
