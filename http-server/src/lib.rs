@@ -53,6 +53,7 @@ mod config;
 mod conn;
 mod error;
 mod handler;
+pub mod multipart;
 mod request;
 mod response;
 mod rt;

@@ -1,0 +1,301 @@
+//! [`Multipart`]: a request body read part by part.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http_core::{Headers, MultipartEvent, MultipartLimits, PartHead};
+
+use super::error::{Limit, UploadError};
+use crate::{Request, RequestBody};
+
+/// A `multipart/form-data` request body, read part by part as it arrives.
+///
+/// Only what the parser holds back (at most a delimiter's length, or one part's header
+/// section) and the current body chunk are in memory; part content is handed out as it
+/// comes. The body is read only when a part is asked for, so the client's upload is
+/// paced by the handler (backpressure).
+///
+/// ```no_run
+/// use http_core::MultipartLimits;
+/// use http_server::multipart::Multipart;
+/// use http_server::{Request, Response};
+///
+/// async fn handle(mut req: Request) -> Response {
+///     let mut form = match Multipart::from_request(&mut req, MultipartLimits::default()) {
+///         Ok(form) => form,
+///         Err(e) => return e.response(),
+///     };
+///     let mut report = String::new();
+///     loop {
+///         let mut part = match form.next_part().await {
+///             Ok(Some(part)) => part,
+///             Ok(None) => break,
+///             Err(e) => return e.response(),
+///         };
+///         if part.is_file() {
+///             let mut size = 0;
+///             loop {
+///                 match part.chunk().await {
+///                     Ok(Some(chunk)) => size += chunk.len(),
+///                     Ok(None) => break,
+///                     Err(e) => return e.response(),
+///                 }
+///             }
+///             report += &format!("file {}: {size} bytes\n", part.name());
+///         } else {
+///             match part.text(1024).await {
+///                 Ok(text) => report += &format!("field {}: {text}\n", part.name()),
+///                 Err(e) => return e.response(),
+///             }
+///         }
+///     }
+///     Response::text(200, report)
+/// }
+/// ```
+pub struct Multipart {
+    body: RequestBody,
+    parser: http_core::Multipart,
+    in_part: bool,
+    done: bool,
+}
+
+/// One part of a [`Multipart`] body: its head, and its content read with
+/// [`chunk`](Self::chunk), [`bytes`](Self::bytes) or [`text`](Self::text). Content left
+/// unread is skipped by the next [`Multipart::next_part`].
+pub struct Part<'a> {
+    multipart: &'a mut Multipart,
+    head: PartHead,
+}
+
+impl Multipart {
+    /// Read `req`'s body as `multipart/form-data` (the body is taken out of `req`).
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::NotMultipart`] (400) when the Content-Type is not
+    /// `multipart/form-data` with a `boundary`; [`UploadError::Multipart`] (400) for an
+    /// invalid boundary.
+    pub fn from_request(req: &mut Request, limits: MultipartLimits) -> Result<Self, UploadError> {
+        let boundary = req
+            .headers()
+            .get("content-type")
+            .and_then(http_core::Multipart::boundary_from_content_type)
+            .ok_or(UploadError::NotMultipart)?;
+        Self::new(req.take_body(), &boundary, limits)
+    }
+
+    /// Read `body` as multipart with `boundary`.
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::Multipart`] (400) for an invalid boundary.
+    pub fn new(
+        body: RequestBody,
+        boundary: &str,
+        limits: MultipartLimits,
+    ) -> Result<Self, UploadError> {
+        Ok(Self {
+            body,
+            parser: http_core::Multipart::new(boundary, limits)?,
+            in_part: false,
+            done: false,
+        })
+    }
+
+    /// The next part; `None` after the closing delimiter. Skips what is left of the
+    /// previous part.
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::Multipart`] for a malformed body or a parser limit (413), and
+    /// [`UploadError::Body`] when reading the body fails (such as the client going away).
+    pub async fn next_part(&mut self) -> Result<Option<Part<'_>>, UploadError> {
+        while self.in_part {
+            self.with_data(|_| ()).await?;
+        }
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            match self.parser.next_event()? {
+                MultipartEvent::PartBegin(head) => {
+                    let head = head.clone();
+                    self.in_part = true;
+                    return Ok(Some(Part {
+                        multipart: self,
+                        head,
+                    }));
+                }
+                MultipartEvent::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                MultipartEvent::NeedData => self.fill().await?,
+                // Not in a part: the parser hands out neither.
+                MultipartEvent::Data(_) | MultipartEvent::PartEnd => {}
+            }
+        }
+    }
+
+    /// Body bytes received so far (for progress against the Content-Length).
+    pub fn received(&self) -> u64 {
+        self.body.received()
+    }
+
+    /// The body's declared Content-Length (`None` when chunked).
+    pub fn length(&self) -> Option<u64> {
+        self.body.length()
+    }
+
+    /// Whether the closing delimiter was read.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    async fn fill(&mut self) -> Result<(), UploadError> {
+        match self.body.chunk().await? {
+            Some(chunk) => self.parser.receive(&chunk),
+            None => self.parser.receive_eof(),
+        }
+        Ok(())
+    }
+
+    /// Pass the next piece of the current part's content to `f`; `None` at its end.
+    pub(crate) async fn with_data<R>(
+        &mut self,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, UploadError> {
+        if !self.in_part {
+            return Ok(None);
+        }
+        loop {
+            match self.parser.next_event()? {
+                MultipartEvent::Data(d) => return Ok(Some(f(d))),
+                MultipartEvent::PartEnd => {
+                    self.in_part = false;
+                    return Ok(None);
+                }
+                MultipartEvent::NeedData => {}
+                // In a part: the parser hands out neither before PartEnd.
+                MultipartEvent::PartBegin(_) | MultipartEvent::End => {}
+            }
+            self.fill().await?;
+        }
+    }
+}
+
+impl fmt::Debug for Multipart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Multipart")
+            .field("received", &self.body.received())
+            .field("in_part", &self.in_part)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Part<'_> {
+    /// The form field name.
+    pub fn name(&self) -> &str {
+        self.head.name()
+    }
+
+    /// The file name as sent, for file parts. Never use it as a path unsanitized.
+    pub fn filename(&self) -> Option<&str> {
+        self.head.filename()
+    }
+
+    /// The part's Content-Type, if given.
+    pub fn content_type(&self) -> Option<&str> {
+        self.head.content_type()
+    }
+
+    /// All the part's headers.
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// Whether this is a file part (it has a `filename`).
+    pub fn is_file(&self) -> bool {
+        self.head.is_file()
+    }
+
+    /// The parsed head.
+    pub fn head(&self) -> &PartHead {
+        &self.head
+    }
+
+    /// Request body bytes received so far (see [`Multipart::received`]).
+    pub fn received(&self) -> u64 {
+        self.multipart.received()
+    }
+
+    /// The next piece of content; `None` at the part's end.
+    ///
+    /// # Errors
+    ///
+    /// As [`Multipart::next_part`].
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, UploadError> {
+        self.multipart.with_data(Bytes::copy_from_slice).await
+    }
+
+    /// The next piece of content passed to `f` without a copy; `None` at the part's end.
+    ///
+    /// # Errors
+    ///
+    /// As [`Multipart::next_part`].
+    pub async fn with_chunk<R>(
+        &mut self,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, UploadError> {
+        self.multipart.with_data(f).await
+    }
+
+    /// The whole content, at most `limit` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::TooLarge`] with [`Limit::PartBytes`] past `limit` (413), and as
+    /// [`Multipart::next_part`].
+    pub async fn bytes(&mut self, limit: usize) -> Result<Vec<u8>, UploadError> {
+        let mut all = Vec::new();
+        while let Some(fits) = self
+            .multipart
+            .with_data(|d| {
+                let fits = all.len() + d.len() <= limit;
+                if fits {
+                    all.extend_from_slice(d);
+                }
+                fits
+            })
+            .await?
+        {
+            if !fits {
+                return Err(UploadError::TooLarge {
+                    limit: Limit::PartBytes,
+                    max: limit as u64,
+                });
+            }
+        }
+        Ok(all)
+    }
+
+    /// The whole content as UTF-8 text, at most `limit` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::NotUtf8`] (400), and as [`bytes`](Self::bytes).
+    pub async fn text(&mut self, limit: usize) -> Result<String, UploadError> {
+        String::from_utf8(self.bytes(limit).await?).map_err(|_| UploadError::NotUtf8)
+    }
+}
+
+impl fmt::Debug for Part<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Part")
+            .field("name", &self.name())
+            .field("filename", &self.filename())
+            .field("content_type", &self.content_type())
+            .finish_non_exhaustive()
+    }
+}

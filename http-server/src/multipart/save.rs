@@ -1,0 +1,680 @@
+//! [`save_uploads`]: every file part of a multipart body into a temporary file.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use http_core::MultipartLimits;
+
+use super::error::{Limit, UploadError};
+use super::form::form_from_pairs;
+use super::reader::Multipart;
+use crate::{Form, Request};
+
+type Callback = Box<dyn FnMut(&UploadEvent<'_>) + Send>;
+
+/// Options of [`save_uploads`]: where temporary files go, limits, and an event callback.
+///
+/// ```
+/// use http_server::multipart::{UploadEvent, UploadOptions};
+///
+/// let options = UploadOptions::new("/tmp/uploads")
+///     .max_file_bytes(100 << 20)
+///     .max_files(10)
+///     .on_event(|event| {
+///         if let UploadEvent::Written { file, total, .. } = event {
+///             log::debug!("{}: {total} bytes", file.name());
+///         }
+///     });
+/// ```
+pub struct UploadOptions {
+    dir: PathBuf,
+    limits: MultipartLimits,
+    max_file_bytes: u64,
+    max_total_bytes: u64,
+    max_files: usize,
+    buffer_bytes: usize,
+    on_event: Option<Callback>,
+}
+
+impl Default for UploadOptions {
+    /// Temporary files in `<system temp dir>/http-server-uploads`.
+    fn default() -> Self {
+        Self::new(std::env::temp_dir().join("http-server-uploads"))
+    }
+}
+
+impl UploadOptions {
+    /// Temporary files go to `dir`, created (with its parents) if missing.
+    ///
+    /// Defaults: [`MultipartLimits::default`] (4 KiB field names, 50 KiB field values,
+    /// 1000 parts), files unbounded in size ([`max_file_bytes`](Self::max_file_bytes),
+    /// [`max_total_bytes`](Self::max_total_bytes)), at most 100 files, 256 KiB writes.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            limits: MultipartLimits::default(),
+            max_file_bytes: u64::MAX,
+            max_total_bytes: u64::MAX,
+            max_files: 100,
+            buffer_bytes: 256 * 1024,
+            on_event: None,
+        }
+    }
+
+    /// The directory for temporary files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The parser's limits (part headers, parts, field names and values).
+    pub fn limits(mut self, limits: MultipartLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Largest file, in bytes (413 past it).
+    pub fn max_file_bytes(mut self, bytes: u64) -> Self {
+        self.max_file_bytes = bytes;
+        self
+    }
+
+    /// Largest sum of all files, in bytes (413 past it).
+    pub fn max_total_bytes(mut self, bytes: u64) -> Self {
+        self.max_total_bytes = bytes;
+        self
+    }
+
+    /// Most file parts (413 past it).
+    pub fn max_files(mut self, count: usize) -> Self {
+        self.max_files = count;
+        self
+    }
+
+    /// Bytes gathered before each write (default 256 KiB, at least 4 KiB). Two such
+    /// buffers per upload: one filling from the socket while the other is written.
+    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
+        self.buffer_bytes = bytes.max(4096);
+        self
+    }
+
+    /// Call `f` with each [`UploadEvent`], in order, from the handler's task. Keep it
+    /// quick (hashing a chunk is fine; blocking I/O is not).
+    pub fn on_event(mut self, f: impl FnMut(&UploadEvent<'_>) + Send + 'static) -> Self {
+        self.on_event = Some(Box::new(f));
+        self
+    }
+}
+
+impl fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("dir", &self.dir)
+            .field("limits", &self.limits)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_total_bytes", &self.max_total_bytes)
+            .field("max_files", &self.max_files)
+            .field("buffer_bytes", &self.buffer_bytes)
+            .field("on_event", &self.on_event.is_some())
+            .finish()
+    }
+}
+
+/// What [`save_uploads`] reports, in order: `Started`; per file `FileOpened`, any
+/// number of `Written`, `FileReceived`; per field `Field`; then `Finished`, or `Failed`
+/// (an error) or `Dropped` (the handler's future was dropped mid-upload).
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum UploadEvent<'a> {
+    /// The multipart body is about to be read.
+    Started,
+    /// A file part began; its temporary file is open.
+    FileOpened {
+        /// The file.
+        file: &'a FileInfo,
+    },
+    /// Bytes of a file were written to its temporary file. Every byte of the file comes
+    /// in exactly one such event, in order: feed `data` to a running hash.
+    Written {
+        /// The file.
+        file: &'a FileInfo,
+        /// The bytes just written.
+        data: &'a [u8],
+        /// The file's size so far.
+        total: u64,
+        /// Request body bytes received so far (progress against the Content-Length).
+        received: u64,
+    },
+    /// A file is complete.
+    FileReceived {
+        /// The file.
+        file: &'a FileInfo,
+        /// Its size.
+        size: u64,
+    },
+    /// A non-file field was read.
+    Field {
+        /// Its name.
+        name: &'a str,
+        /// Its value.
+        value: &'a str,
+    },
+    /// Every part was read.
+    Finished {
+        /// How many files.
+        files: usize,
+        /// Their total size.
+        bytes: u64,
+    },
+    /// The upload failed; its temporary files are being removed.
+    Failed {
+        /// Why.
+        error: &'a UploadError,
+    },
+    /// The upload was abandoned mid-way (its future dropped); its temporary files are
+    /// being removed.
+    Dropped,
+}
+
+/// A file part's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    index: usize,
+    name: String,
+    filename: String,
+    content_type: Option<String>,
+    path: PathBuf,
+}
+
+impl FileInfo {
+    /// Its position among the files of the upload (0, 1, ...).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The form field name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file name the client sent (possibly empty). Never use it as a path
+    /// unsanitized.
+    pub fn filename(&self) -> &str {
+        &self.filename
+    }
+
+    /// The Content-Type the client sent, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// Where the file is: its temporary path, or where it was persisted.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A received file: its [`FileInfo`], its size, and its temporary file, removed when
+/// this is dropped unless [`persist`](Self::persist)ed or [`keep`](Self::keep)t.
+#[derive(Debug)]
+pub struct UploadedFile {
+    info: FileInfo,
+    size: u64,
+    temp: TempPath,
+}
+
+impl UploadedFile {
+    /// Its description.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// The form field name.
+    pub fn name(&self) -> &str {
+        self.info.name()
+    }
+
+    /// The file name the client sent.
+    pub fn filename(&self) -> &str {
+        self.info.filename()
+    }
+
+    /// The Content-Type the client sent, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        self.info.content_type()
+    }
+
+    /// Its position among the files of the upload.
+    pub fn index(&self) -> usize {
+        self.info.index()
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Where it is now.
+    pub fn path(&self) -> &Path {
+        self.info.path()
+    }
+
+    /// Move the file to `to` (a rename; a copy and a removal across file systems), off
+    /// the executor thread. It is then no longer removed on drop.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error; the file then stays where it was (and is still removed on drop).
+    pub async fn persist(&mut self, to: impl AsRef<Path>) -> io::Result<()> {
+        let from = self.info.path.clone();
+        let to = to.as_ref().to_path_buf();
+        let dest = to.clone();
+        blocking::unblock(move || match std::fs::rename(&from, &dest) {
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                std::fs::copy(&from, &dest)?;
+                std::fs::remove_file(&from)
+            }
+            other => other,
+        })
+        .await?;
+        self.temp.disarm();
+        self.info.path = to;
+        Ok(())
+    }
+
+    /// Keep the temporary file (it is no longer removed on drop); its path.
+    pub fn keep(mut self) -> PathBuf {
+        self.temp.disarm();
+        self.info.path.clone()
+    }
+}
+
+/// What [`save_uploads`] returns: the files (removed on drop unless persisted) and the
+/// fields.
+#[derive(Debug)]
+pub struct Uploads {
+    files: Vec<UploadedFile>,
+    fields: Form,
+}
+
+impl Uploads {
+    /// The files, in the order they came.
+    pub fn files(&self) -> &[UploadedFile] {
+        &self.files
+    }
+
+    /// The files, to [`persist`](UploadedFile::persist) them.
+    pub fn files_mut(&mut self) -> &mut [UploadedFile] {
+        &mut self.files
+    }
+
+    /// The first file of field `name`.
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.files.iter().find(|f| f.name() == name)
+    }
+
+    /// The non-file fields, in order.
+    pub fn fields(&self) -> &Form {
+        &self.fields
+    }
+
+    /// Split into the files and the fields.
+    pub fn into_parts(self) -> (Vec<UploadedFile>, Form) {
+        (self.files, self.fields)
+    }
+}
+
+/// Read `req`'s `multipart/form-data` body, saving every file part into a new temporary
+/// file in [`UploadOptions::dir`] and collecting the other fields.
+///
+/// Files are never held in memory: content goes from the socket into a buffer of
+/// [`buffer_bytes`](UploadOptions::buffer_bytes) and is written by the `blocking`
+/// thread pool while the next buffer fills, so the executor never waits on the disk.
+/// On any error, and if the returned future is dropped, every temporary file of this
+/// upload is removed (nothing is left behind when a client disconnects mid-file or a
+/// limit is hit).
+///
+/// # Errors
+///
+/// [`UploadError::NotMultipart`] (400); [`UploadError::TempDir`] (500) when the directory
+/// cannot be created; [`UploadError::TooLarge`] and parser limits (413); malformed
+/// bodies (400); body read failures such as the client going away; [`UploadError::Io`]
+/// (500). [`UploadError::response`] answers each.
+pub async fn save_uploads(
+    req: &mut Request,
+    options: UploadOptions,
+) -> Result<Uploads, UploadError> {
+    let UploadOptions {
+        dir,
+        limits,
+        max_file_bytes,
+        max_total_bytes,
+        max_files,
+        buffer_bytes,
+        on_event,
+    } = options;
+    let mut events = Events {
+        callback: on_event,
+        over: false,
+    };
+    events.emit(&UploadEvent::Started);
+    let limits_beyond = Limits {
+        file: max_file_bytes,
+        total: max_total_bytes,
+        files: max_files,
+        buffer: buffer_bytes,
+    };
+    match save(req, &dir, limits, &limits_beyond, &mut events).await {
+        Ok(uploads) => {
+            events.emit(&UploadEvent::Finished {
+                files: uploads.files.len(),
+                bytes: uploads.files.iter().map(|f| f.size).sum(),
+            });
+            events.over = true;
+            Ok(uploads)
+        }
+        Err(error) => {
+            log::debug!("upload failed: {error}");
+            events.emit(&UploadEvent::Failed { error: &error });
+            events.over = true;
+            Err(error)
+        }
+    }
+}
+
+/// The limits [`save`] enforces beyond the parser's.
+struct Limits {
+    file: u64,
+    total: u64,
+    files: usize,
+    buffer: usize,
+}
+
+/// The event callback; reports `Dropped` if dropped before the upload is over.
+struct Events {
+    callback: Option<Callback>,
+    over: bool,
+}
+
+impl Events {
+    fn emit(&mut self, event: &UploadEvent<'_>) {
+        if let Some(f) = &mut self.callback {
+            f(event);
+        }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        if !self.over {
+            self.emit(&UploadEvent::Dropped);
+        }
+    }
+}
+
+async fn save(
+    req: &mut Request,
+    dir: &Path,
+    parser_limits: MultipartLimits,
+    limits: &Limits,
+    events: &mut Events,
+) -> Result<Uploads, UploadError> {
+    let mut multipart = Multipart::from_request(req, parser_limits)?;
+    let mut dir_ready = false;
+    let mut files: Vec<UploadedFile> = Vec::new();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(mut part) = multipart.next_part().await? {
+        if !part.is_file() {
+            // The parser bounds field values (max_field_bytes).
+            let bytes = part.bytes(usize::MAX).await?;
+            let value = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            events.emit(&UploadEvent::Field {
+                name: part.name(),
+                value: &value,
+            });
+            fields.push((part.name().to_owned(), value));
+            continue;
+        }
+        if files.len() >= limits.files {
+            return Err(UploadError::TooLarge {
+                limit: Limit::Files,
+                max: limits.files as u64,
+            });
+        }
+        if !dir_ready {
+            create_dir(dir).await?;
+            dir_ready = true;
+        }
+        let (file, temp) = create_temp(dir).await?;
+        let mut info = FileInfo {
+            index: files.len(),
+            name: part.name().to_owned(),
+            filename: part.filename().unwrap_or("").to_owned(),
+            content_type: part.content_type().map(str::to_owned),
+            path: temp.path.clone(),
+        };
+        events.emit(&UploadEvent::FileOpened { file: &info });
+        let mut writer = Writer::new(file, limits.buffer);
+        let mut size: u64 = 0;
+        while let Some(n) = part
+            .with_chunk(|d| {
+                writer.buf.extend_from_slice(d);
+                d.len()
+            })
+            .await?
+        {
+            size += n as u64;
+            total += n as u64;
+            if size > limits.file {
+                return Err(UploadError::TooLarge {
+                    limit: Limit::FileBytes,
+                    max: limits.file,
+                });
+            }
+            if total > limits.total {
+                return Err(UploadError::TooLarge {
+                    limit: Limit::TotalBytes,
+                    max: limits.total,
+                });
+            }
+            if writer.buf.len() >= limits.buffer {
+                writer.submit(&info, events, part.received()).await?;
+            }
+        }
+        let received = multipart.received();
+        writer.submit(&info, events, received).await?;
+        writer.finish(&info, events, received).await?;
+        info.path = temp.path.clone();
+        events.emit(&UploadEvent::FileReceived { file: &info, size });
+        files.push(UploadedFile { info, size, temp });
+    }
+    let fields = form_from_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    Ok(Uploads { files, fields })
+}
+
+/// A finished write: the file and the buffer back, and how it went.
+type WriteDone = (File, Vec<u8>, io::Result<()>);
+
+/// A temporary file's content on its way to disk: one buffer filling while the other is
+/// written by the `blocking` pool.
+struct Writer {
+    file: Option<File>,
+    buf: Vec<u8>,
+    spare: Vec<u8>,
+    capacity: usize,
+    inflight: Option<blocking::Task<WriteDone>>,
+    written: u64,
+}
+
+impl Writer {
+    fn new(file: File, capacity: usize) -> Self {
+        Self {
+            file: Some(file),
+            // Room for one more body chunk past the threshold.
+            buf: Vec::with_capacity(capacity + 64 * 1024),
+            spare: Vec::new(),
+            capacity,
+            inflight: None,
+            written: 0,
+        }
+    }
+
+    /// Wait for the write in flight, if any, and report it.
+    async fn wait(
+        &mut self,
+        info: &FileInfo,
+        events: &mut Events,
+        received: u64,
+    ) -> Result<(), UploadError> {
+        if let Some(task) = self.inflight.take() {
+            let (file, mut buf, result) = task.await;
+            result.map_err(UploadError::Io)?;
+            self.written += buf.len() as u64;
+            events.emit(&UploadEvent::Written {
+                file: info,
+                data: &buf,
+                total: self.written,
+                received,
+            });
+            buf.clear();
+            self.file = Some(file);
+            self.spare = buf;
+        }
+        Ok(())
+    }
+
+    /// Start writing the filled buffer (after the previous write is done).
+    async fn submit(
+        &mut self,
+        info: &FileInfo,
+        events: &mut Events,
+        received: u64,
+    ) -> Result<(), UploadError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.wait(info, events, received).await?;
+        let Some(mut file) = self.file.take() else {
+            return Err(UploadError::Io(io::Error::other("temporary file lost")));
+        };
+        let mut next = std::mem::take(&mut self.spare);
+        next.reserve(self.capacity + 64 * 1024);
+        let buf = std::mem::replace(&mut self.buf, next);
+        self.inflight = Some(blocking::unblock(move || {
+            let result = file.write_all(&buf);
+            (file, buf, result)
+        }));
+        Ok(())
+    }
+
+    /// Write what is buffered and wait for it.
+    async fn finish(
+        &mut self,
+        info: &FileInfo,
+        events: &mut Events,
+        received: u64,
+    ) -> Result<(), UploadError> {
+        self.submit(info, events, received).await?;
+        self.wait(info, events, received).await
+    }
+}
+
+/// A temporary file's path, removed (off the executor thread) when dropped while armed.
+#[derive(Debug)]
+struct TempPath {
+    path: PathBuf,
+    armed: bool,
+    /// Set on drop: a creation still in flight removes what it created.
+    dropped: Arc<AtomicBool>,
+}
+
+impl TempPath {
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if self.armed {
+            self.dropped.store(true, Ordering::SeqCst);
+            let path = std::mem::take(&mut self.path);
+            blocking::unblock(move || match std::fs::remove_file(&path) {
+                Ok(()) => log::debug!("removed temporary file {}", path.display()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("cannot remove temporary file {}: {e}", path.display()),
+            })
+            .detach();
+        }
+    }
+}
+
+async fn create_dir(dir: &Path) -> Result<(), UploadError> {
+    let path = dir.to_path_buf();
+    let result = blocking::unblock(move || {
+        std::fs::create_dir_all(&path)?;
+        if std::fs::metadata(&path)?.is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a directory",
+            ))
+        }
+    })
+    .await;
+    result.map_err(|source| UploadError::TempDir {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// A new, empty temporary file in `dir` (never an existing one: `create_new`).
+async fn create_temp(dir: &Path) -> Result<(File, TempPath), UploadError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut tries = 0;
+    loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(
+            "upload-{}-{n}-{nanos:08x}.part",
+            std::process::id()
+        ));
+        let mut temp = TempPath {
+            path: path.clone(),
+            armed: true,
+            dropped: Arc::new(AtomicBool::new(false)),
+        };
+        let dropped = Arc::clone(&temp.dropped);
+        let result = blocking::unblock(move || {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            // Dropped while creating: the drop's removal may have run first.
+            if file.is_ok() && dropped.load(Ordering::SeqCst) {
+                let _ = std::fs::remove_file(&path);
+            }
+            file
+        })
+        .await;
+        match result {
+            Ok(file) => return Ok((file, temp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => {
+                temp.disarm();
+                tries += 1;
+            }
+            Err(e) => {
+                temp.disarm();
+                return Err(UploadError::Io(e));
+            }
+        }
+    }
+}
