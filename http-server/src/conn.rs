@@ -30,6 +30,7 @@ use crate::handler::Handler;
 use crate::request::{Request, RequestBody};
 use crate::response::{Body, Frame, Response, ResponseBody};
 use crate::shared::{BodyState, CTL_GRACEFUL, CTL_KILL, ConnShared};
+use crate::upgrade::Upgraded;
 
 /// A connection's id, unique within the process (counting from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,7 +142,7 @@ pub async fn serve_connection<IO, H>(
     config: Arc<ServerConfig>,
 ) -> CloseReason
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
     let shared = Arc::new(ConnShared::new());
@@ -170,7 +171,7 @@ pub(crate) async fn run<IO, H>(
     shared: &Arc<ConnShared>,
 ) -> CloseReason
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
     if let Some(hook) = &config.on_connect {
@@ -203,7 +204,11 @@ where
         date_stale: true,
     };
     let reason = driver.serve(handler).await;
-    drop(driver);
+    if reason == CloseReason::Upgraded {
+        driver.hand_over();
+    } else {
+        drop(driver);
+    }
     log::debug!("connection {} from {} closed: {reason}", info.id, info.peer);
     if let Some(hook) = &config.on_close {
         hook(info.id, &reason);
@@ -268,8 +273,21 @@ struct Driver<'a, IO> {
 
 impl<IO> Driver<'_, IO>
 where
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    /// After a `101` went out: give the transport and the bytes read past the head to
+    /// the [`OnUpgrade`](crate::OnUpgrade) waiting for them (or close it if none waits).
+    fn hand_over(self) {
+        let Some(tx) = self.shared.take_upgrade() else {
+            return;
+        };
+        let Self { io, engine, .. } = self;
+        let buffered = engine.into_parts().buffered;
+        if tx.try_send(Upgraded::new(io, buffered)).is_err() {
+            log::debug!("connection {}: upgrade not awaited", self.info.id);
+        }
+    }
+
     /// The connection loop.
     async fn serve<H: Handler>(&mut self, handler: &H) -> CloseReason {
         loop {
@@ -280,14 +298,17 @@ where
                 return reason;
             }
             self.served += 1;
-            if self.engine.is_closed() || self.engine.is_upgraded() {
+            if self.engine.is_upgraded() {
+                if let Err(reason) = self.flush().await {
+                    return reason;
+                }
+                return CloseReason::Upgraded;
+            }
+            // `Request::upgrade` was called but the answer was no upgrade: fail its future.
+            drop(self.shared.take_upgrade());
+            if self.engine.is_closed() {
                 let _ = self.flush().await;
-                let otherwise = if self.engine.is_upgraded() {
-                    CloseReason::Upgraded
-                } else {
-                    CloseReason::Done
-                };
-                return self.after_response.take().unwrap_or(otherwise);
+                return self.after_response.take().unwrap_or(CloseReason::Done);
             }
             if !self.config.pipeline_flush || self.pending_out() >= self.config.write_high_water {
                 if let Err(reason) = self.flush().await {
@@ -619,6 +640,10 @@ where
         }
         if let Err(e) = self.engine.send_head(&head, &mut self.out) {
             return Err(self.answer_send_error(e).await);
+        }
+        if self.engine.is_upgraded() {
+            // A 101 (or 2xx to CONNECT) has no body; the connection is handed over.
+            return Ok(0);
         }
         let mut sent = 0u64;
         let mut trailers = None;

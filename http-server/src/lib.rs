@@ -57,8 +57,10 @@ pub mod multipart;
 mod request;
 mod response;
 mod rt;
+pub mod router;
 mod server;
 mod shared;
+mod upgrade;
 
 pub use config::ServerConfig;
 pub use conn::{CloseReason, ConnectionId, serve_connection};
@@ -71,6 +73,7 @@ pub use rt::{BoxFuture, Spawner};
 pub use rt::{SmolSpawner, ThreadPool};
 pub use server::{Server, ServerHandle};
 pub use shared::ShutdownSignal;
+pub use upgrade::{OnUpgrade, Upgraded};
 
 pub use bytes::Bytes;
 pub use http_core::{Headers, Limits, RequestHead, ResponseHead, Version};

@@ -253,6 +253,38 @@ impl Request {
         Ok(Form::parse(&bytes))
     }
 
+    /// Ask to take the connection over after answering `101 Switching Protocols` (or a
+    /// 2xx to `CONNECT`): the returned future resolves to the [`Upgraded`](crate::Upgraded)
+    /// connection once the server has written that response head. Await it in a task of
+    /// its own, and return the `101` from the handler. If the response is not an
+    /// upgrade, the future fails. A request built outside a server fails at once.
+    ///
+    /// ```no_run
+    /// use http_server::{Request, Response};
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// async fn handle(req: Request) -> Response {
+    ///     if req.header("upgrade") != Some("echo") {
+    ///         return Response::text(426, "upgrade to echo\n").header("Upgrade", "echo");
+    ///     }
+    ///     let on_upgrade = req.upgrade();
+    ///     smol::spawn(async move {
+    ///         let Ok(mut io) = on_upgrade.await else { return };
+    ///         let mut buf = [0; 1024];
+    ///         while let Ok(n @ 1..) = io.read(&mut buf).await {
+    ///             if io.write_all(&buf[..n]).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     })
+    ///     .detach();
+    ///     Response::new(101).header("Connection", "upgrade").header("Upgrade", "echo")
+    /// }
+    /// ```
+    pub fn upgrade(&self) -> crate::OnUpgrade {
+        crate::OnUpgrade::new(self.shared.as_ref().map(|s| s.want_upgrade()))
+    }
+
     /// Call `hook` when this request's connection closes, with its id and the reason
     /// (SimpleHTTP's `SETCLOSEHANDLER`). Runs in the connection's task, after the server's
     /// [`on_close`](crate::ServerConfig::on_close) hook.

@@ -1,7 +1,7 @@
 //! State shared between a connection task and the outside: the request-body hand-off
 //! slot, the shutdown control word and per-connection close callbacks.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -10,6 +10,7 @@ use http_core::Headers;
 
 use crate::conn::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
+use crate::upgrade::Upgraded;
 
 /// Keep serving.
 pub(crate) const CTL_RUN: u8 = 0;
@@ -31,6 +32,10 @@ pub(crate) struct ConnShared {
     hooks: Mutex<Vec<CloseHook>>,
     /// Notified when the control word rises (shutdown), for [`ShutdownSignal`] waiters.
     shutdown: event_listener::Event,
+    /// Where to hand the connection over after a `101` ([`crate::Request::upgrade`]);
+    /// `upgrade_wanted` says whether it is set, so requests without it take no lock.
+    upgrade: Mutex<Option<async_channel::Sender<Upgraded>>>,
+    upgrade_wanted: AtomicBool,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -68,7 +73,28 @@ impl ConnShared {
             body: Mutex::new(BodySlot::default()),
             hooks: Mutex::new(Vec::new()),
             shutdown: event_listener::Event::new(),
+            upgrade: Mutex::new(None),
+            upgrade_wanted: AtomicBool::new(false),
         }
+    }
+
+    /// Ask for the connection once a `101` went out: the receiver gets it.
+    pub(crate) fn want_upgrade(&self) -> async_channel::Receiver<Upgraded> {
+        let (tx, rx) = async_channel::bounded(1);
+        *self.upgrade.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        self.upgrade_wanted.store(true, Ordering::Release);
+        rx
+    }
+
+    /// The pending upgrade request, if any (dropping it fails the waiting `OnUpgrade`).
+    pub(crate) fn take_upgrade(&self) -> Option<async_channel::Sender<Upgraded>> {
+        if !self.upgrade_wanted.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        self.upgrade
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// The control word: [`CTL_RUN`], [`CTL_GRACEFUL`] or [`CTL_KILL`].
