@@ -199,9 +199,13 @@ fn run_tests(cmd: &mut Command) -> Result<String, String> {
     let status = child
         .wait()
         .map_err(|e| format!("waiting for tests: {e}"))?;
-    let summary = format!(
-        "test summary: {passed} passed, {failed} failed, {ignored} ignored in {suites} suites"
-    );
+    let summary = if suites == 0 {
+        "test summary: no test suite ran (see the build errors above)".to_string()
+    } else {
+        format!(
+            "test summary: {passed} passed, {failed} failed, {ignored} ignored in {suites} suites"
+        )
+    };
     if status.success() {
         Ok(summary)
     } else {
