@@ -1,0 +1,526 @@
+//! Uploads over loopback (issue 6): real `curl -F` bodies, every limit's status and
+//! message, boundary edge cases, events in order, a client gone mid-file (no temporary
+//! file left), urlencoded forms and queries with limits.
+#![cfg(feature = "smol")]
+
+mod upload_common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use http_core::MultipartLimits;
+use http_server::multipart::{FormLimits, UploadOptions, query_form, read_form};
+use http_server::{Request, Response, Server};
+use upload_common::{Fnv, TempDir, Upload, block_on, multipart_body, post, tricky_content};
+
+const CT: &str = "multipart/form-data; boundary=Bd7e-boundary";
+const B: &str = "Bd7e-boundary";
+
+fn options(dir: &TempDir) -> impl Fn() -> UploadOptions + Send + Sync + 'static {
+    let dir = dir.path().to_path_buf();
+    move || UploadOptions::new(&dir).buffer_bytes(8192)
+}
+
+#[test]
+fn curl_form_with_several_files_and_fields() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: curl is not installed");
+        return;
+    }
+    let tmp = TempDir::new("curl");
+    let src = TempDir::new("curl-src");
+    let files: [(&str, Vec<u8>); 3] = [
+        ("notes.txt", b"hello\r\nworld\r\n".to_vec()),
+        ("data.bin", tricky_content(300_000, 7)),
+        ("empty.dat", Vec::new()),
+    ];
+    for (name, data) in &files {
+        std::fs::write(src.path().join(name), data).unwrap();
+    }
+    let server = Upload::start(options(&tmp), true);
+    let url = format!("http://{}/save", server.addr());
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20", "-F", "title=Holiday pictures"])
+        .args(["--form-string", "note=line one; \"quoted\""])
+        .arg("-F")
+        .arg(format!(
+            "a=@{};type=text/plain",
+            src.path().join("notes.txt").display()
+        ))
+        .arg("-F")
+        .arg(format!("b=@{}", src.path().join("data.bin").display()))
+        .arg("-F")
+        .arg(format!("b=@{}", src.path().join("empty.dat").display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let expect_file = |name: &str, filename: &str, data: &[u8], ct: &str| {
+        let h = Fnv::of(data);
+        format!(
+            "file {name} {filename} {} {h:016x} {h:016x} {ct}",
+            data.len()
+        )
+    };
+    assert_eq!(
+        lines,
+        [
+            expect_file("a", "notes.txt", &files[0].1, "text/plain").as_str(),
+            &expect_file("b", "data.bin", &files[1].1, "application/octet-stream"),
+            &expect_file("b", "empty.dat", &files[2].1, "application/octet-stream"),
+            "field title=Holiday pictures",
+            "field note=line one; \"quoted\"",
+        ],
+        "{text}"
+    );
+    // The response is out, the Uploads value dropped: nothing left in the directory.
+    TempDir::wait_empty(tmp.path());
+}
+
+#[test]
+fn events_come_in_order_and_cover_every_byte() {
+    let tmp = TempDir::new("events");
+    let server = Upload::start(options(&tmp), true);
+    let big = tricky_content(50_000, 3);
+    let body = multipart_body(
+        B,
+        &[
+            ("title", None, None, b"x"),
+            ("f", Some("one.bin"), Some("application/x-test"), &big),
+            ("g", Some("two.txt"), None, b"tiny"),
+        ],
+    );
+    let (status, text) = post(server.addr(), CT, &body);
+    assert_eq!(status, 200, "{text}");
+    let events = server.events();
+    // Group the Written events: each file's totals grow by the chunk sizes and end at
+    // its size; chunks are at most the buffer plus one body chunk.
+    let mut compact: Vec<String> = Vec::new();
+    let mut total = 0u64;
+    for e in &events {
+        if let Some(rest) = e.strip_prefix("written ") {
+            let v: Vec<u64> = rest.split(' ').map(|n| n.parse().unwrap()).collect();
+            assert_eq!(v[2], total + v[1], "running total in {events:?}");
+            assert!(v[1] > 0 && v[1] <= 8192 + 65536);
+            total = v[2];
+            if !compact.last().is_some_and(|l| l.starts_with("written")) {
+                compact.push(format!("written {}", v[0]));
+            }
+        } else {
+            if e.starts_with("received") {
+                total = 0;
+            }
+            compact.push(e.clone());
+        }
+    }
+    assert_eq!(
+        compact,
+        [
+            "started",
+            "field title=x",
+            "opened 0 f one.bin",
+            "written 0",
+            "received 0 50000",
+            "opened 1 g two.txt",
+            "written 1",
+            "received 1 4",
+            "finished 2 50004",
+        ]
+    );
+    let h = Fnv::of(&big);
+    assert!(
+        text.contains(&format!(
+            "file f one.bin 50000 {h:016x} {h:016x} application/x-test"
+        )),
+        "{text}"
+    );
+    TempDir::wait_empty(tmp.path());
+}
+
+/// Post `body` with `opts`; expect `status`, a message containing `message`, a `failed`
+/// event, and an empty temporary directory afterwards.
+fn expect_failure(
+    opts: impl Fn(UploadOptions) -> UploadOptions + Send + Sync + 'static,
+    content_type: &str,
+    body: &[u8],
+    status: u16,
+    message: &str,
+) {
+    let tmp = TempDir::new("limit");
+    let dir = tmp.path().to_path_buf();
+    let server = Upload::start(move || opts(UploadOptions::new(&dir)), false);
+    let (got, text) = post(server.addr(), content_type, body);
+    assert_eq!(got, status, "{message}: {text}");
+    assert!(text.contains(message), "want {message:?} in {text:?}");
+    server.wait_event("failed");
+    let events = server.events();
+    assert_eq!(events.first().map(String::as_str), Some("started"));
+    assert!(
+        events
+            .last()
+            .unwrap()
+            .starts_with(&format!("failed {status}")),
+        "{events:?}"
+    );
+    TempDir::wait_empty(tmp.path());
+}
+
+#[test]
+fn each_limit_answers_413_with_a_clear_message() {
+    let file = |n: usize| vec![b'z'; n];
+    let one_file = multipart_body(B, &[("f", Some("a"), None, &file(5000))]);
+    let two_files = multipart_body(
+        B,
+        &[
+            ("f", Some("a"), None, &file(600)),
+            ("g", Some("b"), None, &file(600)),
+        ],
+    );
+    expect_failure(
+        |o| o.max_file_bytes(1000),
+        CT,
+        &one_file,
+        413,
+        "uploaded file larger than 1000 bytes",
+    );
+    expect_failure(
+        |o| o.max_total_bytes(1000),
+        CT,
+        &two_files,
+        413,
+        "uploaded files larger in total than 1000 bytes",
+    );
+    expect_failure(
+        |o| o.max_files(1),
+        CT,
+        &two_files,
+        413,
+        "more uploaded files than 1",
+    );
+
+    let mut l = MultipartLimits::default();
+    l.max_field_bytes(10);
+    let field = multipart_body(B, &[("t", None, None, b"0123456789A")]);
+    expect_failure(
+        move |o| o.limits(l.clone()),
+        CT,
+        &field,
+        413,
+        "multipart field value too large",
+    );
+
+    // The default field limit is the seed's 50 KiB; files are not bounded by it.
+    let big_field = multipart_body(B, &[("t", None, None, &file(50 * 1024 + 1))]);
+    expect_failure(
+        |o| o,
+        CT,
+        &big_field,
+        413,
+        "multipart field value too large",
+    );
+
+    let long_name = "n".repeat(4097);
+    let body = multipart_body(B, &[(long_name.as_str(), None, None, b"v")]);
+    expect_failure(|o| o, CT, &body, 413, "multipart field name too long");
+
+    let mut l = MultipartLimits::default();
+    l.max_parts(2);
+    let three = multipart_body(
+        B,
+        &[
+            ("a", None, None, b"1"),
+            ("b", None, None, b"2"),
+            ("c", None, None, b"3"),
+        ],
+    );
+    expect_failure(
+        move |o| o.limits(l.clone()),
+        CT,
+        &three,
+        413,
+        "too many multipart parts",
+    );
+
+    let mut l = MultipartLimits::default();
+    l.max_header_bytes(100);
+    let ct = "x".repeat(200);
+    let body = multipart_body(B, &[("a", Some("f"), Some(ct.as_str()), b"1")]);
+    expect_failure(
+        move |o| o.limits(l.clone()),
+        CT,
+        &body,
+        413,
+        "multipart part header too large",
+    );
+}
+
+#[test]
+fn format_errors_answer_400() {
+    let ok = multipart_body(B, &[("f", Some("a"), None, b"abc")]);
+    expect_failure(
+        |o| o,
+        "text/plain",
+        &ok,
+        400,
+        "expected a multipart/form-data body",
+    );
+    expect_failure(
+        |o| o,
+        "multipart/form-data",
+        &ok,
+        400,
+        "expected a multipart/form-data body",
+    );
+    expect_failure(
+        |o| o,
+        "multipart/form-data; boundary=\"\"",
+        &ok,
+        400,
+        "invalid multipart boundary",
+    );
+    let mut truncated = ok.clone();
+    truncated.truncate(ok.len() - 10);
+    expect_failure(
+        |o| o,
+        CT,
+        &truncated,
+        400,
+        "ended before its closing delimiter",
+    );
+    let bad = format!("--{B}\r\nContent-Type: x\r\n\r\nabc\r\n--{B}--");
+    expect_failure(|o| o, CT, bad.as_bytes(), 400, "without a form-data name");
+    let garbage = format!("--{B}garbage\r\n");
+    expect_failure(
+        |o| o,
+        CT,
+        garbage.as_bytes(),
+        400,
+        "malformed multipart delimiter",
+    );
+}
+
+#[test]
+fn unusable_temp_dir_is_a_clear_500() {
+    let tmp = TempDir::new("notdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let dir = file.join("sub");
+    let server = Upload::start(move || UploadOptions::new(&dir), false);
+    let body = multipart_body(B, &[("f", Some("a"), None, b"abc")]);
+    let (status, text) = post(server.addr(), CT, &body);
+    assert_eq!(status, 500, "{text}");
+    assert_eq!(text, "upload failed: server error\n");
+    server.wait_event("failed");
+    let failed = server.events().pop().unwrap();
+    assert!(
+        failed.starts_with("failed 500 upload directory ") && failed.contains("a-file/sub"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn temp_dir_is_created_when_missing() {
+    let tmp = TempDir::new("mkdir");
+    let dir = tmp.path().join("a/b/c");
+    let d = dir.clone();
+    let server = Upload::start(move || UploadOptions::new(&d), true);
+    let body = multipart_body(B, &[("f", Some("a"), None, b"abc")]);
+    let (status, text) = post(server.addr(), CT, &body);
+    assert_eq!(status, 200, "{text}");
+    assert!(dir.is_dir());
+    TempDir::wait_empty(&dir);
+}
+
+#[test]
+fn boundary_edge_cases() {
+    let tmp = TempDir::new("edges");
+    let server = Upload::start(options(&tmp), true);
+    let content = tricky_content(20_000, 11);
+    let h = Fnv::of(&content);
+    let long = "0123456789".repeat(7);
+    let cases: Vec<(String, String)> = vec![
+        // Quoted boundary with a space, as some clients send.
+        (
+            "a b'()+_,-./:=?".into(),
+            "multipart/form-data; boundary=\"a b'()+_,-./:=?\"".into(),
+        ),
+        // The longest boundary (70), extra parameters, odd case.
+        (
+            long.clone(),
+            format!("Multipart/Form-Data; charset=utf-8; BOUNDARY={long}"),
+        ),
+        // A one-byte boundary.
+        ("-".into(), "multipart/form-data; boundary=-".into()),
+    ];
+    for (boundary, ct) in &cases {
+        // The sender picks a boundary that is not in the content (RFC 2046 §5.1.1).
+        let delimiter = format!("\r\n--{boundary}");
+        let mut content = content.clone();
+        while let Some(i) = content
+            .windows(delimiter.len())
+            .position(|w| w == delimiter.as_bytes())
+        {
+            content[i + 4] = b'x';
+        }
+        let h = Fnv::of(&content);
+        let mut body = b"preamble to ignore\r\n".to_vec();
+        body.extend_from_slice(&multipart_body(
+            boundary,
+            &[
+                ("f", Some("x.bin"), None, &content),
+                ("e", Some("empty"), None, b""),
+            ],
+        ));
+        body.extend_from_slice(b"epilogue to ignore");
+        let (status, text) = post(server.addr(), ct, &body);
+        assert_eq!(status, 200, "{ct}: {text}");
+        assert!(
+            text.contains(&format!("file f x.bin 20000 {h:016x} {h:016x}")),
+            "{text}"
+        );
+        assert!(text.contains("file e empty 0 "), "{text}");
+    }
+
+    // The body trickled in small writes, so delimiters straddle reads, and chunked.
+    let body = multipart_body(
+        B,
+        &[
+            ("f", Some("x.bin"), None, &content),
+            ("t", None, None, b"v"),
+        ],
+    );
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(
+        format!(
+            "POST /save HTTP/1.1\r\nHost: t\r\nContent-Type: {CT}\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut sizes = [1usize, 2, 3, 5, 7, 13, 31, 61, 127, 509].iter().cycle();
+    let mut at = 0;
+    let mut writes = 0;
+    while at < body.len() {
+        let n = (*sizes.next().unwrap()).min(body.len() - at);
+        s.write_all(format!("{n:x}\r\n").as_bytes()).unwrap();
+        s.write_all(&body[at..at + n]).unwrap();
+        s.write_all(b"\r\n").unwrap();
+        at += n;
+        writes += 1;
+        if writes % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    s.write_all(b"0\r\n\r\n").unwrap();
+    let (status, text) = upload_common::read_response(&mut s);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(&format!("file f x.bin 20000 {h:016x} {h:016x}")),
+        "{text}"
+    );
+    assert!(text.contains("field t=v"), "{text}");
+    TempDir::wait_empty(tmp.path());
+}
+
+#[test]
+fn client_gone_mid_file_leaves_no_temp_file() {
+    let tmp = TempDir::new("gone");
+    let server = Upload::start(options(&tmp), false);
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    let head = format!(
+        "POST /save HTTP/1.1\r\nHost: t\r\nContent-Type: {CT}\r\nContent-Length: 100000000\r\n\r\n\
+         --{B}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"big\"\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&vec![b'q'; 1 << 20]).unwrap();
+    // The temporary file exists and is being written...
+    server.wait_event("written 0");
+    assert_eq!(TempDir::entries(tmp.path()).len(), 1);
+    // ...when the client goes away.
+    drop(s);
+    server.wait_event("failed");
+    assert!(
+        server.events().last().unwrap().starts_with("failed 400"),
+        "{:?}",
+        server.events()
+    );
+    TempDir::wait_empty(tmp.path());
+}
+
+async fn form_app(mut req: Request) -> Response {
+    let mut limits = FormLimits::body();
+    limits
+        .max_pairs(3)
+        .max_key_bytes(8)
+        .max_value_bytes(16)
+        .max_bytes(100);
+    let form = if req.method() == "GET" {
+        query_form(&req, &limits)
+    } else {
+        read_form(&mut req, &limits).await
+    };
+    match form {
+        Ok(form) => {
+            let pairs: Vec<String> = form.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            Response::text(200, pairs.join(","))
+        }
+        Err(e) => e.response(),
+    }
+}
+
+#[test]
+fn urlencoded_forms_and_queries_have_limits() {
+    let handle = block_on(async { Server::bind("127.0.0.1:0").await.unwrap().serve(form_app) });
+    let addr = handle.local_addr();
+    let get = |target: &str| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        upload_common::read_response(&mut s)
+    };
+    let form = "application/x-www-form-urlencoded; charset=UTF-8";
+    assert_eq!(get("/?a=1&b=x+y%21"), (200, "a=1,b=x y!".into()));
+    assert_eq!(
+        post(addr, form, b"name=J%C3%B6rg&x="),
+        (200, "name=Jörg,x=".into())
+    );
+    let cases: [(u16, &str, &[u8]); 6] = [
+        (413, "more form fields than 3", b"a&b&c&d"),
+        (413, "form field name longer than 8 bytes", b"abcdefghi=1"),
+        (
+            413,
+            "form field value longer than 16 bytes",
+            b"a=0123456789abcdefg",
+        ),
+        (413, "request body exceeds 100 bytes", &[b'a'; 101]),
+        (
+            400,
+            "expected an application/x-www-form-urlencoded body",
+            b"a=1",
+        ),
+        (200, "a=0123456789abcdef", b"a=0123456789abcdef"),
+    ];
+    for (status, message, body) in cases {
+        let ct = if status == 400 { "text/plain" } else { form };
+        let (got, text) = post(addr, ct, body);
+        assert_eq!(got, status, "{message}: {text}");
+        assert!(text.contains(message), "want {message:?} in {text:?}");
+    }
+    assert_eq!(get("/?a&b&c&d").0, 413);
+    assert_eq!(get(&format!("/?k={}", "v".repeat(17))).0, 413);
+}
