@@ -220,11 +220,11 @@ async fn save(
     }
 }
 
-/// A multipart body from `(name, filename, content type, content)` parts.
-pub fn multipart_body(
-    boundary: &str,
-    parts: &[(&str, Option<&str>, Option<&str>, &[u8])],
-) -> Vec<u8> {
+/// One part: name, filename, content type, content.
+pub type PartSpec<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// A multipart body from its parts.
+pub fn multipart_body(boundary: &str, parts: &[PartSpec<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, filename, ct, data) in parts {
         out.extend_from_slice(
