@@ -1,0 +1,538 @@
+//! Routing and handler stacks: what POE::Component::Server::HTTP and SimpleHTTP users
+//! organised their servers around, in Rust.
+//!
+//! A [`Router`] is itself a [`Handler`]. A request goes through:
+//!
+//! ```text
+//!  Request ─▶ normalize path ─▶ rewriters ─▶ before stack ─▶ route ─▶ content handler ─▶ Response
+//!             (%61→a, /./, /../)  (TransHandler) (PreHandler: /, /a, /a/b …)  (ContentHandler)
+//!                                                 │ Respond: deny, redirect          │
+//!                                                 └──────────────────────────────────┤
+//!                                   after stack (PostHandler), once the body was written ◀┘
+//! ```
+//!
+//! - Routes: exact paths (`/about`), parameters (`/users/:id`), mounts (`/static/*`) and a
+//!   [fallback](Router::fallback); `404`, `405` with `Allow`, `HEAD` served by `GET`
+//!   routes, `OPTIONS` answered with `Allow`. Routes compile into a segment trie: a
+//!   match walks the path once and allocates nothing.
+//! - [Rewriters](Router::rewrite) may change the routing path. [Before](Router::before)
+//!   handlers are stacked by path prefix from `/` down to the deepest matching prefix; each
+//!   returns a [`Flow`]: continue, respond (deny), or replace the content handler.
+//!   [After](Router::after) handlers get a [`Completed`] record (status, bytes, duration)
+//!   once the response body was written.
+//! - Typed per-request data: [`RequestContext::insert`] / [`RequestContext::get`].
+//! - A panic (or an error result) in any handler answers `500` for that request only.
+//! - [`SwappableRouter`] replaces the whole table while serving (SimpleHTTP's
+//!   `GETHANDLERS` / `SETHANDLERS`): requests already routed finish on the old table.
+//! - Helpers: [`basic_auth`], [`BasicAuth`], [`cookies`], [`SetCookie`], [`redirect`],
+//!   [`Files`] (static files with content types, conditional GET, ranges, no traversal),
+//!   and `json` with the `serde` feature.
+//!
+//! Paths are normalized before anything else (RFC 3986 §6.2.2: percent-encoded
+//! unreserved characters decoded, `.` and `..` segments removed; a `..` above the root is a
+//! `400`), so a before handler on `/admin` also guards `/%61dmin` and `/x/../admin`.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use http_server::router::{BasicAuth, Files, RequestContext, Router};
+//! use http_server::{Response, Server};
+//!
+//! # fn main() -> std::io::Result<()> { smol::block_on(async {
+//! let mut router = Router::new();
+//! router
+//!     .get("/", |_cx: RequestContext| async { "home\n" })
+//!     .get("/users/:id", |cx: RequestContext| async move {
+//!         Response::text(200, format!("user {}\n", cx.param("id").unwrap_or("")))
+//!     })
+//!     .get("/static/*", Files::new("./public")?)
+//!     .before("/admin", BasicAuth::new("admin", |user, pass| user == "root" && pass == "s3cret"))
+//!     .get("/admin", |_cx: RequestContext| async { "welcome\n" })
+//!     .after("/", |done: &http_server::router::Completed| {
+//!         log::info!("{} {} {} {}B {:?}", done.method, done.target, done.status, done.bytes, done.duration);
+//!     });
+//! let handle = Server::bind("127.0.0.1:8080").await?.serve(router);
+//! # let _ = handle; Ok(()) }) }
+//! ```
+
+mod auth;
+mod context;
+mod cookie;
+mod files;
+mod respond;
+mod stack;
+mod trie;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use futures_lite::FutureExt;
+
+use crate::{Handler, Request, Response};
+use stack::{AfterFn, ErasedBefore, internal_error};
+use trie::{Node, Prefix};
+
+pub use auth::{AuthUser, BasicAuth, basic_auth, unauthorized};
+pub use context::{Extensions, MAX_PARAMS, RequestContext};
+pub use cookie::{SameSite, SetCookie, cookie, cookies};
+pub use files::Files;
+pub use respond::{Redirect, redirect};
+#[cfg(feature = "serde")]
+pub use respond::{json, read_json};
+pub use stack::{Before, BoxEndpoint, Completed, Endpoint, Flow, IntoResponse};
+
+/// A routing table with handler stacks; a [`Handler`].
+///
+/// Build it with `&mut self` methods (each returns `&mut Self` to chain), then serve it,
+/// or put it in a [`SwappableRouter`] to replace it while serving. `Clone` copies the
+/// table (handlers are shared), the way to edit a copy of a live table.
+///
+/// Routes: `/a/b` (exact; `/a/b/` is another path), `/users/:id` (a parameter: one
+/// non-empty segment), `/static/*` (a mount: `/static` and everything below). A static
+/// segment is preferred over a parameter, a parameter over a mount.
+///
+/// # Panics
+///
+/// The route and stack methods panic on a malformed pattern (not starting with `/`, `*`
+/// not last, more than [`MAX_PARAMS`] parameters, two parameter names at one position):
+/// a programming error found at startup.
+///
+/// ```
+/// use http_server::router::{RequestContext, Router};
+///
+/// let mut router = Router::new();
+/// router.get("/users/:id", |cx: RequestContext| async move {
+///     format!("user {}\n", cx.param("id").unwrap_or(""))
+/// });
+/// assert!(router.recognizes("/users/7"));
+/// assert!(!router.recognizes("/users"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: Node<Methods>,
+    before: Prefix<Arc<dyn ErasedBefore>>,
+    after: Prefix<AfterFn>,
+    rewriters: Vec<Rewriter>,
+    fallback: Option<BoxEndpoint>,
+}
+
+type Rewriter = Arc<dyn Fn(&mut RequestContext) + Send + Sync>;
+
+/// The handlers of one route pattern, by method.
+#[derive(Clone)]
+struct Methods {
+    names: Arc<[Box<str>]>,
+    entries: Vec<(Box<str>, BoxEndpoint)>,
+    any: Option<BoxEndpoint>,
+    /// The `Allow` value, kept up to date as methods are added.
+    allow: Box<str>,
+}
+
+impl Router {
+    /// An empty table: every request is a `404`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answer `method` requests for `pattern` with `endpoint` (replacing an earlier one).
+    ///
+    /// # Panics
+    ///
+    /// On a malformed pattern (see [`Router`]).
+    pub fn route(&mut self, method: &str, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.add(Some(method), pattern, BoxEndpoint::new(endpoint))
+    }
+
+    /// Answer requests of any method for `pattern` with `endpoint` (no `405` here).
+    ///
+    /// # Panics
+    ///
+    /// On a malformed pattern (see [`Router`]).
+    pub fn any(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.add(None, pattern, BoxEndpoint::new(endpoint))
+    }
+
+    /// [`route`](Self::route) for `GET` (and so `HEAD`).
+    pub fn get(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.route("GET", pattern, endpoint)
+    }
+
+    /// [`route`](Self::route) for `POST`.
+    pub fn post(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.route("POST", pattern, endpoint)
+    }
+
+    /// [`route`](Self::route) for `PUT`.
+    pub fn put(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.route("PUT", pattern, endpoint)
+    }
+
+    /// [`route`](Self::route) for `DELETE`.
+    pub fn delete(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.route("DELETE", pattern, endpoint)
+    }
+
+    /// [`route`](Self::route) for `PATCH`.
+    pub fn patch(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
+        self.route("PATCH", pattern, endpoint)
+    }
+
+    /// Answer requests no route matches (default: `404 not found`). Before handlers run
+    /// first, as for any request.
+    pub fn fallback(&mut self, endpoint: impl Endpoint) -> &mut Self {
+        self.fallback = Some(BoxEndpoint::new(endpoint));
+        self
+    }
+
+    /// Add a rewriter (POE's TransHandler): runs on every request before the stacks are
+    /// chosen, in the order added, and may change the routing path with
+    /// [`RequestContext::set_path`].
+    ///
+    /// ```
+    /// # let mut router = http_server::router::Router::new();
+    /// // Old URLs keep working.
+    /// router.rewrite(|cx| {
+    ///     if let Some(rest) = cx.path().strip_prefix("/old/") {
+    ///         let new = format!("/new/{rest}");
+    ///         cx.set_path(new);
+    ///     }
+    /// });
+    /// ```
+    pub fn rewrite(
+        &mut self,
+        rewriter: impl Fn(&mut RequestContext) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.rewriters.push(Arc::new(rewriter));
+        self
+    }
+
+    /// Stack a before handler on `prefix` (whole segments: `/admin` covers `/admin` and
+    /// `/admin/x`, not `/administrator`). A request runs the handlers of `/`, then of each
+    /// deeper matching prefix, each prefix's in the order added.
+    ///
+    /// # Panics
+    ///
+    /// If `prefix` does not start with `/`.
+    pub fn before(&mut self, prefix: &str, handler: impl Before) -> &mut Self {
+        let handler: Arc<dyn ErasedBefore> = Arc::new(handler);
+        if let Err(e) = self.before.add(prefix, handler) {
+            panic!("{e}");
+        }
+        self
+    }
+
+    /// Stack an after handler on `prefix` (as [`before`](Self::before)): it runs once
+    /// the response body was written to the connection, or when the response was dropped
+    /// unsent (then [`Completed::finished`] is false). It runs in the connection's task
+    /// and cannot await: to do slow work, send the record to a channel or spawn a task.
+    ///
+    /// Responses of a path with after handlers get a final flush of their own (one more
+    /// write), so that "written" means written.
+    ///
+    /// # Panics
+    ///
+    /// If `prefix` does not start with `/`.
+    pub fn after(
+        &mut self,
+        prefix: &str,
+        handler: impl Fn(&Completed) + Send + Sync + 'static,
+    ) -> &mut Self {
+        let handler: AfterFn = Arc::new(handler);
+        if let Err(e) = self.after.add(prefix, handler) {
+            panic!("{e}");
+        }
+        self
+    }
+
+    /// Whether some route matches `path` (any method), ignoring the fallback.
+    pub fn recognizes(&self, path: &str) -> bool {
+        let path = match trie::normalize(path) {
+            Ok(Some(p)) => return self.routes.lookup(&p).is_some(),
+            Ok(None) => path,
+            Err(()) => return false,
+        };
+        self.routes.lookup(path).is_some()
+    }
+
+    fn add(&mut self, method: Option<&str>, pattern: &str, endpoint: BoxEndpoint) -> &mut Self {
+        let segs = match trie::parse_pattern(pattern) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let names = trie::param_names(&segs);
+        let slot = match self.routes.slot(&segs) {
+            Ok(s) => s,
+            Err(e) => panic!("route {pattern:?}: {e}"),
+        };
+        let methods = slot.get_or_insert_with(|| Methods {
+            names,
+            entries: Vec::new(),
+            any: None,
+            allow: "".into(),
+        });
+        match method {
+            None => methods.any = Some(endpoint),
+            Some(m) => match methods.entries.iter_mut().find(|(n, _)| &**n == m) {
+                Some(entry) => entry.1 = endpoint,
+                None => methods.entries.push((m.into(), endpoint)),
+            },
+        }
+        methods.allow = allow_value(methods.entries.iter().map(|(m, _)| &**m)).into();
+        self
+    }
+
+    /// Route and answer one request: the whole pipeline.
+    async fn serve(&self, req: Request) -> Response {
+        let started = Instant::now();
+        let mut cx = RequestContext::new(req);
+        let mut early = None;
+        match trie::normalize(cx.request().path()) {
+            Ok(None) => {}
+            Ok(Some(p)) => cx.set_normalized(Some(p)),
+            Err(()) => early = Some(Response::text(400, "bad path\n")),
+        }
+        if early.is_none() && !self.rewriters.is_empty() {
+            let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                for rewrite in &self.rewriters {
+                    rewrite(&mut cx);
+                }
+            }));
+            if run.is_err() {
+                log::error!("a rewriter panicked; answering 500");
+                early = Some(internal_error());
+            }
+        }
+        let hooks = self.after.find(cx.path());
+        let tracking = (!hooks.is_empty()).then(|| {
+            let quiet = cx.method() == "HEAD";
+            let record = Completed {
+                method: cx.method().to_owned(),
+                target: cx.request().target().to_owned(),
+                status: 0,
+                bytes: 0,
+                duration: Default::default(),
+                finished: false,
+            };
+            (hooks.clone(), record, quiet)
+        });
+        let response = match early {
+            Some(r) => r,
+            None => self.dispatch(cx).await,
+        };
+        match tracking {
+            None => response,
+            Some((hooks, mut record, quiet)) => {
+                let status = response.status();
+                record.status = status;
+                let quiet = quiet || status < 200 || status == 204 || status == 304;
+                stack::track(response, hooks, record, started, quiet)
+            }
+        }
+    }
+
+    /// The before stack, then the content handler.
+    async fn dispatch(&self, mut cx: RequestContext) -> Response {
+        let mut replaced = None;
+        for handler in self.before.find(cx.path()).iter() {
+            match AssertUnwindSafe(handler.call_boxed(cx))
+                .catch_unwind()
+                .await
+            {
+                Ok(Flow::Continue(c)) => cx = c,
+                Ok(Flow::Respond(r)) => return r,
+                Ok(Flow::Replace(c, e)) => {
+                    cx = c;
+                    replaced = Some(e);
+                }
+                Err(_) => {
+                    log::error!("a before handler panicked; answering 500");
+                    return internal_error();
+                }
+            }
+        }
+        if let Some(endpoint) = &replaced {
+            return run(endpoint, cx).await;
+        }
+        let Some(found) = self.routes.lookup(cx.path()) else {
+            if cx.path() == "*" && cx.method() == "OPTIONS" {
+                return self.options_asterisk();
+            }
+            return match &self.fallback {
+                Some(endpoint) => run(endpoint, cx).await,
+                None => Response::text(404, "not found\n"),
+            };
+        };
+        let methods = found.value;
+        if found.len > 0 {
+            cx.params.names = Some(methods.names.clone());
+            cx.params.ranges = found.ranges;
+            cx.params.len = found.len;
+        }
+        cx.rest = found.rest;
+        match methods.select(cx.method()) {
+            Some(endpoint) => run(endpoint, cx).await,
+            None if cx.method() == "OPTIONS" => {
+                Response::empty(204).header("Allow", &*methods.allow)
+            }
+            None => Response::text(405, "method not allowed\n").header("Allow", &*methods.allow),
+        }
+    }
+
+    /// `OPTIONS *`: every method some route answers.
+    fn options_asterisk(&self) -> Response {
+        let all = self.routes.values();
+        let mut names: Vec<&str> = all
+            .iter()
+            .flat_map(|m| m.entries.iter().map(|(n, _)| &**n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Response::empty(204).header("Allow", allow_value(names.into_iter()))
+    }
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("routes", &self.routes.values().len())
+            .field("has_before", &!self.before.is_empty())
+            .field("has_after", &!self.after.is_empty())
+            .field("rewriters", &self.rewriters.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handler for Router {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        self.serve(req)
+    }
+}
+
+impl Methods {
+    fn select(&self, method: &str) -> Option<&BoxEndpoint> {
+        let find = |m: &str| self.entries.iter().find(|(n, _)| &**n == m).map(|(_, e)| e);
+        find(method)
+            .or_else(|| if method == "HEAD" { find("GET") } else { None })
+            .or(self.any.as_ref())
+    }
+}
+
+/// Run a content handler; a panic becomes a `500`.
+async fn run(endpoint: &BoxEndpoint, cx: RequestContext) -> Response {
+    match AssertUnwindSafe(endpoint.0.call_boxed(cx))
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => {
+            log::error!("a content handler panicked; answering 500");
+            internal_error()
+        }
+    }
+}
+
+/// `GET, HEAD, OPTIONS, …`: the methods given, `HEAD` when `GET` is there, and `OPTIONS`.
+fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
+    let mut list: Vec<&str> = methods.collect();
+    if list.contains(&"GET") && !list.contains(&"HEAD") {
+        list.push("HEAD");
+    }
+    if !list.contains(&"OPTIONS") {
+        list.push("OPTIONS");
+    }
+    list.join(", ")
+}
+
+/// A [`Router`] that can be replaced while serving (SimpleHTTP's `GETHANDLERS` /
+/// `SETHANDLERS`); a [`Handler`].
+///
+/// Each request takes the current table (an `Arc` clone under a read lock held for that
+/// instant, never across an await) and finishes on it, even if the table is replaced
+/// meanwhile. Connections are never dropped by a swap.
+///
+/// ```
+/// use http_server::router::{RequestContext, Router, SwappableRouter};
+///
+/// let mut v1 = Router::new();
+/// v1.get("/", |_cx: RequestContext| async { "v1\n" });
+/// let live = SwappableRouter::new(v1);
+/// let handle = live.handle();
+/// // Serve `live`; later, from anywhere:
+/// handle.update(|table| {
+///     table.get("/", |_cx: RequestContext| async { "v2\n" });
+/// });
+/// assert!(handle.get().recognizes("/"));
+/// ```
+#[derive(Debug)]
+pub struct SwappableRouter {
+    handle: RouterHandle,
+}
+
+/// Reads and replaces the table of a [`SwappableRouter`]; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RouterHandle {
+    current: Arc<RwLock<Arc<Router>>>,
+    /// Serializes [`update`](Self::update)s so that none is lost.
+    writer: Arc<Mutex<()>>,
+}
+
+impl SwappableRouter {
+    /// Serve `router` until replaced.
+    pub fn new(router: Router) -> Self {
+        Self {
+            handle: RouterHandle {
+                current: Arc::new(RwLock::new(Arc::new(router))),
+                writer: Arc::new(Mutex::new(())),
+            },
+        }
+    }
+
+    /// A handle to read and replace the table.
+    pub fn handle(&self) -> RouterHandle {
+        self.handle.clone()
+    }
+}
+
+impl Handler for SwappableRouter {
+    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
+        let table = self.handle.get();
+        async move { table.serve(req).await }
+    }
+}
+
+impl RouterHandle {
+    /// The current table (`GETHANDLERS`). Clone it (`(*handle.get()).clone()`) to edit a
+    /// copy.
+    pub fn get(&self) -> Arc<Router> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replace the table (`SETHANDLERS`); returns the old one. Requests already routed
+    /// finish on the old table; the next request uses `router`.
+    pub fn set(&self, router: Router) -> Arc<Router> {
+        self.replace(Arc::new(router))
+    }
+
+    /// Replace the table with one already shared.
+    pub fn replace(&self, router: Arc<Router>) -> Arc<Router> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *current, router)
+    }
+
+    /// Edit a copy of the current table and install it, atomically with respect to
+    /// other updates (the read-modify-write of `GETHANDLERS` + `SETHANDLERS`). Requests
+    /// are served from the old table meanwhile.
+    pub fn update(&self, edit: impl FnOnce(&mut Router)) {
+        let _one_at_a_time = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut copy = (*self.get()).clone();
+        edit(&mut copy);
+        self.set(copy);
+    }
+}
+
+#[cfg(test)]
+mod tests;
