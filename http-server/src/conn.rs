@@ -150,6 +150,7 @@ where
         id: ConnectionId::next(),
         peer,
         local,
+        unix: false,
     };
     run(io, info, &*handler, &config, &shared).await
 }
@@ -160,6 +161,8 @@ pub(crate) struct ConnInfo {
     pub(crate) id: ConnectionId,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
+    /// Accepted on a Unix domain socket (`peer` and `local` are placeholders).
+    pub(crate) unix: bool,
 }
 
 /// Serve one connection, with the hooks around it.
@@ -538,7 +541,8 @@ where
             self.info.local,
             self.config.trusted.clone(),
             self.shared.clone(),
-        );
+        )
+        .on_unix_socket(self.info.unix);
 
         let fut = AssertUnwindSafe(handler.call(req)).catch_unwind();
         let mut fut = pin!(fut);

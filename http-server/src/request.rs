@@ -42,6 +42,7 @@ pub struct Request {
     local: SocketAddr,
     trusted: Option<Arc<[IpAddr]>>,
     shared: Option<Arc<ConnShared>>,
+    unix: bool,
 }
 
 /// The body of a [`Request`], read as an [`AsyncRead`], a [`Stream`] of chunks, or with
@@ -93,7 +94,14 @@ impl Request {
             local,
             trusted,
             shared: Some(shared),
+            unix: false,
         }
+    }
+
+    /// Mark the request as received over a Unix domain socket.
+    pub(crate) fn on_unix_socket(mut self, unix: bool) -> Self {
+        self.unix = unix;
+        self
     }
 
     /// The method, such as `GET`, as sent.
@@ -152,14 +160,22 @@ impl Request {
         &self.head
     }
 
-    /// The address of the peer (the client, or the proxy in front of it).
+    /// The address of the peer (the client, or the proxy in front of it). The
+    /// unspecified `0.0.0.0:0` on a Unix domain socket ([`is_unix`](Self::is_unix)).
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
     }
 
-    /// The local address the connection was accepted on.
+    /// The local address the connection was accepted on. The unspecified `0.0.0.0:0` on
+    /// a Unix domain socket.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Whether the connection came on a Unix domain socket
+    /// ([`Server::bind_unix`](crate::Server::bind_unix)): it has no IP addresses.
+    pub fn is_unix(&self) -> bool {
+        self.unix
     }
 
     /// The id of the connection this request came on (unique within the process).

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+#[cfg(unix)]
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,7 +43,7 @@ use crate::shared::{CTL_GRACEFUL, CTL_KILL, ConnShared};
 /// # Ok(()) }
 /// ```
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     config: ServerConfig,
     spawner: Option<Arc<dyn Spawner>>,
 }
@@ -63,6 +65,9 @@ pub struct ServerHandle {
 /// The non-generic part of a running server.
 struct Inner {
     addrs: Vec<SocketAddr>,
+    /// The Unix socket paths listened on (bound again by `start_listening`).
+    #[cfg(unix)]
+    unix_paths: Vec<PathBuf>,
     live: AtomicUsize,
     /// Notified whenever a connection closes.
     closed: Event,
@@ -76,7 +81,54 @@ struct Inner {
     start: Mutex<Option<StartFn>>,
 }
 
-type StartFn = Box<dyn Fn(TcpListener, Receiver<()>, Sender<()>) + Send + Sync>;
+type StartFn = Box<dyn Fn(Listener, Receiver<()>, Sender<()>) + Send + Sync>;
+
+/// A listening socket: TCP, or a Unix domain socket.
+#[derive(Debug)]
+enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(async_net::unix::UnixListener),
+}
+
+/// An accepted connection.
+enum Accepted {
+    Tcp(TcpStream, SocketAddr),
+    #[cfg(unix)]
+    Unix(async_net::unix::UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<Accepted> {
+        match self {
+            Self::Tcp(l) => l.accept().await.map(|(s, peer)| Accepted::Tcp(s, peer)),
+            #[cfg(unix)]
+            Self::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
+        }
+    }
+
+    fn tcp_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Tcp(l) => l.local_addr().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
+    #[cfg(unix)]
+    fn unix_path(&self) -> Option<PathBuf> {
+        match self {
+            Self::Unix(l) => l.local_addr().ok()?.as_pathname().map(Path::to_owned),
+            Self::Tcp(_) => None,
+        }
+    }
+}
+
+/// The address a Unix-socket connection reports as its peer and local address: the
+/// unspecified `0.0.0.0:0` (see [`Server::bind_unix`]).
+#[cfg(unix)]
+const UNIX_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 #[derive(Default)]
 struct ListenState {
@@ -124,13 +176,64 @@ impl Server {
     /// When resolving or binding fails.
     pub async fn also_bind(&mut self, addr: impl AsyncToSocketAddrs) -> io::Result<&mut Self> {
         let listener = TcpListener::bind(addr).await?;
-        self.listeners.push(listener);
+        self.listeners.push(Listener::Tcp(listener));
+        Ok(self)
+    }
+
+    /// Bind a Unix domain socket at `path` and serve on it (alone, or beside TCP
+    /// listeners: see [`also_bind_unix`](Self::also_bind_unix)).
+    ///
+    /// A connection over a Unix socket has no IP address: its
+    /// [`Request::peer_addr`](crate::Request::peer_addr) and
+    /// [`local_addr`](crate::Request::local_addr) are the unspecified `0.0.0.0:0`, and
+    /// [`Request::is_unix`](crate::Request::is_unix) says so. To take the client's
+    /// address from a reverse proxy connecting over the socket (nginx's `X-Real-IP`),
+    /// list `Ipv4Addr::UNSPECIFIED` in
+    /// [`trusted_proxies`](crate::ServerConfig::trusted_proxies).
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use http_server::{Request, Response, Server};
+    ///
+    /// let server = Server::bind_unix("/tmp/app.sock").await?;
+    /// let handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
+    /// // curl --unix-socket /tmp/app.sock http://localhost/
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When binding fails, such as when `path` exists (remove a stale socket first).
+    #[cfg(unix)]
+    pub async fn bind_unix(path: impl AsRef<Path>) -> io::Result<Self> {
+        let mut server = Self::new();
+        server.also_bind_unix(path).await?;
+        Ok(server)
+    }
+
+    /// Bind one more listening socket, a Unix domain socket at `path` (see
+    /// [`bind_unix`](Self::bind_unix)).
+    ///
+    /// # Errors
+    ///
+    /// When binding fails, such as when `path` exists.
+    #[cfg(unix)]
+    pub async fn also_bind_unix(&mut self, path: impl AsRef<Path>) -> io::Result<&mut Self> {
+        let listener = async_net::unix::UnixListener::bind(path)?;
+        self.listeners.push(Listener::Unix(listener));
         Ok(self)
     }
 
     /// Serve on an already bound listener.
     pub fn add_listener(&mut self, listener: TcpListener) -> &mut Self {
-        self.listeners.push(listener);
+        self.listeners.push(Listener::Tcp(listener));
+        self
+    }
+
+    /// Serve on an already bound Unix domain socket listener.
+    #[cfg(unix)]
+    pub fn add_unix_listener(&mut self, listener: async_net::unix::UnixListener) -> &mut Self {
+        self.listeners.push(Listener::Unix(listener));
         self
     }
 
@@ -141,15 +244,25 @@ impl Server {
     /// If it cannot be registered with the reactor.
     pub fn add_std_listener(&mut self, listener: std::net::TcpListener) -> io::Result<&mut Self> {
         listener.set_nonblocking(true)?;
-        self.listeners.push(TcpListener::try_from(listener)?);
+        self.listeners
+            .push(Listener::Tcp(TcpListener::try_from(listener)?));
         Ok(self)
     }
 
-    /// The addresses bound so far (with the ports the system chose for port 0).
+    /// The TCP addresses bound so far (with the ports the system chose for port 0).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(Listener::tcp_addr)
+            .collect()
+    }
+
+    /// The Unix socket paths bound so far.
+    #[cfg(unix)]
+    pub fn unix_paths(&self) -> Vec<PathBuf> {
+        self.listeners
+            .iter()
+            .filter_map(Listener::unix_path)
             .collect()
     }
 
@@ -184,12 +297,16 @@ impl Server {
     /// Without the `smol` feature, if no [`spawner`](Self::spawner) was set.
     pub fn serve<H: Handler>(self, handler: H) -> ServerHandle {
         let addrs = self.local_addrs();
+        #[cfg(unix)]
+        let unix_paths = self.unix_paths();
         let spawner = self
             .spawner
             .or_else(default_spawner)
             .expect("no spawner: enable the `smol` feature or call Server::spawner");
         let inner = Arc::new(Inner {
             addrs,
+            #[cfg(unix)]
+            unix_paths,
             live: AtomicUsize::new(0),
             closed: Event::new(),
             conns: Mutex::new(HashMap::new()),
@@ -237,16 +354,22 @@ impl fmt::Debug for Server {
 }
 
 impl ServerHandle {
-    /// The addresses the server listens on (the same after a stop and start).
+    /// The TCP addresses the server listens on (the same after a stop and start).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.inner.addrs
     }
 
-    /// The first address the server listens on.
+    /// The Unix socket paths the server listens on.
+    #[cfg(unix)]
+    pub fn unix_paths(&self) -> &[PathBuf] {
+        &self.inner.unix_paths
+    }
+
+    /// The first TCP address the server listens on.
     ///
     /// # Panics
     ///
-    /// If the server was started without any listener.
+    /// If the server was started without any TCP listener.
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.addrs[0]
     }
@@ -298,13 +421,22 @@ impl ServerHandle {
         }
         let mut listeners = Vec::with_capacity(self.inner.addrs.len());
         for addr in &self.inner.addrs {
-            listeners.push(TcpListener::bind(*addr).await?);
+            listeners.push(Listener::Tcp(TcpListener::bind(*addr).await?));
+        }
+        #[cfg(unix)]
+        for path in &self.inner.unix_paths {
+            // Our own socket file from before the stop: replace it (only a socket).
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                let _ = std::fs::remove_file(path);
+            }
+            listeners.push(Listener::Unix(async_net::unix::UnixListener::bind(path)?));
         }
         self.spawn_accept_loops(listeners);
         Ok(())
     }
 
-    fn spawn_accept_loops(&self, listeners: Vec<TcpListener>) {
+    fn spawn_accept_loops(&self, listeners: Vec<Listener>) {
         let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
         let (done_tx, done_rx) = async_channel::bounded::<()>(1);
         {
@@ -403,7 +535,7 @@ impl fmt::Debug for ServerHandle {
 /// Accept connections on `listener` until `stop` closes; then close the listener and
 /// only then drop `done`, so `stop_listening` returns with the port closed.
 async fn accept_loop<H: Handler>(
-    listener: TcpListener,
+    listener: Listener,
     service: Arc<Service<H>>,
     stop: Receiver<()>,
     done: Sender<()>,
@@ -414,14 +546,14 @@ async fn accept_loop<H: Handler>(
 }
 
 async fn accept_until_stopped<H: Handler>(
-    listener: &TcpListener,
+    listener: &Listener,
     service: &Arc<Service<H>>,
     stop: &Receiver<()>,
 ) {
     let inner = &service.inner;
     let fallback = listener
-        .local_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        .tcp_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     loop {
         // At the connection limit: pause until one closes.
         while inner.live.load(Ordering::Acquire) >= inner.max_connections {
@@ -450,7 +582,13 @@ async fn accept_until_stopped<H: Handler>(
             .await;
         match accepted {
             None => return,
-            Some(Ok((stream, peer))) => spawn_connection(service, stream, peer, fallback),
+            Some(Ok(Accepted::Tcp(stream, peer))) => {
+                spawn_connection(service, stream, peer, fallback);
+            }
+            #[cfg(unix)]
+            Some(Ok(Accepted::Unix(stream))) => {
+                spawn_io(service, stream, UNIX_ADDR, UNIX_ADDR, true);
+            }
             Some(Err(e)) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.
@@ -484,7 +622,20 @@ fn spawn_connection<H: Handler>(
 ) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(fallback);
-    let stream = TcpIo::new(stream);
+    spawn_io(service, TcpIo::new(stream), peer, local, false);
+}
+
+/// Count, register and spawn one accepted connection.
+fn spawn_io<H, IO>(
+    service: &Arc<Service<H>>,
+    stream: IO,
+    peer: SocketAddr,
+    local: SocketAddr,
+    unix: bool,
+) where
+    H: Handler,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let id = ConnectionId::next();
     let shared = Arc::new(ConnShared::new());
     let inner = &service.inner;
@@ -501,7 +652,12 @@ fn spawn_connection<H: Handler>(
     let service = service.clone();
     spawner.spawn(Box::pin(async move {
         let _guard = guard;
-        let info = ConnInfo { id, peer, local };
+        let info = ConnInfo {
+            id,
+            peer,
+            local,
+            unix,
+        };
         conn::run(stream, info, &service.handler, &service.config, &shared).await;
     }));
 }
