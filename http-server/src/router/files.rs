@@ -85,7 +85,7 @@ impl Endpoint for Files {
         let root = self.root.clone();
         let index = self.index.clone();
         let opened = blocking::unblock(move || open(&root, &relative, index.as_deref())).await;
-        let (file, meta) = match opened {
+        let (file, meta, real) = match opened {
             Ok(Some(found)) => found,
             Ok(None) => return refuse(404),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return refuse(404),
@@ -95,7 +95,8 @@ impl Endpoint for Files {
                 return Response::text(500, "internal server error\n");
             }
         };
-        respond(&cx, file, &meta, wanted)
+        let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        respond(&cx, file, &meta, name)
     }
 }
 
@@ -156,8 +157,11 @@ fn decode_strict(s: &str) -> Result<String, u16> {
     String::from_utf8(out).map_err(|_| 400)
 }
 
+/// An open file, its metadata and its canonical path.
+type Opened = (File, Metadata, PathBuf);
+
 /// Resolve and open (blocking): `None` when there is no file to serve.
-fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<(File, Metadata)>> {
+fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<Opened>> {
     let inside = |p: &Path| -> io::Result<PathBuf> {
         let real = std::fs::canonicalize(p)?;
         if real.starts_with(root) {
@@ -181,7 +185,7 @@ fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<
     if !meta.is_file() {
         return Ok(None);
     }
-    Ok(Some((file, meta)))
+    Ok(Some((file, meta, real)))
 }
 
 /// The response for an opened file: conditional, ranged or whole.

@@ -1,0 +1,292 @@
+//! `router::Files` over loopback: content types, index files, conditional GET, ranges,
+//! and a set of hostile paths that must all be refused.
+#![cfg(feature = "smol")]
+
+mod router_common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http_server::ServerHandle;
+use http_server::router::{Files, Router};
+use router_common::{Client, get, request, serve};
+
+/// What only the file outside the root contains.
+const SECRET: &str = "TOP-SECRET-OUTSIDE-ROOT";
+
+/// A fresh directory: `base/www` (the root) and `base/secret.txt` beside it.
+struct Tree {
+    base: PathBuf,
+    big: Vec<u8>,
+}
+
+impl Tree {
+    fn new() -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir().join(format!(
+            "router-files-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&base);
+        let www = base.join("www");
+        std::fs::create_dir_all(www.join("sub")).unwrap();
+        std::fs::create_dir_all(www.join("noindex")).unwrap();
+        std::fs::write(base.join("secret.txt"), SECRET).unwrap();
+        std::fs::write(www.join("index.html"), "<h1>home</h1>").unwrap();
+        std::fs::write(www.join("a.txt"), "hello file\n").unwrap();
+        std::fs::write(www.join("sub/b.css"), "body{}").unwrap();
+        std::fs::write(www.join("sub/index.html"), "sub index").unwrap();
+        std::fs::write(www.join("noindex/x.json"), "{}").unwrap();
+        std::fs::write(www.join("with space.txt"), "spaced").unwrap();
+        std::fs::write(www.join(".secret"), SECRET).unwrap();
+        let big: Vec<u8> = (0..200 * 1024u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(www.join("big.bin"), &big).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(base.join("secret.txt"), www.join("link.txt")).unwrap();
+            std::os::unix::fs::symlink(&base, www.join("dirlink")).unwrap();
+            std::os::unix::fs::symlink(www.join("a.txt"), www.join("inner-link.txt")).unwrap();
+        }
+        Self { base, big }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.base.join("www")
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+fn server(root: &Path) -> ServerHandle {
+    let mut r = Router::new();
+    r.get("/static/*", Files::new(root).unwrap())
+        .get("/*", Files::new(root).unwrap().index(None));
+    serve(r)
+}
+
+#[test]
+fn serves_files_with_content_types_and_index() {
+    let tree = Tree::new();
+    let server = server(&tree.root());
+    let addr = server.local_addr();
+    let r = get(addr, "/static/a.txt", &[]);
+    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("content-length"), Some("11"));
+    assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    let r = get(addr, "/static/sub/b.css", &[]);
+    assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
+    let r = get(addr, "/static/", &[]);
+    assert_eq!((r.status, r.text().as_str()), (200, "<h1>home</h1>"));
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(get(addr, "/static/sub", &[]).text(), "sub index");
+    assert_eq!(get(addr, "/static/noindex", &[]).status, 404);
+    assert_eq!(get(addr, "/static/with%20space.txt", &[]).text(), "spaced");
+    assert_eq!(get(addr, "/static/missing.txt", &[]).status, 404);
+    // The `/*` mount has no index files.
+    assert_eq!(get(addr, "/", &[]).status, 404);
+    assert_eq!(get(addr, "/a.txt", &[]).text(), "hello file\n");
+    #[cfg(unix)]
+    assert_eq!(
+        get(addr, "/static/inner-link.txt", &[]).text(),
+        "hello file\n"
+    );
+    // Big files stream in pieces, whole and in order.
+    let r = get(addr, "/static/big.bin", &[]);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert!(r.body == tree.big, "big.bin differs");
+    // HEAD: the headers of GET, no body.
+    let r = request(addr, "HEAD", "/static/big.bin", &[]);
+    assert_eq!(
+        (r.status, r.header("content-length")),
+        (200, Some("204800"))
+    );
+    let r = request(addr, "POST", "/static/a.txt", &[]);
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn conditional_get_answers_304() {
+    let tree = Tree::new();
+    let server = server(&tree.root());
+    let mut c = Client::connect(server.local_addr());
+    let r = c.send("GET", "/static/a.txt", &[]).unwrap();
+    let last_modified = r.header("last-modified").unwrap().to_owned();
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[("If-Modified-Since", &last_modified)],
+        )
+        .unwrap();
+    assert_eq!((r.status, r.body.len()), (304, 0));
+    assert_eq!(r.header("last-modified"), Some(last_modified.as_str()));
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")],
+        )
+        .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    let r = c
+        .send("GET", "/static/a.txt", &[("If-None-Match", &etag)])
+        .unwrap();
+    assert_eq!(r.status, 304);
+    // If-None-Match wins over If-Modified-Since.
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[
+                ("If-None-Match", "\"other\""),
+                ("If-Modified-Since", &last_modified),
+            ],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // An unparseable date is ignored.
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[("If-Modified-Since", "yesterday")],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn single_ranges_answer_206_and_unsatisfiable_ones_416() {
+    let tree = Tree::new();
+    let server = server(&tree.root());
+    let mut c = Client::connect(server.local_addr());
+    let len = tree.big.len();
+    let r = c
+        .send("GET", "/static/big.bin", &[("Range", "bytes=0-9")])
+        .unwrap();
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 0-9/{len}").as_str())
+    );
+    assert_eq!(r.body, &tree.big[..10]);
+    let r = c
+        .send("GET", "/static/big.bin", &[("Range", "bytes=-5")])
+        .unwrap();
+    assert_eq!(r.body, &tree.big[len - 5..]);
+    // Across several 64 KiB pieces.
+    let r = c
+        .send("GET", "/static/big.bin", &[("Range", "bytes=60000-140000")])
+        .unwrap();
+    assert_eq!(r.status, 206);
+    assert!(r.body == tree.big[60000..=140000], "range body differs");
+    let r = c
+        .send("GET", "/static/big.bin", &[("Range", "bytes=150000-")])
+        .unwrap();
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 150000-{}/{len}", len - 1).as_str())
+    );
+    assert_eq!(r.body.len(), len - 150000);
+    let r = c
+        .send("GET", "/static/big.bin", &[("Range", "bytes=999999-")])
+        .unwrap();
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+    // Several ranges: the whole file.
+    let r = c
+        .send("GET", "/static/a.txt", &[("Range", "bytes=0-1,4-5")])
+        .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    // If-Range with a stale date: the whole file; with the current date: the range.
+    let lm = c.send("GET", "/static/a.txt", &[]).unwrap();
+    let lm = lm.header("last-modified").unwrap().to_owned();
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[
+                ("Range", "bytes=0-4"),
+                ("If-Range", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let r = c
+        .send(
+            "GET",
+            "/static/a.txt",
+            &[("Range", "bytes=0-4"), ("If-Range", &lm)],
+        )
+        .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (206, "hello"));
+}
+
+#[test]
+fn hostile_paths_are_all_refused() {
+    let tree = Tree::new();
+    let server = server(&tree.root());
+    let addr = server.local_addr();
+    let hostile = [
+        "/static/../secret.txt",
+        "/static/../../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2E%2E/%2E%2E/etc/passwd",
+        "/static/.%2e/secret.txt",
+        "/static/sub/../../secret.txt",
+        "/static/sub/%2e%2e/%2e%2e/secret.txt",
+        "/static/..%2fsecret.txt",
+        "/static/..%2Fsecret.txt",
+        "/static/%2f..%2f..%2fsecret.txt",
+        "/static/..%5csecret.txt",
+        "/static/sub%5c..%5c..%5csecret.txt",
+        "/static/..\\secret.txt",
+        "/static/sub\\..\\..\\secret.txt",
+        "/static/%00",
+        "/static/a.txt%00.html",
+        "/static/%2fetc%2fpasswd",
+        "/static//etc/passwd",
+        "/static/%252e%252e/secret.txt",
+        "/static/%c0%ae%c0%ae/secret.txt",
+        "/static/C:/secret.txt",
+        "/static/C:%5csecret.txt",
+        "/static/.secret",
+        "/static/%2esecret",
+        "/static/dirlink/secret.txt",
+        "/static/dirlink",
+        "/static/link.txt",
+        "/dirlink/secret.txt",
+        "/link.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e/secret.txt",
+        "/../secret.txt",
+        "/static/%",
+        "/static/%zz",
+        "http://test/static/../secret.txt",
+        "http://test/static/..%2f..%2fsecret.txt",
+    ];
+    assert!(hostile.len() >= 20);
+    for path in hostile {
+        let r = get(addr, path, &[]);
+        assert!(
+            matches!(r.status, 400 | 403 | 404),
+            "{path}: status {} {:?}",
+            r.status,
+            r.text()
+        );
+        assert!(!r.text().contains(SECRET), "{path}: leaked the secret");
+        assert!(!r.text().contains("root:"), "{path}: leaked /etc/passwd");
+    }
+    // The files themselves are still there and served.
+    assert_eq!(get(addr, "/static/a.txt", &[]).status, 200);
+}
