@@ -53,6 +53,8 @@ mod config;
 mod conn;
 mod error;
 mod handler;
+#[cfg(feature = "http")]
+mod http_compat;
 pub mod multipart;
 mod request;
 mod response;
@@ -66,6 +68,8 @@ pub use config::ServerConfig;
 pub use conn::{CloseReason, ConnectionId, serve_connection};
 pub use error::{Error, Timeout};
 pub use handler::Handler;
+#[cfg(feature = "http")]
+pub use http_compat::{BoxBody, ConversionError};
 pub use request::{Form, Request, RequestBody, percent_decode};
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
 pub use rt::{BoxFuture, Spawner};
