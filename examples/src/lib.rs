@@ -4,7 +4,6 @@
 
 pub mod chat;
 pub mod clock;
-pub mod routes;
 pub mod upload;
 
 use std::io::Write;
