@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod clock;
+pub mod routes;
 pub mod upload;
 
 use std::io::Write;
