@@ -38,6 +38,16 @@ const SUITES: &[Suite] = &[
         "push stream chunks/s (flushing, dont_flush) and send-to-read latency vs hyper",
         crate::bench_stream::run,
     ),
+    (
+        "route",
+        "Router with 100 routes beside the plain hello handler under wrk: req/s, ratio",
+        crate::bench_route::run,
+    ),
+    (
+        "upload",
+        "1 GiB multipart upload to disk over loopback vs cat: MB/s, ratio, server peak RSS",
+        crate::bench_upload::run,
+    ),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {

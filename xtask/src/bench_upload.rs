@@ -1,0 +1,283 @@
+//! `cargo xtask bench upload [--mib N] [--rounds N]`: upload throughput to disk.
+//!
+//! Builds `--example upload` (release), starts it saving into a fresh temporary
+//! directory, creates a 1 GiB source file there, and in each round
+//!
+//! 1. uploads the file over loopback as one `multipart/form-data` part (a std client
+//!    streaming it from disk in 1 MiB writes), timed from connect to the response;
+//! 2. copies it with `cat file > <same directory>/copy`, timed the same way
+//!    (`sync` before each, so neither pays for the other's dirty pages);
+//!
+//! then prints both rates (median of the rounds), their ratio (the aim: upload at least
+//! 0.8 of `cat`) and the server's peak resident memory (VmHWM from /proc/PID/status).
+//! Every generated file and the directory are deleted afterwards, also on failure.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{self, cargo_cmd};
+
+const USAGE: &str = "\
+usage: cargo xtask bench upload [--mib N] [--rounds N]
+
+  --mib N      size of the uploaded file in MiB (default 1024)
+  --rounds N   upload and cat rounds, alternating (default 3)
+";
+
+const BOUNDARY: &str = "xtask-bench-upload-boundary";
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let mut mib: u64 = 1024;
+    let mut rounds: usize = 3;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Result<u64, String> {
+            let v = it.next().ok_or(format!("{name} needs a value"))?;
+            v.parse()
+                .map_err(|_| format!("{name}: not a number: {v:?}"))
+        };
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            "--mib" => mib = num("--mib")?.max(1),
+            "--rounds" => rounds = num("--rounds")?.max(1) as usize,
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let root = util::workspace_root();
+    let mut build = cargo_cmd(&root);
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "examples",
+        "--example",
+        "upload",
+    ]);
+    util::run("building the upload example", &mut build)?;
+    let exe = util::target_dir(&root).join("release/examples/upload");
+
+    let dir = std::env::temp_dir().join(format!("xtask-bench-upload-{}", std::process::id()));
+    let _cleanup = RemoveDir(dir.clone());
+    let saved = dir.join("saved");
+    std::fs::create_dir_all(&saved).map_err(|e| format!("create {}: {e}", saved.display()))?;
+    let source = dir.join("source.bin");
+    let size = mib << 20;
+    eprintln!("==> writing a {mib} MiB source file in {}", dir.display());
+    write_source(&source, size).map_err(|e| format!("write {}: {e}", source.display()))?;
+
+    let mut server = Server::start(&exe, &saved)?;
+    let mut uploads = Vec::new();
+    let mut cats = Vec::new();
+    for round in 1..=rounds {
+        // Flush earlier rounds' dirty pages first: neither side pays for the other's.
+        sync();
+        let up = upload(server.addr, &source, size)?;
+        wait_empty(&saved);
+        sync();
+        let cat = cat_copy(&source, &saved.join("cat-copy.bin"))?;
+        let _ = std::fs::remove_file(saved.join("cat-copy.bin"));
+        eprintln!(
+            "    round {round}: upload {:.2} s ({:.0} MB/s), cat {:.2} s ({:.0} MB/s)",
+            up.as_secs_f64(),
+            rate(size, up),
+            cat.as_secs_f64(),
+            rate(size, cat)
+        );
+        uploads.push(up);
+        cats.push(cat);
+    }
+    let hwm = server.peak_rss_kib();
+    server.stop();
+    let up = median(&mut uploads);
+    let cat = median(&mut cats);
+    println!(
+        "\nupload of {mib} MiB over loopback to {} (median of {rounds})",
+        saved.display()
+    );
+    println!(
+        "  {:<34} {:>8.0} MB/s  ({:.2} s)",
+        "http-server save_uploads",
+        rate(size, up),
+        up.as_secs_f64()
+    );
+    println!(
+        "  {:<34} {:>8.0} MB/s  ({:.2} s)",
+        "cat file > same directory",
+        rate(size, cat),
+        cat.as_secs_f64()
+    );
+    println!(
+        "  ratio upload/cat: {:.2} (aim >= 0.80)",
+        cat.as_secs_f64() / up.as_secs_f64()
+    );
+    match hwm {
+        Some(kib) => println!("  server peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  server peak RSS: unavailable (no /proc)"),
+    }
+    Ok(())
+}
+
+fn sync() {
+    let _ = Command::new("sync").status();
+}
+
+fn rate(bytes: u64, t: Duration) -> f64 {
+    bytes as f64 / 1e6 / t.as_secs_f64().max(1e-9)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A file of `size` bytes with CRLFs and dashes in it (work for the delimiter search).
+fn write_source(path: &Path, size: u64) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for (i, b) in chunk.iter_mut().enumerate() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = if i % 997 == 0 { b'\r' } else { x as u8 };
+    }
+    let mut f = std::fs::File::create(path)?;
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        f.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()
+}
+
+/// Upload `source` as one file part; the time from connect to the whole response.
+fn upload(addr: SocketAddr, source: &Path, size: u64) -> Result<Duration, String> {
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"source.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    let length = head.len() as u64 + size + tail.len() as u64;
+    let start = Instant::now();
+    let io = |e: std::io::Error| format!("upload: {e}");
+    let mut s = TcpStream::connect(addr).map_err(io)?;
+    s.set_read_timeout(Some(Duration::from_secs(300)))
+        .map_err(io)?;
+    write!(
+        s,
+        "POST /upload?hash=0 HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n{head}"
+    )
+    .map_err(io)?;
+    let mut file = std::fs::File::open(source).map_err(io)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        s.write_all(&buf[..n]).map_err(io)?;
+    }
+    s.write_all(tail.as_bytes()).map_err(io)?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).map_err(io)?;
+    let elapsed = start.elapsed();
+    let text = String::from_utf8_lossy(&response);
+    if !text.starts_with("HTTP/1.1 200") || !text.contains(&format!("<td>{size}</td>")) {
+        return Err(format!(
+            "upload failed: {}",
+            text.chars().take(500).collect::<String>()
+        ));
+    }
+    Ok(elapsed)
+}
+
+fn cat_copy(source: &Path, to: &Path) -> Result<Duration, String> {
+    let start = Instant::now();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("cat \"$1\" > \"$2\"")
+        .arg("sh")
+        .arg(source)
+        .arg(to)
+        .status()
+        .map_err(|e| format!("cat: {e}"))?;
+    let elapsed = start.elapsed();
+    if !status.success() {
+        return Err(format!("cat failed: {status}"));
+    }
+    Ok(elapsed)
+}
+
+/// Wait (bounded) for the server to remove its temporary file.
+fn wait_empty(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(exe: &Path, dir: &Path) -> Result<Self, String> {
+        let mut child = Command::new(exe)
+            .arg("127.0.0.1:0")
+            .arg(dir)
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", exe.display()))?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let read = BufReader::new(stdout).read_line(&mut line);
+        let addr = read
+            .ok()
+            .and_then(|_| line.split("http://").nth(1))
+            .and_then(|a| a.trim().trim_end_matches('/').parse().ok());
+        match addr {
+            Some(addr) => Ok(Self { child, addr }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("upload example printed no address: {line:?}"))
+            }
+        }
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Removes the bench directory (source, copies, uploads) when dropped.
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
