@@ -39,6 +39,11 @@ const SUITES: &[Suite] = &[
         crate::bench_stream::run,
     ),
     (
+        "route",
+        "Router with 100 routes beside the plain hello handler under wrk: req/s, ratio",
+        crate::bench_route::run,
+    ),
+    (
         "upload",
         "1 GiB multipart upload to disk over loopback vs cat: MB/s, ratio, server peak RSS",
         crate::bench_upload::run,

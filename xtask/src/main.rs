@@ -7,6 +7,7 @@
 //!   `stream` (push-stream chunks/s and latency, vs hyper).
 
 mod bench;
+mod bench_route;
 mod bench_server;
 mod bench_stream;
 mod bench_upload;
