@@ -207,10 +207,14 @@ where
         date_stale: true,
     };
     let reason = driver.serve(handler).await;
-    if reason == CloseReason::Upgraded {
-        driver.hand_over();
-    } else {
-        drop(driver);
+    match reason {
+        CloseReason::Upgraded => driver.hand_over(),
+        CloseReason::Io(_) | CloseReason::WriteTimeout => drop(driver),
+        _ => {
+            // Close the transport properly: a TLS stream sends its close_notify.
+            driver.close_transport().await;
+            drop(driver);
+        }
     }
     log::debug!("connection {} from {} closed: {reason}", info.id, info.peer);
     if let Some(hook) = &config.on_close {
@@ -278,6 +282,18 @@ impl<IO> Driver<'_, IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    /// Close the transport (`poll_close`: a TCP half-close, a TLS close_notify), bounded
+    /// by the write timeout.
+    async fn close_transport(&mut self) {
+        let deadline = Instant::now() + self.config.write_timeout;
+        poll_fn(|cx| match Pin::new(&mut self.io).poll_close(cx) {
+            Poll::Ready(_) => Poll::Ready(()),
+            Poll::Pending if self.write_timer.poll_expired(cx, deadline) => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+    }
+
     /// After a `101` went out: give the transport and the bytes read past the head to
     /// the [`OnUpgrade`](crate::OnUpgrade) waiting for them (or close it if none waits).
     fn hand_over(self) {

@@ -80,4 +80,7 @@ pub use shared::ShutdownSignal;
 pub use upgrade::{OnUpgrade, Upgraded};
 
 pub use bytes::Bytes;
+/// The rustls version the `tls` feature serves with (build its `ServerConfig` from here).
+#[cfg(feature = "tls")]
+pub use futures_rustls::rustls;
 pub use http_core::{Headers, Limits, RequestHead, ResponseHead, Version};

@@ -46,6 +46,16 @@ pub struct Server {
     listeners: Vec<Listener>,
     config: ServerConfig,
     spawner: Option<Arc<dyn Spawner>>,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
+}
+
+/// HTTPS on the TCP listeners: the acceptor and the handshake's own deadline.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+struct Tls {
+    acceptor: futures_rustls::TlsAcceptor,
+    timeout: Duration,
 }
 
 /// Controls a running server; cheap to clone. Dropping every handle leaves the server
@@ -144,6 +154,8 @@ struct Service<H> {
     config: ServerConfig,
     inner: Arc<Inner>,
     spawner: Arc<dyn Spawner>,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
 }
 
 impl Server {
@@ -166,6 +178,8 @@ impl Server {
             listeners: Vec::new(),
             config: ServerConfig::new(),
             spawner: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -282,6 +296,45 @@ impl Server {
         self
     }
 
+    /// Serve HTTPS on the TCP listeners (the `tls` feature): each connection first
+    /// completes a TLS handshake with `config`, within 10 seconds by default (see
+    /// [`tls_handshake_timeout`](Self::tls_handshake_timeout)); a failed or late
+    /// handshake closes the connection without reaching the handler. Unix socket
+    /// listeners stay plain. Set `config.alpn_protocols` to `[b"http/1.1"]` to announce
+    /// HTTP/1.1 to clients that negotiate ALPN.
+    ///
+    /// ```no_run
+    /// # async fn run(tls: std::sync::Arc<http_server::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// use http_server::{Request, Response, Server};
+    ///
+    /// let mut server = Server::bind("127.0.0.1:8443").await?;
+    /// server.tls(tls);
+    /// let handle = server.serve(|_req: Request| async { Response::text(200, "secure\n") });
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(&mut self, config: Arc<futures_rustls::rustls::ServerConfig>) -> &mut Self {
+        let timeout = self
+            .tls
+            .as_ref()
+            .map_or(Duration::from_secs(10), |t| t.timeout);
+        self.tls = Some(Tls {
+            acceptor: futures_rustls::TlsAcceptor::from(config),
+            timeout,
+        });
+        self
+    }
+
+    /// How long a TLS handshake may take (default 10 seconds); call after
+    /// [`tls`](Self::tls).
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_timeout(&mut self, timeout: Duration) -> &mut Self {
+        if let Some(tls) = &mut self.tls {
+            tls.timeout = timeout;
+        }
+        self
+    }
+
     /// Spawn tasks with `spawner` instead of smol's global executor (the default with
     /// the `smol` feature). See [`ThreadPool`](crate::ThreadPool) for N threads.
     pub fn spawner(&mut self, spawner: impl Spawner) -> &mut Self {
@@ -322,6 +375,8 @@ impl Server {
             config: self.config,
             inner: inner.clone(),
             spawner: spawner.clone(),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         });
         let start: StartFn = Box::new(move |listener, stop, done| {
             let service = service.clone();
@@ -587,7 +642,13 @@ async fn accept_until_stopped<H: Handler>(
             }
             #[cfg(unix)]
             Some(Ok(Accepted::Unix(stream))) => {
-                spawn_io(service, stream, UNIX_ADDR, UNIX_ADDR, true);
+                spawn_io(
+                    service,
+                    async move { Ok(stream) },
+                    UNIX_ADDR,
+                    UNIX_ADDR,
+                    true,
+                );
             }
             Some(Err(e)) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
@@ -622,19 +683,38 @@ fn spawn_connection<H: Handler>(
 ) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(fallback);
-    spawn_io(service, TcpIo::new(stream), peer, local, false);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = service.tls.clone() {
+        let handshake = async move {
+            let accept = tls.acceptor.accept(TcpIo::new(stream));
+            let timeout = async {
+                Timer::after(tls.timeout).await;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timeout",
+                ))
+            };
+            accept.or(timeout).await
+        };
+        spawn_io(service, handshake, peer, local, false);
+        return;
+    }
+    let stream = TcpIo::new(stream);
+    spawn_io(service, async move { Ok(stream) }, peer, local, false);
 }
 
-/// Count, register and spawn one accepted connection.
-fn spawn_io<H, IO>(
+/// Count, register and spawn one accepted connection; its task first runs `setup` (such
+/// as a TLS handshake) to get the transport.
+fn spawn_io<H, IO, F>(
     service: &Arc<Service<H>>,
-    stream: IO,
+    setup: F,
     peer: SocketAddr,
     local: SocketAddr,
     unix: bool,
 ) where
     H: Handler,
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Future<Output = io::Result<IO>> + Send + 'static,
 {
     let id = ConnectionId::next();
     let shared = Arc::new(ConnShared::new());
@@ -652,6 +732,13 @@ fn spawn_io<H, IO>(
     let service = service.clone();
     spawner.spawn(Box::pin(async move {
         let _guard = guard;
+        let stream = match setup.await {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::debug!("connection {id} from {peer}: setup failed: {e}");
+                return;
+            }
+        };
         let info = ConnInfo {
             id,
             peer,
