@@ -1,6 +1,6 @@
 //! Uploads: a page with a real HTML form (several files and a text field) and its POST
 //! handler, which saves every file to a temporary directory with
-//! [`save_uploads`](http_server::multipart::save_uploads), hashes each one with SHA-256
+//! `save_uploads`, hashes each one with SHA-256
 //! as it is written (from the `Written` events, no second read), and answers a page
 //! listing the files received with their sizes and hashes. The files are then dropped,
 //! which removes them: the demo keeps nothing.
