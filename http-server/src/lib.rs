@@ -62,6 +62,8 @@ pub mod router;
 mod rt;
 mod server;
 mod shared;
+#[cfg(feature = "tower")]
+mod tower;
 mod upgrade;
 
 pub use config::ServerConfig;
@@ -77,6 +79,8 @@ pub use rt::{BoxFuture, Spawner};
 pub use rt::{SmolSpawner, ThreadPool};
 pub use server::{Server, ServerHandle};
 pub use shared::ShutdownSignal;
+#[cfg(feature = "tower")]
+pub use tower::{HttpBody, TowerService};
 pub use upgrade::{OnUpgrade, Upgraded};
 
 pub use bytes::Bytes;
