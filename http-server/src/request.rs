@@ -537,6 +537,14 @@ impl Body for RequestBody {
     }
 }
 
+impl FromIterator<(String, String)> for Form {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self {
+            pairs: pairs.into_iter().collect(),
+        }
+    }
+}
+
 impl Form {
     /// Decode `application/x-www-form-urlencoded` bytes: `&`-separated `name=value`
     /// pairs, `+` as space, `%XX` escapes. Lenient like browsers: a malformed escape is
@@ -554,6 +562,11 @@ impl Form {
             })
             .collect();
         Self { pairs }
+    }
+
+    /// Append a decoded pair.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((name.into(), value.into()));
     }
 
     /// The first value of `name`.

@@ -141,30 +141,12 @@ pub fn query_form(req: &Request, limits: &FormLimits) -> Result<Form, UploadErro
     parse_form(req.query().unwrap_or("").as_bytes(), limits)
 }
 
-/// Append `s` percent-encoded for an urlencoded form (everything but unreserved bytes).
-pub(crate) fn encode_into(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-    }
-}
-
 /// A [`Form`] holding exactly `pairs`.
 pub(crate) fn form_from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Form {
-    let mut text = Vec::new();
-    for (name, value) in pairs {
-        if !text.is_empty() {
-            text.push(b'&');
-        }
-        encode_into(name, &mut text);
-        text.push(b'=');
-        encode_into(value, &mut text);
-    }
-    Form::parse(&text)
+    pairs
+        .into_iter()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
