@@ -1,12 +1,15 @@
 //! One server showing each capability: hello, echo (a streamed request body sent back as
 //! it arrives), a form, a slow streaming body, a Server-Sent Events clock, a chat over
-//! SSE and long-poll, the client's address and a panic that becomes a 500. Prints one
-//! access-log line per request.
+//! SSE and long-poll, file uploads, a router with basic auth, cookies and static files,
+//! the client's address and a panic that becomes a 500. Prints one access-log line per
+//! request.
 //!
 //! Run with: `cargo run --release --example demo -- 127.0.0.1:8080`
 //! (the first argument is the listen address; default 127.0.0.1:8080).
 
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +28,9 @@ const INDEX: &str = r#"<!doctype html>
   <li><a href="/slow">/slow</a>: a body streamed one line every 300 ms</li>
   <li><a href="/clock/">/clock/</a>: a Server-Sent Events clock (push stream)</li>
   <li><a href="/chat/">/chat/</a>: a chat room over SSE, or <a href="/chat/?mode=poll">long-poll</a></li>
+  <li><a href="/upload/">/upload/</a>: file uploads streamed to disk, with sizes and SHA-256</li>
+  <li><a href="/users/42">/users/42</a>: a routed path parameter (and a visit-counting cookie);
+      <a href="/admin/">/admin/</a>: basic auth (admin/admin); <a href="/static/">/static/</a>: files</li>
   <li><a href="/ip">/ip</a>: your address</li>
   <li><a href="/panic">/panic</a>: a handler panic answered with 500</li>
 </ul>
@@ -39,14 +45,21 @@ const FORM: &str = r#"<!doctype html>
 </form>
 "#;
 
-async fn handle(req: Request, room: Room) -> Response {
+async fn handle(req: Request, room: Room, uploads: Arc<PathBuf>) -> Response {
     if let Some(response) = examples::clock::route(&req, "/clock") {
         return response;
     }
-    let mut req = match examples::chat::route(req, &room, "/chat").await {
+    let req = match examples::chat::route(req, &room, "/chat").await {
         Ok(response) => return response,
         Err(req) => req,
     };
+    let mut req = match examples::routes::route(req).await {
+        Ok(response) => return response,
+        Err(req) => req,
+    };
+    if let Some(response) = examples::upload::route(&mut req, "/upload", &uploads).await {
+        return response;
+    }
     match (req.method(), req.path()) {
         ("GET", "/") => Response::html(200, INDEX),
         ("GET", "/hello") => Response::text(200, "Hello, World!\n"),
@@ -118,7 +131,8 @@ fn main() -> std::io::Result<()> {
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
         let room = Room::new();
-        let handle = server.serve(move |req: Request| handle(req, room.clone()));
+        let uploads = Arc::new(examples::upload::default_dir());
+        let handle = server.serve(move |req: Request| handle(req, room.clone(), uploads.clone()));
         println!("demo listening on http://{}/", handle.local_addr());
         std::future::pending::<()>().await;
         Ok(())
