@@ -438,14 +438,7 @@ impl RequestBody {
             BodyState::Eof => Poll::Ready(Ok(None)),
             BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error())),
             BodyState::Reading => {
-                slot.want = true;
-                if !slot
-                    .reader
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    slot.reader = Some(cx.waker().clone());
-                }
+                slot.park_reader(cx.waker());
                 drop(slot);
                 shared.wake_conn();
                 Poll::Pending
@@ -501,14 +494,7 @@ impl AsyncRead for RequestBody {
             BodyState::Eof => Poll::Ready(Ok(0)),
             BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error().into())),
             BodyState::Reading => {
-                slot.want = true;
-                if !slot
-                    .reader
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    slot.reader = Some(cx.waker().clone());
-                }
+                slot.park_reader(cx.waker());
                 drop(slot);
                 shared.wake_conn();
                 Poll::Pending

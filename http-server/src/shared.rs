@@ -165,6 +165,14 @@ impl BodySlot {
         self.pos = 0;
     }
 
+    /// The reader waits for more bytes: ask the connection for them and keep its waker.
+    pub(crate) fn park_reader(&mut self, waker: &Waker) {
+        self.want = true;
+        if !self.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.reader = Some(waker.clone());
+        }
+    }
+
     /// Wake the reader, if one waits.
     pub(crate) fn wake_reader(&mut self) {
         if let Some(w) = self.reader.take() {
