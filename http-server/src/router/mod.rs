@@ -64,13 +64,15 @@ mod stack;
 mod trie;
 
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_lite::FutureExt;
 
 use crate::{Handler, Request, Response};
-use stack::{AfterFn, ErasedBefore, internal_error};
+use stack::{AfterFn, BoxFut, ErasedBefore, internal_error};
 use trie::{Node, Prefix};
 
 pub use auth::{AuthUser, BasicAuth, basic_auth, unauthorized};
@@ -283,7 +285,11 @@ impl Router {
     }
 
     /// Route and answer one request: the whole pipeline.
-    async fn serve(&self, req: Request) -> Response {
+    ///
+    /// Everything up to the choice of the content handler runs here, synchronously, when
+    /// the path has no before handler (the usual case): the returned future is then just
+    /// the content handler's boxed future, with no state machine of the router's around it.
+    fn serve(&self, req: Request) -> Serve<'_> {
         let started = Instant::now();
         let mut cx = RequestContext::new(req);
         let mut early = None;
@@ -303,35 +309,42 @@ impl Router {
                 early = Some(internal_error());
             }
         }
-        let hooks = self.after.find(cx.path());
-        let tracking = (!hooks.is_empty()).then(|| {
-            let quiet = cx.method() == "HEAD";
-            let record = Completed {
-                method: cx.method().to_owned(),
-                target: cx.request().target().to_owned(),
-                status: 0,
-                bytes: 0,
-                duration: Default::default(),
-                finished: false,
-            };
-            (hooks.clone(), record, quiet)
-        });
-        let response = match early {
-            Some(r) => r,
-            None => self.dispatch(cx).await,
+        // One look at the path for the stacks and (without before handlers) the route.
+        let path = cx.path();
+        let hooks = self.after.find(path);
+        let routed_now = early.is_none() && self.before.find(path).is_empty();
+        let found = if routed_now {
+            self.routes.lookup(path)
+        } else {
+            None
         };
-        match tracking {
-            None => response,
-            Some((hooks, mut record, quiet)) => {
-                let status = response.status();
-                record.status = status;
-                let quiet = quiet || status < 200 || status == 204 || status == 304;
-                stack::track(response, hooks, record, started, quiet)
-            }
-        }
+        let tracking = (!hooks.is_empty()).then(|| {
+            Box::new(Tracking {
+                hooks: hooks.clone(),
+                record: Completed {
+                    method: cx.method().to_owned(),
+                    target: cx.request().target().to_owned(),
+                    status: 0,
+                    bytes: 0,
+                    duration: Default::default(),
+                    finished: false,
+                },
+                is_head: cx.method() == "HEAD",
+                started,
+            })
+        });
+        let inner = match early {
+            Some(r) => Inner::Ready(Some(r)),
+            None if routed_now => match self.select_found(found, cx) {
+                Selected::Endpoint(endpoint, cx) => start(endpoint, cx),
+                Selected::Answer(r) => Inner::Ready(Some(r)),
+            },
+            None => Inner::Future(Box::pin(self.dispatch(cx))),
+        };
+        Serve { inner, tracking }
     }
 
-    /// The before stack, then the content handler.
+    /// The before stack, then the content handler (when the path has before handlers).
     async fn dispatch(&self, mut cx: RequestContext) -> Response {
         let mut replaced = None;
         for handler in self.before.find(cx.path()).iter() {
@@ -351,16 +364,45 @@ impl Router {
                 }
             }
         }
-        if let Some(endpoint) = &replaced {
-            return run(endpoint, cx).await;
+        let (endpoint, cx) = match &replaced {
+            Some(endpoint) => (endpoint, cx),
+            None => match self.select(cx) {
+                Selected::Endpoint(endpoint, cx) => (endpoint, cx),
+                Selected::Answer(r) => return r,
+            },
+        };
+        match AssertUnwindSafe(endpoint.0.call_boxed(cx))
+            .catch_unwind()
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => {
+                log::error!("a content handler panicked; answering 500");
+                internal_error()
+            }
         }
-        let Some(found) = self.routes.lookup(cx.path()) else {
+    }
+
+    /// The content handler for the request (its parameters stored in `cx`), or the
+    /// router's own answer: `404`, `405`, `OPTIONS`.
+    fn select(&self, cx: RequestContext) -> Selected<'_> {
+        let found = self.routes.lookup(cx.path());
+        self.select_found(found, cx)
+    }
+
+    /// [`select`](Self::select) with the route already looked up.
+    fn select_found<'a>(
+        &'a self,
+        found: Option<trie::Found<'a, Methods>>,
+        mut cx: RequestContext,
+    ) -> Selected<'a> {
+        let Some(found) = found else {
             if cx.path() == "*" && cx.method() == "OPTIONS" {
-                return self.options_asterisk();
+                return Selected::Answer(self.options_asterisk());
             }
             return match &self.fallback {
-                Some(endpoint) => run(endpoint, cx).await,
-                None => Response::text(404, "not found\n"),
+                Some(endpoint) => Selected::Endpoint(endpoint, cx),
+                None => Selected::Answer(Response::text(404, "not found\n")),
             };
         };
         let methods = found.value;
@@ -371,11 +413,13 @@ impl Router {
         }
         cx.rest = found.rest;
         match methods.select(cx.method()) {
-            Some(endpoint) => run(endpoint, cx).await,
+            Some(endpoint) => Selected::Endpoint(endpoint, cx),
             None if cx.method() == "OPTIONS" => {
-                Response::empty(204).header("Allow", &*methods.allow)
+                Selected::Answer(Response::empty(204).header("Allow", &*methods.allow))
             }
-            None => Response::text(405, "method not allowed\n").header("Allow", &*methods.allow),
+            None => Selected::Answer(
+                Response::text(405, "method not allowed\n").header("Allow", &*methods.allow),
+            ),
         }
     }
 
@@ -418,17 +462,79 @@ impl Methods {
     }
 }
 
-/// Run a content handler; a panic becomes a `500`.
-async fn run(endpoint: &BoxEndpoint, cx: RequestContext) -> Response {
-    match AssertUnwindSafe(endpoint.0.call_boxed(cx))
-        .catch_unwind()
-        .await
-    {
-        Ok(r) => r,
+/// The future [`Router`] answers with: the content handler's boxed future (or the whole
+/// pipeline's, with before handlers), a panic in it becoming a `500`, and the response
+/// wrapped for the after handlers.
+struct Serve<'a> {
+    inner: Inner<'a>,
+    tracking: Option<Box<Tracking>>,
+}
+
+enum Inner<'a> {
+    Ready(Option<Response>),
+    Future(BoxFut<'a, Response>),
+}
+
+/// What the after handlers of a request need.
+struct Tracking {
+    hooks: Arc<[AfterFn]>,
+    record: Completed,
+    is_head: bool,
+    started: Instant,
+}
+
+/// The outcome of routing: a content handler to run, or the router's own answer.
+enum Selected<'a> {
+    Endpoint(&'a BoxEndpoint, RequestContext),
+    Answer(Response),
+}
+
+/// Start a content handler (a panic while creating its future is a `500` too).
+fn start(endpoint: &BoxEndpoint, cx: RequestContext) -> Inner<'_> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.0.call_boxed(cx))) {
+        Ok(fut) => Inner::Future(fut),
         Err(_) => {
             log::error!("a content handler panicked; answering 500");
-            internal_error()
+            Inner::Ready(Some(internal_error()))
         }
+    }
+}
+
+impl Future for Serve<'_> {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let this = self.get_mut();
+        let response = match &mut this.inner {
+            Inner::Ready(r) => r.take().unwrap_or_else(internal_error),
+            Inner::Future(fut) => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(r)) => r,
+                    Err(_) => {
+                        log::error!("a content handler panicked; answering 500");
+                        internal_error()
+                    }
+                }
+            }
+        };
+        // Drop the handler's future (and what it holds) before the response goes out.
+        this.inner = Inner::Ready(None);
+        Poll::Ready(match this.tracking.take() {
+            None => response,
+            Some(t) => {
+                let Tracking {
+                    hooks,
+                    mut record,
+                    is_head,
+                    started,
+                } = *t;
+                let status = response.status();
+                record.status = status;
+                let quiet = is_head || status < 200 || status == 204 || status == 304;
+                stack::track(response, hooks, record, started, quiet)
+            }
+        })
     }
 }
 

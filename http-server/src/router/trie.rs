@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use std::cmp::Ordering;
+
 use super::context::{MAX_PARAMS, hex};
 
 /// One node of the route trie.
@@ -102,7 +104,7 @@ impl<T> Node<T> {
         match *first {
             Seg::Wildcard => Ok(&mut self.wildcard),
             Seg::Static(s) => {
-                let i = match self.statics.binary_search_by(|(k, _)| (**k).cmp(s)) {
+                let i = match self.statics.binary_search_by(|(k, _)| key_cmp(k, s)) {
                     Ok(i) => i,
                     Err(i) => {
                         self.statics.insert(i, (s.into(), Self::default()));
@@ -158,7 +160,7 @@ impl<T> Node<T> {
         }
         let end = path[pos..].find('/').map_or(path.len(), |i| pos + i);
         let seg = &path[pos..end];
-        if let Ok(i) = self.statics.binary_search_by(|(k, _)| (**k).cmp(seg)) {
+        if let Ok(i) = self.statics.binary_search_by(|(k, _)| key_cmp(k, seg)) {
             if let Some(r) = self.statics[i].1.walk(path, end + 1, ranges, len) {
                 return Some(r);
             }
@@ -222,7 +224,7 @@ impl<T: Clone> Prefix<T> {
         };
         let mut node = &mut *self;
         for seg in tail.split('/').filter(|s| !s.is_empty()) {
-            let i = match node.children.binary_search_by(|(k, _)| (**k).cmp(seg)) {
+            let i = match node.children.binary_search_by(|(k, _)| key_cmp(k, seg)) {
                 Ok(i) => i,
                 Err(i) => {
                     node.children.insert(i, (seg.into(), Self::default()));
@@ -248,7 +250,7 @@ impl<T: Clone> Prefix<T> {
     pub(crate) fn find(&self, path: &str) -> &Arc<[T]> {
         let mut node = self;
         for seg in path.split('/').filter(|s| !s.is_empty()) {
-            match node.children.binary_search_by(|(k, _)| (**k).cmp(seg)) {
+            match node.children.binary_search_by(|(k, _)| key_cmp(k, seg)) {
                 Ok(i) => node = &node.children[i].1,
                 Err(_) => break,
             }
@@ -260,6 +262,14 @@ impl<T: Clone> Prefix<T> {
     pub(crate) fn is_empty(&self) -> bool {
         self.own.is_empty() && self.children.is_empty()
     }
+}
+
+/// The order of static children: by length, then bytes (most comparisons end at the
+/// length, without a `memcmp`).
+fn key_cmp(key: &str, seg: &str) -> Ordering {
+    key.len()
+        .cmp(&seg.len())
+        .then_with(|| key.as_bytes().cmp(seg.as_bytes()))
 }
 
 /// Normalize a request path for routing (RFC 3986 §6.2.2): decode percent-encoded
