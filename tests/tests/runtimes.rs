@@ -1,6 +1,7 @@
-//! The server under other runtimes: tokio (as the spawner, and as the transport through
-//! tokio-util's compat), a plain `async_executor::Executor`, smol's global executor, and
-//! a two-thread `ThreadPool` serving requests at the same time.
+//! The server under other runtimes: tokio (as the spawner, as the transport through
+//! tokio-util's compat, and async-net's listener bound inside a tokio runtime), a plain
+//! `async_executor::Executor`, smol's global executor, and a two-thread `ThreadPool`
+//! serving requests at the same time.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::future::block_on;
 use http_server::{
-    BoxFuture, CloseReason, Request, Response, ServerConfig, ThreadPool, serve_connection,
+    BoxFuture, CloseReason, Request, Response, Server, ServerConfig, ThreadPool, serve_connection,
 };
 use integration_tests::{Client, TestServer, WAIT, bind, get};
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -108,6 +109,46 @@ fn serves_tokio_sockets_through_compat() {
     );
 }
 
+/// Everything inside a multi-thread tokio runtime: `Server::bind` (async-net's listener,
+/// on async-io's reactor) awaited in `block_on`, tasks spawned on tokio, requests served,
+/// the keep-alive timer firing, then a shutdown, all from tokio.
+#[test]
+fn serves_async_net_listener_inside_tokio() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tokio-mt")
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+        let tokio = tokio::runtime::Handle::current();
+        server.spawner(move |fut: BoxFuture| {
+            tokio.spawn(fut);
+        });
+        server
+            .config_mut()
+            .keep_alive_timeout(Duration::from_millis(300));
+        let handle = server.serve(where_am_i);
+        let addr = handle.local_addr();
+        // The blocking client runs beside the runtime's workers.
+        tokio::task::spawn_blocking(move || {
+            let mut c = Client::connect(addr);
+            exercise(&mut c, "tokio=true thread=tokio-mt");
+            c.expect_closed();
+            let mut d = Client::connect(addr);
+            assert_eq!(
+                d.request(&get("/d")).text(),
+                "/d tokio=true thread=tokio-mt"
+            );
+        })
+        .await
+        .unwrap();
+        tokio::time::timeout(WAIT, handle.shutdown()).await.unwrap();
+        assert_eq!(handle.connection_count(), 0);
+    });
+}
+
 #[test]
 fn serves_under_a_plain_async_executor() {
     let ex = Arc::new(async_executor::Executor::new());
@@ -137,7 +178,14 @@ fn serves_under_a_plain_async_executor() {
 fn serves_on_smols_global_executor_by_default() {
     let server = TestServer::serve(bind(), where_am_i);
     let r = server.get("/g");
-    assert!(r.text().starts_with("/g tokio=false thread="), "{r:?}");
+    let marker = r
+        .text()
+        .strip_prefix("/g ")
+        .unwrap_or_else(|| panic!("{r:?}"))
+        .to_owned();
+    assert!(marker.starts_with("tokio=false thread="), "{r:?}");
+    let mut c = server.connect();
+    exercise(&mut c, &marker);
 }
 
 /// Two handlers that each block their thread until both are running: only possible when
