@@ -139,6 +139,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             cpu[i].push(m.cpu_us);
         }
     }
+    // Rounds alternate servers: the ratio within a round is less sensitive to other load
+    // on the machine than the ratio of medians.
+    let mut paired: Vec<f64> = results[1]
+        .iter()
+        .zip(&results[0])
+        .map(|(r, h)| r / h)
+        .collect();
+    let mut paired_cpu: Vec<f64> = cpu[1].iter().zip(&cpu[0]).map(|(r, h)| r / h).collect();
+    let (paired, paired_cpu) = (median(&mut paired), median(&mut paired_cpu));
     let hello = median(&mut results[0]);
     let routes = median(&mut results[1]);
     let (hello_cpu, routes_cpu) = (median(&mut cpu[0]), median(&mut cpu[1]));
@@ -156,6 +165,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
          CPU per request +{:.1}%",
         (1.0 - ratio) * 100.0,
         (routes_cpu / hello_cpu - 1.0) * 100.0
+    );
+    println!(
+        "per-round pairs (median): routes/hello req/s = {paired:.3}, CPU/request = {paired_cpu:.3}"
     );
     println!(
         "command: taskset -c 0 SERVER ADDR; taskset -c 1 wrk -t1 -c{} -d{}s -s routes.lua http://ADDR/",
