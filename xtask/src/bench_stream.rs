@@ -25,13 +25,12 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::util;
+use crate::proc::{self, Launcher, Server};
+use crate::util::{self, Args, median, percentile};
 
 const USAGE: &str = "\
 usage: cargo xtask bench stream [options]
@@ -61,33 +60,28 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let (ours_bin, hyper_bin, client_bin) = build(&root, &opts)?;
     // Run from snapshots: others may rebuild target/ while the bench runs.
-    let snap = |bin: &Path, name: &str| -> Result<PathBuf, String> {
-        let to = work_dir.join(name);
-        let _ = std::fs::remove_file(&to);
-        std::fs::copy(bin, &to)
-            .map_err(|e| format!("copy {} to {}: {e}", bin.display(), to.display()))?;
-        Ok(to)
-    };
+    let snap = |bin: &Path, name: &str| proc::snapshot(bin, &work_dir, name);
     let ours_bin = snap(&ours_bin, "stream_server")?;
     let hyper_bin = snap(&hyper_bin, "hyper-stream")?;
     // The client decodes millions of chunks a second: a release build of this crate.
     let client = snap(&client_bin, "xtask-stream-client")?;
 
-    let pin = match thread::available_parallelism() {
-        Ok(n) if n.get() >= 2 && have("taskset") => true,
-        _ => {
-            eprintln!("warning: fewer than 2 cores or no taskset: running without pinning");
-            false
-        }
-    };
-    let nice = !opts.no_nice && can_raise_priority();
+    let pin = proc::two_cores() && proc::have("taskset");
+    if !pin {
+        eprintln!("warning: fewer than 2 cores or no taskset: running without pinning");
+    }
+    let nice = !opts.no_nice && proc::can_raise_priority();
     if !opts.no_nice && !nice {
         eprintln!("note: cannot raise priority (not root?): servers and client at normal priority");
     }
-    let ctx = Ctx {
-        opts: &opts,
+    let launcher = Launcher {
         pin,
         nice,
+        nofile: None,
+    };
+    let ctx = Ctx {
+        opts: &opts,
+        launcher,
         work_dir: &work_dir,
         client: &client,
     };
@@ -120,7 +114,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let mut t_round = Vec::new();
         let mut l_round = Vec::new();
         for (name, bin, modes) in &servers {
-            let mut server = Server::start(&ctx, name, bin)?;
+            let mut server = ctx.start(name, bin)?;
             for mode in *modes {
                 let target = format!(
                     "/?mode={}&secs={}&size={}&batch={}",
@@ -156,14 +150,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "servers: {n}taskset -c 0, single-threaded (ours: ThreadPool::new(0); hyper: current-thread \
          tokio), fresh process per round; client: {n}taskset -c 1, std TcpStream decoding chunked \
          framing; loadavg at end: {l}",
-        n = if nice {
-            "setsid+autogroup -20, nice -n -20 "
-        } else {
-            ""
-        },
-        l = std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        n = launcher.prefix(),
+        l = proc::loadavg()
     );
     print!("{}", report(&opts, &tput, &lat));
     Ok(())
@@ -247,24 +235,15 @@ impl Options {
             no_build: false,
             no_nice: false,
         };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut val = |name: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-            };
-            fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
-                v.parse()
-                    .map_err(|_| format!("{name}: not a number: {v:?}\n{USAGE}"))
-            }
-            match a.as_str() {
-                "--rounds" => o.rounds = num("--rounds", val("--rounds")?)?,
-                "--secs" => o.secs = num("--secs", val("--secs")?)?,
-                "--size" => o.size = num("--size", val("--size")?)?,
-                "--batch" => o.batch = num("--batch", val("--batch")?)?,
-                "--count" => o.count = num("--count", val("--count")?)?,
-                "--interval-us" => o.interval_us = num("--interval-us", val("--interval-us")?)?,
+        let mut args = Args::new(args, USAGE);
+        while let Some(a) = args.next() {
+            match a {
+                "--rounds" => o.rounds = args.num("--rounds")?,
+                "--secs" => o.secs = args.num("--secs")?,
+                "--size" => o.size = args.num("--size")?,
+                "--batch" => o.batch = args.num("--batch")?,
+                "--count" => o.count = args.num("--count")?,
+                "--interval-us" => o.interval_us = args.num("--interval-us")?,
                 "--no-build" => o.no_build = true,
                 "--no-nice" => o.no_nice = true,
                 "-h" | "--help" => {
@@ -290,38 +269,24 @@ impl Options {
 
 struct Ctx<'a> {
     opts: &'a Options,
-    pin: bool,
-    nice: bool,
+    /// Pinning (servers on core 0, the client on core 1) and nice -20 (root only).
+    launcher: Launcher,
     work_dir: &'a Path,
     /// Copy of this executable, run as the `__client` child.
     client: &'a Path,
 }
 
 impl Ctx<'_> {
-    /// A command running the program given as its next argument pinned to `core` and,
-    /// with `nice`, at nice -20 in a session (so an autogroup) of its own set to -20
-    /// (with autogroups, nice only counts within a session). Every step `exec`s, so the
-    /// child's pid is the program's own.
-    fn launch(&self, core: usize) -> Command {
-        let mut script = String::new();
-        if self.nice {
-            script.push_str("echo -20 > /proc/self/autogroup 2>/dev/null; exec nice -n -20 ");
-        } else {
-            script.push_str("exec ");
-        }
-        if self.pin {
-            let _ = write!(script, "taskset -c {core} ");
-        }
-        script.push_str("\"$@\"");
-        let mut c = if self.nice {
-            let mut c = Command::new("setsid");
-            c.arg("bash");
+    /// A fresh server `bin` pinned to core 0 (with a 10-minute watchdog when it runs in a
+    /// session of its own).
+    fn start(&self, name: &str, bin: &Path) -> Result<Server, String> {
+        let log = self.work_dir.join(format!("{name}.log"));
+        let watchdog = self.launcher.nice.then_some(Duration::from_secs(10 * 60));
+        Server::start(name, log, watchdog, |addr| {
+            let mut c = self.launcher.command(0);
+            c.arg(bin).arg(addr.to_string());
             c
-        } else {
-            Command::new("bash")
-        };
-        c.args(["-c", &script, "bench-launch"]);
-        c
+        })
     }
 }
 
@@ -331,25 +296,14 @@ impl Ctx<'_> {
 /// Builds (release) our example, the hyper peer and this crate (the client); their paths.
 fn build(root: &Path, opts: &Options) -> Result<(PathBuf, PathBuf, PathBuf), String> {
     let target = util::target_dir(root);
-    let peer_target = target.join("peers");
-    let hyper_bin = peer_target.join("release").join("hyper-stream");
+    let mut hyper_bin = target.join("peers").join("release").join("hyper-stream");
     let ours = target
         .join("release")
         .join("examples")
         .join("stream_server");
     let client = target.join("release").join("xtask");
     if !opts.no_build {
-        eprintln!("building hyper-stream peer (release)...");
-        let mut cmd = Command::new(util::cargo());
-        cmd.current_dir(root)
-            .args(["build", "--release", "--locked", "--manifest-path"])
-            .arg(root.join("xtask/peers/hyper-stream/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&peer_target);
-        let st = wait_status(&mut cmd, Duration::from_secs(900))?;
-        if !st.success() {
-            return Err(format!("building the hyper-stream peer failed ({st})"));
-        }
+        hyper_bin = util::build_peer(root, "hyper-stream", "hyper-stream")?;
         eprintln!("building our stream_server example (release)...");
         let mut cmd = util::cargo_cmd(root);
         cmd.args([
@@ -364,7 +318,7 @@ fn build(root: &Path, opts: &Options) -> Result<(PathBuf, PathBuf, PathBuf), Str
             "--bin",
             "xtask",
         ]);
-        let st = wait_status(&mut cmd, Duration::from_secs(900))?;
+        let st = proc::wait_status(&mut cmd, Duration::from_secs(900))?;
         if !st.success() {
             return Err(format!(
                 "building stream_server and the client failed ({st})"
@@ -377,208 +331,6 @@ fn build(root: &Path, opts: &Options) -> Result<(PathBuf, PathBuf, PathBuf), Str
         }
     }
     Ok((ours, hyper_bin, client))
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether `nice -n -20` works here (root or CAP_SYS_NICE), and setsid is there.
-fn can_raise_priority() -> bool {
-    if !have("setsid") {
-        return false;
-    }
-    let mut c = Command::new("nice");
-    c.args(["-n", "-20", "nice"]);
-    matches!(run_bounded(&mut c, Duration::from_secs(10)),
-        Ok((st, out, err)) if st.success() && err.is_empty() && out.trim() == "-20")
-}
-
-// ---------------------------------------------------------------------------------------
-// Processes with bounded waits
-
-/// Waits for `child` at most `timeout`; kills it when the time is up.
-fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> Result<ExitStatus, String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return Ok(st),
-            Ok(None) => {}
-            Err(e) => return Err(format!("{what}: wait: {e}")),
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{what}: still running after {timeout:?}, killed"));
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs `cmd` with its output sent to our stderr (stdout is the report), bounded.
-fn wait_status(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
-    let what = util::display(cmd);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(std::io::stderr()))
-        .spawn()
-        .map_err(|e| format!("{what}: {e}"))?;
-    wait_child(&mut child, timeout, &what)
-}
-
-/// Runs `cmd` capturing its stdout and stderr, bounded by `timeout`.
-fn run_bounded(
-    cmd: &mut Command,
-    timeout: Duration,
-) -> Result<(ExitStatus, String, String), String> {
-    let what = util::display(cmd);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: {e}"))?;
-    fn drain(r: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-        thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_string(&mut s);
-            }
-            s
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let st = wait_child(&mut child, timeout, &what)?;
-    Ok((
-        st,
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    ))
-}
-
-/// A server process; killed (and reaped) when dropped.
-struct Server {
-    name: String,
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-    watchdog: Option<Child>,
-}
-
-impl Server {
-    fn start(ctx: &Ctx<'_>, name: &str, bin: &Path) -> Result<Self, String> {
-        let addr = free_port()?;
-        let log = ctx.work_dir.join(format!("{name}.log"));
-        let log_file =
-            std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
-        let child = ctx
-            .launch(0)
-            .arg(bin)
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| format!("start {}: {e}", bin.display()))?;
-        // In a session of its own the server would outlive a Ctrl-C of ours: a watchdog
-        // (also in its own session) kills it when we are gone, and after 10 minutes anyway.
-        let watchdog = if ctx.nice {
-            let script = "trap '' INT TERM HUP; i=0; \
-                 while [ $i -lt 1200 ] && kill -0 \"$0\" 2>/dev/null && kill -0 \"$1\" 2>/dev/null; \
-                 do sleep 0.5; i=$((i+1)); done; kill -9 \"$1\" 2>/dev/null";
-            Command::new("setsid")
-                .args(["bash", "-c", script])
-                .arg(std::process::id().to_string())
-                .arg(child.id().to_string())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()
-        } else {
-            None
-        };
-        let mut server = Self {
-            name: name.to_string(),
-            child,
-            addr,
-            log,
-            watchdog,
-        };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            self.check_alive()?;
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{} not listening on {} after 10 s: {}",
-                    self.name,
-                    self.addr,
-                    self.log_tail()
-                ));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn check_alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(st)) => Err(format!("{} exited ({st}): {}", self.name, self.log_tail())),
-            Err(e) => Err(format!("{}: {e}", self.name)),
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = s.lines().collect();
-        let tail = lines[lines.len().saturating_sub(10)..].join("\n");
-        format!("(log {}):\n{tail}", self.log.display())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(w) = &mut self.watchdog {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
-    }
-}
-
-fn free_port() -> Result<SocketAddr, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
-    l.local_addr().map_err(|e| e.to_string())
-}
-
-/// Nanoseconds the threads of `pid` spent runnable but waiting for a CPU (field 2 of
-/// `/proc/PID/task/*/schedstat`).
-fn run_queue_wait_ns(pid: u32) -> u64 {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
-    };
-    dir.flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -603,7 +355,7 @@ struct Latency {
 
 /// Runs the `__client` child pinned to core 1; returns its one-line answer's fields.
 fn client(ctx: &Ctx<'_>, server: &mut Server, args: &[String]) -> Result<Vec<f64>, String> {
-    let mut cmd = ctx.launch(1);
+    let mut cmd = ctx.launcher.command(1);
     cmd.arg(ctx.client)
         .args(["bench", "stream", "__client"])
         .arg(server.addr.to_string())
@@ -611,7 +363,7 @@ fn client(ctx: &Ctx<'_>, server: &mut Server, args: &[String]) -> Result<Vec<f64
     let bound = Duration::from_secs_f64(
         ctx.opts.secs + ctx.opts.count as f64 * ctx.opts.interval_us as f64 * 3e-6 + 30.0,
     );
-    let (st, out, err) = run_bounded(&mut cmd, bound)?;
+    let (st, out, err) = proc::run_bounded(&mut cmd, bound)?;
     server.check_alive()?;
     if !st.success() {
         return Err(format!("client failed ({st}): {out}{err}"));
@@ -626,7 +378,7 @@ fn client(ctx: &Ctx<'_>, server: &mut Server, args: &[String]) -> Result<Vec<f64
 
 fn measure_tput(ctx: &Ctx<'_>, server: &mut Server, target: &str) -> Result<Tput, String> {
     let pid = server.pid();
-    let w0 = run_queue_wait_ns(pid);
+    let w0 = proc::run_queue_wait_ns(pid).unwrap_or(0);
     let t0 = Instant::now();
     let v = client(
         ctx,
@@ -634,12 +386,12 @@ fn measure_tput(ctx: &Ctx<'_>, server: &mut Server, target: &str) -> Result<Tput
         &["tput".into(), target.into(), ctx.opts.size.to_string()],
     )?;
     let wall_ns = t0.elapsed().as_nanos().max(1) as f64;
-    let w1 = run_queue_wait_ns(pid);
+    let w1 = proc::run_queue_wait_ns(pid).unwrap_or(0);
     let [bytes, secs] = v[..] else {
         return Err(format!("client answer {v:?}"));
     };
     if bytes <= 0.0 || secs <= 0.0 {
-        return Err(format!("{}: no payload for {target}", server.name));
+        return Err(format!("{}: no payload for {target}", server.name()));
     }
     Ok(Tput {
         chunks_per_sec: bytes / ctx.opts.size as f64 / secs,
@@ -660,7 +412,8 @@ fn measure_latency(ctx: &Ctx<'_>, server: &mut Server, target: &str) -> Result<L
     if n as usize != ctx.opts.count {
         return Err(format!(
             "{}: {n} latency samples, expected {}",
-            server.name, ctx.opts.count
+            server.name(),
+            ctx.opts.count
         ));
     }
     Ok(Latency {
@@ -753,12 +506,11 @@ fn client_child(args: &[String]) -> Result<(), String> {
     if latency {
         let mut l = dec.latencies;
         l.sort_unstable();
-        let pick = |q: f64| l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)));
         println!(
             "{} {} {} {}",
             l.len(),
-            pick(0.5).copied().unwrap_or(0),
-            pick(0.99).copied().unwrap_or(0),
+            percentile(&l, 0.5).unwrap_or(0),
+            percentile(&l, 0.99).unwrap_or(0),
             l.last().copied().unwrap_or(0)
         );
     } else {
@@ -885,16 +637,6 @@ impl Dechunk {
 
 // ---------------------------------------------------------------------------------------
 // Report
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
 
 fn report(opts: &Options, tput: &[Vec<Tput>], lat: &[Vec<Latency>]) -> String {
     let modes: Vec<&Mode> = OUR_MODES.iter().chain(HYPER_MODES).collect();
@@ -1049,11 +791,5 @@ mod tests {
         d.feed(&body, 1000).unwrap();
         assert!(d.done);
         assert_eq!(d.latencies, vec![900, 750]);
-    }
-
-    #[test]
-    fn median_odd_even() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 }

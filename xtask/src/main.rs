@@ -13,7 +13,9 @@ mod bench_stream;
 mod bench_upload;
 mod ci;
 mod fuzz;
+mod proc;
 mod util;
+mod wrk;
 
 use std::process::ExitCode;
 
