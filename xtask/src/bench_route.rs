@@ -7,12 +7,12 @@
 //! Each server runs pinned to core 0 and wrk to core 1 (when there are 2 cores), a fresh
 //! process per measure; every answer must be a 2xx.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-use crate::util::{cargo_cmd, target_dir, workspace_root};
+use crate::proc::{self, Launcher, Server};
+use crate::util::{Args, cargo_cmd, quantile_by, target_dir, workspace_root};
+use crate::wrk;
 
 const USAGE: &str = "\
 usage: cargo xtask bench route [OPTIONS]
@@ -63,17 +63,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         rounds: 3,
         build: true,
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut num = |name: &str| -> Result<u32, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{name} needs a number\n\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--duration" => opts.duration = num("--duration")?.max(1),
-            "--connections" => opts.connections = num("--connections")?.max(1),
-            "--rounds" => opts.rounds = num("--rounds")?.max(1),
+    let mut args = Args::new(args, USAGE);
+    while let Some(a) = args.next() {
+        match a {
+            "--duration" => opts.duration = args.num::<u32>("--duration")?.max(1),
+            "--connections" => opts.connections = args.num::<u32>("--connections")?.max(1),
+            "--rounds" => opts.rounds = args.num::<u32>("--rounds")?.max(1),
             "--no-build" => opts.build = false,
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -87,33 +82,37 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&work).map_err(|e| format!("create {}: {e}", work.display()))?;
     if opts.build {
         eprintln!("building the hello and routes_bench examples (release)...");
-        let st = cargo_cmd(&root)
-            .args(["build", "--release", "-p", "examples"])
-            .args(["--example", "hello", "--example", "routes_bench"])
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
+        let mut cmd = cargo_cmd(&root);
+        cmd.args(["build", "--release", "-p", "examples"]).args([
+            "--example",
+            "hello",
+            "--example",
+            "routes_bench",
+        ]);
+        let st = proc::wait_status(&mut cmd, Duration::from_secs(900))?;
         if !st.success() {
             return Err(format!("building the examples failed ({st})"));
         }
     }
     // Run from copies: others may rebuild target/ meanwhile.
     let examples = target_dir(&root).join("release").join("examples");
-    let snap = |name: &str| -> Result<PathBuf, String> {
-        let to = work.join(name);
-        let _ = std::fs::remove_file(&to);
-        std::fs::copy(examples.join(name), &to)
-            .map_err(|e| format!("copy {name} (build it first): {e}"))?;
-        Ok(to)
+    let snap = |name: &str| {
+        proc::snapshot(&examples.join(name), &work, name)
+            .map_err(|e| format!("{e} (build it first)"))
     };
     let servers = [("hello", snap("hello")?), ("routes", snap("routes_bench")?)];
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if !proc::have("wrk") {
         return Err(
             "wrk not found (apt-get install -y wrk, or run `cargo xtask bench server` once)".into(),
         );
     }
     let script = work.join("routes.lua");
     std::fs::write(&script, ROUTES_LUA).map_err(|e| format!("write {}: {e}", script.display()))?;
-    let pin = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let pin = proc::two_cores() && crate::util::succeeds("taskset", &["-c", "0", "true"]);
+    let launcher = Launcher {
+        pin,
+        ..Launcher::default()
+    };
     eprintln!(
         "plan: {} rounds x [hello, routes], wrk -t1 -c{} -d{}s -s routes.lua (100 routes), pinning {}",
         opts.rounds,
@@ -130,7 +129,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 1..=opts.rounds {
         for (i, (name, bin)) in servers.iter().enumerate() {
-            let m = measure(bin, &script, &opts, pin).map_err(|e| format!("{name}: {e}"))?;
+            let m = measure(bin, &script, &opts, &launcher).map_err(|e| format!("{name}: {e}"))?;
             eprintln!(
                 "round {round}: {name:<7} {:>10.0} req/s {:>6.2} µs CPU/request",
                 m.rps, m.cpu_us
@@ -141,16 +140,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     // Rounds alternate servers: the ratio within a round is less sensitive to other load
     // on the machine than the ratio of medians.
-    let mut paired: Vec<f64> = results[1]
+    let paired: Vec<f64> = results[1]
         .iter()
         .zip(&results[0])
         .map(|(r, h)| r / h)
         .collect();
-    let mut paired_cpu: Vec<f64> = cpu[1].iter().zip(&cpu[0]).map(|(r, h)| r / h).collect();
-    let (paired, paired_cpu) = (median(&mut paired), median(&mut paired_cpu));
-    let hello = median(&mut results[0]);
-    let routes = median(&mut results[1]);
-    let (hello_cpu, routes_cpu) = (median(&mut cpu[0]), median(&mut cpu[1]));
+    let paired_cpu: Vec<f64> = cpu[1].iter().zip(&cpu[0]).map(|(r, h)| r / h).collect();
+    let (paired, paired_cpu) = (median(&paired), median(&paired_cpu));
+    let hello = median(&results[0]);
+    let routes = median(&results[1]);
+    let (hello_cpu, routes_cpu) = (median(&cpu[0]), median(&cpu[1]));
     let ratio = routes / hello;
     println!();
     println!(
@@ -183,125 +182,52 @@ struct Sample {
     cpu_us: f64,
 }
 
-/// One fresh server process, a 1 s warm-up, one measured wrk run.
-fn measure(bin: &Path, script: &Path, opts: &Options, pin: bool) -> Result<Sample, String> {
-    let addr = free_port()?;
-    let mut cmd = pinned(pin, 0, bin);
-    cmd.arg(addr.to_string())
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut server = Guard(
-        cmd.spawn()
-            .map_err(|e| format!("start {}: {e}", bin.display()))?,
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        if Instant::now() > deadline {
-            return Err("server did not listen within 10 s".into());
-        }
-        if let Ok(Some(st)) = server.0.try_wait() {
-            return Err(format!("server exited: {st}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("http://{addr}/");
+/// One fresh server process (its log beside the binary), a 1 s warm-up, one measured wrk
+/// run.
+fn measure(
+    bin: &Path,
+    script: &Path,
+    opts: &Options,
+    launcher: &Launcher,
+) -> Result<Sample, String> {
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    let server = Server::start(&name, bin.with_extension("log"), None, |addr| {
+        let mut c = launcher.command(0);
+        c.arg(bin).arg(addr.to_string()).env("RUST_LOG", "off");
+        c
+    })?;
+    let url = format!("http://{}/", server.addr);
     let conns = opts.connections.to_string();
-    wrk(pin, &["-c", &conns, "-d", "1s"], script, &url)?;
-    let pid = server.0.id();
-    let cpu0 = cpu_ticks(pid);
-    let out = wrk(
-        pin,
-        &["-c", &conns, "-d", &format!("{}s", opts.duration)],
-        script,
-        &url,
-    )?;
-    if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
+    let script = script.to_string_lossy();
+    let bound = Duration::from_secs(u64::from(opts.duration) + 30);
+    let wrk = |dur: &str| {
+        wrk::run(
+            launcher,
+            &["-c", &conns, "-d", dur, "-s", &script, &url],
+            bound,
+        )
+    };
+    wrk("1s")?;
+    let pid = server.pid();
+    let cpu0 = proc::cpu_ticks(pid).ok();
+    let out = wrk(&format!("{}s", opts.duration))?;
+    if let Some(line) = out.raw.lines().find(|l| l.contains("Non-2xx")) {
         return Err(format!("answers that are not 2xx: {line}"));
     }
     let rps = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{out}"))?;
-    let requests: f64 = out
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    let cpu_us = match (cpu0, cpu_ticks(pid)) {
-        (Some(a), Some(b)) if requests > 0.0 => (b - a) as f64 * 1e6 / clock_ticks() / requests,
+        .rps
+        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{}", out.raw))?;
+    let requests = out.requests as f64;
+    let cpu_us = match (cpu0, proc::cpu_ticks(pid).ok()) {
+        (Some(a), Some(b)) if requests > 0.0 => {
+            (b - a) as f64 * 1e6 / proc::clock_ticks() / requests
+        }
         _ => f64::NAN,
     };
-    server.0.kill().ok();
     Ok(Sample { rps, cpu_us })
 }
 
-/// utime + stime of a process, in clock ticks (Linux; `None` elsewhere).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-/// Clock ticks per second (`getconf CLK_TCK`, 100 when unknown).
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn wrk(pin: bool, args: &[&str], script: &Path, url: &str) -> Result<String, String> {
-    let mut cmd = pinned(pin, 1, Path::new("wrk"));
-    cmd.args(["-t1", "--timeout", "5s"])
-        .args(args)
-        .arg("-s")
-        .arg(script)
-        .arg(url);
-    let out = cmd.output().map_err(|e| format!("wrk: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "wrk failed ({}): {text}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(text)
-}
-
-/// `taskset -c CORE program` when pinning, else `program`.
-fn pinned(pin: bool, core: u32, program: &Path) -> Command {
-    if pin && crate::util::succeeds("taskset", &["-c", "0", "true"]) {
-        let mut c = Command::new("taskset");
-        c.arg("-c").arg(core.to_string()).arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-fn free_port() -> Result<SocketAddr, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    l.local_addr().map_err(|e| format!("local_addr: {e}"))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Kills the server if a measure fails half-way.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The upper median (the middle value, or the upper of the middle two).
+fn median(v: &[f64]) -> f64 {
+    quantile_by(v, 0.5, f64::total_cmp).unwrap_or(f64::NAN)
 }
