@@ -15,10 +15,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, cargo_cmd};
+use crate::proc::{self, Guard};
+use crate::util::{self, Args, cargo_cmd, quantile_by};
 
 const USAGE: &str = "\
 usage: cargo xtask bench upload [--mib N] [--rounds N]
@@ -32,20 +33,15 @@ const BOUNDARY: &str = "xtask-bench-upload-boundary";
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut mib: u64 = 1024;
     let mut rounds: usize = 3;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut num = |name: &str| -> Result<u64, String> {
-            let v = it.next().ok_or(format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|_| format!("{name}: not a number: {v:?}"))
-        };
-        match a.as_str() {
+    let mut args = Args::new(args, USAGE);
+    while let Some(a) = args.next() {
+        match a {
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
             }
-            "--mib" => mib = num("--mib")?.max(1),
-            "--rounds" => rounds = num("--rounds")?.max(1) as usize,
+            "--mib" => mib = args.num::<u64>("--mib")?.max(1),
+            "--rounds" => rounds = args.num::<usize>("--rounds")?.max(1),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -71,7 +67,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     eprintln!("==> writing a {mib} MiB source file in {}", dir.display());
     write_source(&source, size).map_err(|e| format!("write {}: {e}", source.display()))?;
 
-    let mut server = Server::start(&exe, &saved)?;
+    let server = Server::start(&exe, &saved)?;
     let mut uploads = Vec::new();
     let mut cats = Vec::new();
     for round in 1..=rounds {
@@ -92,10 +88,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         uploads.push(up);
         cats.push(cat);
     }
-    let hwm = server.peak_rss_kib();
-    server.stop();
-    let up = median(&mut uploads);
-    let cat = median(&mut cats);
+    let hwm = proc::status_kib(server.child.0.id(), "VmHWM").ok();
+    drop(server);
+    let up = median(&uploads);
+    let cat = median(&cats);
     println!(
         "\nupload of {mib} MiB over loopback to {} (median of {rounds})",
         saved.display()
@@ -131,9 +127,9 @@ fn rate(bytes: u64, t: Duration) -> f64 {
     bytes as f64 / 1e6 / t.as_secs_f64().max(1e-9)
 }
 
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// The upper median (the middle value, or the upper of the middle two).
+fn median(v: &[Duration]) -> Duration {
+    quantile_by(v, 0.5, Duration::cmp).unwrap_or_default()
 }
 
 /// A file of `size` bytes with CRLFs and dashes in it (work for the delimiter search).
@@ -224,22 +220,25 @@ fn wait_empty(dir: &Path) {
     }
 }
 
+/// The upload example; killed (and reaped) when dropped.
 struct Server {
-    child: Child,
+    child: Guard,
     addr: SocketAddr,
 }
 
 impl Server {
     fn start(exe: &Path, dir: &Path) -> Result<Self, String> {
-        let mut child = Command::new(exe)
-            .arg("127.0.0.1:0")
-            .arg(dir)
-            .env("RUST_LOG", "off")
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("start {}: {e}", exe.display()))?;
+        let mut child = Guard(
+            Command::new(exe)
+                .arg("127.0.0.1:0")
+                .arg(dir)
+                .env("RUST_LOG", "off")
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("start {}: {e}", exe.display()))?,
+        );
         let mut line = String::new();
-        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let stdout = child.0.stdout.take().ok_or("no stdout")?;
         let read = BufReader::new(stdout).read_line(&mut line);
         let addr = read
             .ok()
@@ -247,29 +246,8 @@ impl Server {
             .and_then(|a| a.trim().trim_end_matches('/').parse().ok());
         match addr {
             Some(addr) => Ok(Self { child, addr }),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(format!("upload example printed no address: {line:?}"))
-            }
+            None => Err(format!("upload example printed no address: {line:?}")),
         }
-    }
-
-    fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
