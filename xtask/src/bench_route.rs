@@ -70,11 +70,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--connections" => opts.connections = args.num::<u32>("--connections")?.max(1),
             "--rounds" => opts.rounds = args.num::<u32>("--rounds")?.max(1),
             "--no-build" => opts.build = false,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
+            other => return Err(args.unknown(other)),
         }
     }
     let root = workspace_root();

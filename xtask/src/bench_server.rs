@@ -212,11 +212,7 @@ impl Options {
                 "--hyper-only" => o.hyper_only = true,
                 "--no-build" => o.no_build = true,
                 "--no-nice" => o.no_nice = true,
-                "-h" | "--help" => {
-                    print!("{USAGE}");
-                    std::process::exit(0);
-                }
-                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                other => return Err(args.unknown(other)),
             }
         }
         if o.rounds == 0 || o.duration == 0 || o.connections == 0 || o.depth == 0 {
@@ -246,13 +242,8 @@ impl Ctx<'_> {
     /// A fresh `spec` server pinned to core 0 (with a 30-minute watchdog when it runs in a
     /// session of its own).
     fn start(&self, name: &str, spec: &ServerSpec) -> Result<Server, String> {
-        let log = self.work_dir.join(format!("{name}.log"));
-        let watchdog = self.launcher.nice.then_some(Duration::from_secs(30 * 60));
-        Server::start(name, log, watchdog, |addr| {
-            let mut c = self.launcher.command(0);
-            c.arg(&spec.bin).arg(addr.to_string()).args(&spec.extra);
-            c
-        })
+        let max_life = Duration::from_secs(30 * 60);
+        (self.launcher).server(name, self.work_dir, &spec.bin, &spec.extra, max_life)
     }
 }
 

@@ -82,7 +82,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let ctx = Ctx {
         opts: &opts,
         launcher,
-        work_dir: &work_dir,
         client: &client,
     };
     let servers: [(&str, &Path, &[Mode]); 2] = [
@@ -114,7 +113,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let mut t_round = Vec::new();
         let mut l_round = Vec::new();
         for (name, bin, modes) in &servers {
-            let mut server = ctx.start(name, bin)?;
+            let max_life = Duration::from_secs(10 * 60);
+            let mut server = launcher.server(name, &work_dir, bin, &[], max_life)?;
             for mode in *modes {
                 let target = format!(
                     "/?mode={}&secs={}&size={}&batch={}",
@@ -246,11 +246,7 @@ impl Options {
                 "--interval-us" => o.interval_us = args.num("--interval-us")?,
                 "--no-build" => o.no_build = true,
                 "--no-nice" => o.no_nice = true,
-                "-h" | "--help" => {
-                    print!("{USAGE}");
-                    std::process::exit(0);
-                }
-                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                other => return Err(args.unknown(other)),
             }
         }
         if o.rounds == 0 || o.batch == 0 || o.count == 0 || !(o.secs > 0.0 && o.secs <= 60.0) {
@@ -271,23 +267,8 @@ struct Ctx<'a> {
     opts: &'a Options,
     /// Pinning (servers on core 0, the client on core 1) and nice -20 (root only).
     launcher: Launcher,
-    work_dir: &'a Path,
     /// Copy of this executable, run as the `__client` child.
     client: &'a Path,
-}
-
-impl Ctx<'_> {
-    /// A fresh server `bin` pinned to core 0 (with a 10-minute watchdog when it runs in a
-    /// session of its own).
-    fn start(&self, name: &str, bin: &Path) -> Result<Server, String> {
-        let log = self.work_dir.join(format!("{name}.log"));
-        let watchdog = self.launcher.nice.then_some(Duration::from_secs(10 * 60));
-        Server::start(name, log, watchdog, |addr| {
-            let mut c = self.launcher.command(0);
-            c.arg(bin).arg(addr.to_string());
-            c
-        })
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -36,13 +36,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut args = Args::new(args, USAGE);
     while let Some(a) = args.next() {
         match a {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
             "--mib" => mib = args.num::<u64>("--mib")?.max(1),
             "--rounds" => rounds = args.num::<usize>("--rounds")?.max(1),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(args.unknown(other)),
         }
     }
     let root = util::workspace_root();

@@ -87,6 +87,25 @@ impl Launcher {
         c
     }
 
+    /// Starts `bin ADDR ARGS...` on core 0 as a [`Server`] named `name`, its log
+    /// `dir/NAME.log`; when it runs in a session of its own (`nice`), a watchdog kills it
+    /// once we are gone, and after `max_life` in any case.
+    pub(crate) fn server(
+        &self,
+        name: &str,
+        dir: &Path,
+        bin: &Path,
+        args: &[String],
+        max_life: Duration,
+    ) -> Result<Server, String> {
+        let log = dir.join(format!("{name}.log"));
+        Server::start(name, log, self.nice.then_some(max_life), |addr| {
+            let mut c = self.command(0);
+            c.arg(bin).arg(addr.to_string()).args(args);
+            c
+        })
+    }
+
     /// How the command line of the report names the launch: `setsid+autogroup -20, nice
     /// -n -20 ` with `nice`, else nothing.
     pub(crate) fn prefix(&self) -> &'static str {

@@ -116,6 +116,16 @@ impl<'a> Args<'a> {
             .ok_or_else(|| format!("{name} needs a value\n{}", self.usage))
     }
 
+    /// For an argument no option took: `-h` and `--help` print the usage and exit; anything
+    /// else is an error, returned.
+    pub(crate) fn unknown(&self, arg: &str) -> String {
+        if matches!(arg, "-h" | "--help") {
+            print!("{}", self.usage);
+            std::process::exit(0);
+        }
+        format!("unknown argument {arg:?}\n{}", self.usage)
+    }
+
     /// The value of option `name`, parsed.
     pub(crate) fn num<T: std::str::FromStr>(&mut self, name: &str) -> Result<T, String> {
         let v = self.value(name)?;
@@ -207,5 +217,6 @@ mod tests {
             Err("--last needs a value\nUSAGE".to_string())
         );
         assert_eq!(args.next(), None);
+        assert_eq!(args.unknown("-x"), "unknown argument \"-x\"\nUSAGE");
     }
 }
