@@ -63,13 +63,13 @@ fn body_text(r: &mut Response) -> String {
             block_on(futures_lite::future::poll_fn(|cx| {
                 loop {
                     match s.as_mut().poll_frame(cx) {
-                        std::task::Poll::Ready(Some(Ok(crate::Frame::Data(d)))) => {
+                        Poll::Ready(Some(Ok(crate::Frame::Data(d)))) => {
                             out.extend_from_slice(&d)
                         }
-                        std::task::Poll::Ready(Some(Ok(_))) => {}
-                        std::task::Poll::Ready(Some(Err(e))) => panic!("{e}"),
-                        std::task::Poll::Ready(None) => return std::task::Poll::Ready(()),
-                        std::task::Poll::Pending => return std::task::Poll::Pending,
+                        Poll::Ready(Some(Ok(_))) => {}
+                        Poll::Ready(Some(Err(e))) => panic!("{e}"),
+                        Poll::Ready(None) => return Poll::Ready(()),
+                        Poll::Pending => return Poll::Pending,
                     }
                 }
             }));
