@@ -63,9 +63,7 @@ fn body_text(r: &mut Response) -> String {
             block_on(futures_lite::future::poll_fn(|cx| {
                 loop {
                     match s.as_mut().poll_frame(cx) {
-                        Poll::Ready(Some(Ok(crate::Frame::Data(d)))) => {
-                            out.extend_from_slice(&d)
-                        }
+                        Poll::Ready(Some(Ok(crate::Frame::Data(d)))) => out.extend_from_slice(&d),
                         Poll::Ready(Some(Ok(_))) => {}
                         Poll::Ready(Some(Err(e))) => panic!("{e}"),
                         Poll::Ready(None) => return Poll::Ready(()),
