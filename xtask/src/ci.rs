@@ -50,7 +50,20 @@ const STEPS: &[Step] = &[
                 "-D",
                 "warnings",
             ]);
-            vec![ws]
+            // Every optional feature of the server (tls, http, tower, serde) compiles and
+            // lints clean too; the workspace build above enables only some of them.
+            let mut all = cargo_cmd(root);
+            all.args([
+                "clippy",
+                "-p",
+                "http-server",
+                "--all-features",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            vec![ws, all]
         },
     },
     Step {
