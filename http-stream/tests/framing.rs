@@ -17,6 +17,17 @@ fn chunked() -> (
     stream_server(|_| http_stream::response(200, Config::new()))
 }
 
+/// A chunked stream server, a client that sent `GET /` and read the response head, and
+/// the stream's sender.
+fn open_chunked() -> (common::TestServer, common::Client, http_stream::Sender) {
+    let (server, rx) = chunked();
+    let mut client = server.connect();
+    client.get("/");
+    let tx = next_sender(&rx);
+    client.head();
+    (server, client, tx)
+}
+
 #[test]
 fn close_ends_with_a_terminal_chunk_and_keeps_the_connection() {
     let (server, rx) = chunked();
@@ -46,11 +57,7 @@ fn close_ends_with_a_terminal_chunk_and_keeps_the_connection() {
 
 #[test]
 fn close_with_trailers_sends_them_after_the_last_chunk() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (_server, mut client, tx) = open_chunked();
     run(tx.send("data")).unwrap();
     let mut trailers = Headers::new();
     trailers.append("X-Checksum", "abc123");
@@ -63,11 +70,7 @@ fn close_with_trailers_sends_them_after_the_last_chunk() {
 
 #[test]
 fn dropping_every_sender_closes_the_stream() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (_server, mut client, tx) = open_chunked();
     let tx2 = tx.clone();
     run(tx.send("1")).unwrap();
     drop(tx);
@@ -80,11 +83,7 @@ fn dropping_every_sender_closes_the_stream() {
 
 #[test]
 fn abort_ends_without_a_terminal_chunk_and_closes() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (_server, mut client, tx) = open_chunked();
     run(tx.send("partial")).unwrap();
     assert_eq!(client.chunk(WAIT), Some(Some(b"partial".to_vec())));
     run(tx.send_buffered("never sent")).unwrap();
@@ -201,11 +200,7 @@ fn head_request_gets_headers_only_and_stops_the_producer() {
 
 #[test]
 fn sends_fail_once_a_gone_client_makes_a_write_fail() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (_server, client, tx) = open_chunked();
     drop(client);
     // The first write after the close may still be accepted by the kernel; later ones fail.
     let t0 = Instant::now();
@@ -245,11 +240,7 @@ fn heartbeat_notices_a_gone_client_within_a_second() {
 
 #[test]
 fn closed_resolves_within_a_second_of_disconnect_while_idle() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (_server, client, tx) = open_chunked();
     drop(client);
     assert!(
         finishes_within(Duration::from_secs(1), tx.closed()).is_some(),
@@ -316,11 +307,7 @@ fn shutdown_signal_lets_streams_say_goodbye() {
 
 #[test]
 fn graceful_shutdown_deadline_closes_open_streams() {
-    let (server, rx) = chunked();
-    let mut client = server.connect();
-    client.get("/");
-    let tx = next_sender(&rx);
-    client.head();
+    let (server, mut client, tx) = open_chunked();
     let t0 = Instant::now();
     run(server.handle.shutdown_graceful(Duration::from_millis(200)));
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
