@@ -60,7 +60,13 @@ async fn handle(req: Request, room: Room, uploads: Arc<PathBuf>) -> Response {
     if let Some(response) = examples::upload::route(&mut req, "/upload", &uploads).await {
         return response;
     }
-    match (req.method(), req.path()) {
+    // HEAD is answered like GET; the server sends the headers without the body.
+    let method = if req.method() == "HEAD" {
+        "GET"
+    } else {
+        req.method()
+    };
+    match (method, req.path()) {
         ("GET", "/") => Response::html(200, INDEX),
         ("GET", "/hello") => Response::text(200, "Hello, World!\n"),
         ("POST" | "PUT", "/echo") => {
