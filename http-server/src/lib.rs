@@ -51,6 +51,8 @@
 
 mod config;
 mod conn;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod edge;
 mod error;
 mod handler;
 #[cfg(feature = "http")]

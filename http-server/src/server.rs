@@ -156,6 +156,10 @@ struct Service<H> {
     spawner: Arc<dyn Spawner>,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
+    /// The edge-triggered epoll set plain TCP connections are registered in (Linux);
+    /// `None` if it could not be created, and then async-io's registration is used.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<crate::edge::EdgeSet>,
 }
 
 impl Server {
@@ -370,6 +374,17 @@ impl Server {
             start: Mutex::new(None),
         });
         let _ = self.config.engine();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let edge = match crate::edge::EdgeSet::new() {
+            Ok((set, driver)) => {
+                spawner.spawn(Box::pin(driver));
+                Some(set)
+            }
+            Err(e) => {
+                log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
+                None
+            }
+        };
         let service = Arc::new(Service {
             handler,
             config: self.config,
@@ -377,6 +392,8 @@ impl Server {
             spawner: spawner.clone(),
             #[cfg(feature = "tls")]
             tls: self.tls,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge,
         });
         let start: StartFn = Box::new(move |listener, stop, done| {
             let service = service.clone();
@@ -686,7 +703,7 @@ fn spawn_connection<H: Handler>(
     #[cfg(feature = "tls")]
     if let Some(tls) = service.tls.clone() {
         let handshake = async move {
-            let accept = tls.acceptor.accept(TcpIo::new(stream));
+            let accept = tls.acceptor.accept(TcpIo::new(stream.into()));
             let timeout = async {
                 Timer::after(tls.timeout).await;
                 Err(io::Error::new(
@@ -699,6 +716,22 @@ fn spawn_connection<H: Handler>(
         spawn_io(service, handshake, peer, local, false);
         return;
     }
+    let stream: Arc<Async<std::net::TcpStream>> = stream.into();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let stream = match &service.edge {
+        // Move the socket from async-io's one-shot registration to the edge-triggered set.
+        Some(mux) => match Arc::try_unwrap(stream) {
+            Ok(io) => {
+                match io.into_inner().and_then(|std| mux.register(std)) {
+                    Ok(io) => spawn_io(service, async move { Ok(io) }, peer, local, false),
+                    Err(e) => log::debug!("connection from {peer}: registration failed: {e}"),
+                }
+                return;
+            }
+            Err(stream) => stream,
+        },
+        None => stream,
+    };
     let stream = TcpIo::new(stream);
     spawn_io(service, async move { Ok(stream) }, peer, local, false);
 }
@@ -758,11 +791,8 @@ struct TcpIo {
 }
 
 impl TcpIo {
-    fn new(stream: TcpStream) -> Self {
-        Self {
-            io: stream.into(),
-            drained: false,
-        }
+    fn new(io: Arc<Async<std::net::TcpStream>>) -> Self {
+        Self { io, drained: false }
     }
 }
 
