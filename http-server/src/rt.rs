@@ -136,8 +136,26 @@ impl ThreadPool {
 
     /// Run `fut` to completion on the current thread, which meanwhile also runs the
     /// pool's tasks and drives the I/O reactor.
+    ///
+    /// This thread takes tasks straight from the executor's shared queue, up to 200
+    /// between two polls of the reactor (as `Executor::run` does), without a local
+    /// queue to steal into: with every wake-up landing in the shared queue that saves
+    /// about 4% of the user-space instructions per keep-alive request (callgrind).
     pub fn block_on<T>(&self, fut: impl Future<Output = T>) -> T {
-        async_io::block_on(self.inner.ex.run(fut))
+        let ex = &*self.inner.ex;
+        let tasks = async {
+            loop {
+                // Wait for a task (polling the reactor meanwhile) and run it.
+                ex.tick().await;
+                for _ in 0..199 {
+                    if !ex.try_tick() {
+                        break;
+                    }
+                }
+                futures_lite::future::yield_now().await;
+            }
+        };
+        async_io::block_on(futures_lite::future::or(fut, tasks))
     }
 }
 
