@@ -410,7 +410,8 @@ impl RequestHead {
 
     /// Whether the method is `HEAD`.
     pub fn is_head(&self) -> bool {
-        self.method() == "HEAD"
+        // The raw bytes, without the UTF-8 check `method()` makes.
+        &self.headers.raw()[self.method.range()] == b"HEAD"
     }
 
     fn str_at(&self, span: Span) -> &str {
