@@ -91,6 +91,7 @@ impl Entries {
         self.as_slice().len()
     }
 
+    #[inline]
     fn push(&mut self, entry: Entry) {
         match self {
             Self::Empty => *self = Self::One(entry),
@@ -105,6 +106,7 @@ impl Entries {
     }
 
     /// Room for `more` entries in one allocation (more than one only).
+    #[inline]
     fn reserve(&mut self, more: usize) {
         match self {
             Self::Many(v) => v.reserve(more),
@@ -327,6 +329,7 @@ impl Headers {
     /// let fields: Vec<_> = h.iter().collect();
     /// assert_eq!(fields, [("Content-Type", &b"text/plain"[..]), ("X-Id", &b"7"[..])]);
     /// ```
+    #[inline]
     pub fn push_static(&mut self, field: &'static StaticHeader) -> &mut Self {
         self.entries.push(Entry::Static(field));
         self
@@ -443,10 +446,12 @@ impl Headers {
         &self.buf
     }
 
+    #[inline]
     pub(crate) fn reserve(&mut self, fields: usize) {
         self.entries.reserve(fields);
     }
 
+    #[inline]
     pub(crate) fn push_offsets(&mut self, name: Range<usize>, value: Range<usize>) {
         self.entries.push(Entry::Buf {
             name: Span {
@@ -648,6 +653,7 @@ impl RequestHead {
     }
 
     /// Whether the method is `HEAD`.
+    #[inline]
     pub fn is_head(&self) -> bool {
         // The raw bytes, without the UTF-8 check `method()` makes.
         &self.headers.raw()[self.method.range()] == b"HEAD"

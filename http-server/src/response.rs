@@ -116,12 +116,17 @@ impl Response {
 
     /// A `text/plain; charset=utf-8` body. A `&'static str` is not copied.
     pub fn text(status: u16, text: impl Into<Bytes>) -> Self {
-        Self::bytes(status, text).header_static(&TEXT_PLAIN)
+        // Not through the by-value builder: that moves the whole response twice.
+        let mut response = Self::bytes(status, text);
+        response.head.headers_mut().push_static(&TEXT_PLAIN);
+        response
     }
 
     /// A `text/html; charset=utf-8` body.
     pub fn html(status: u16, html: impl Into<Bytes>) -> Self {
-        Self::bytes(status, html).header_static(&TEXT_HTML)
+        let mut response = Self::bytes(status, html);
+        response.head.headers_mut().push_static(&TEXT_HTML);
+        response
     }
 
     /// A body of bytes with no `Content-Type`. `Bytes` clones are cheap: a static or
