@@ -199,7 +199,18 @@ pub(crate) fn write_error(
 /// Length of a `Date: <IMF-fixdate>\r\n` line.
 pub(crate) const DATE_LINE: usize = 6 + 29 + 2;
 
+#[inline]
 fn write_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
+    if status == 200 && reason.is_none() {
+        // The usual line, as a copy of known length.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        write_other_status_line(status, reason, out);
+    }
+}
+
+#[inline(never)]
+fn write_other_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
     if reason.is_none() {
         let line: &[u8] = match status {
             200 => b"HTTP/1.1 200 OK\r\n",

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant, SystemTime};
 use async_io::Timer;
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
-use http_core::{Connection, DateCache, Event, Headers, Next, RecvError, RequestHead, SendError};
+use http_core::{
+    Connection, DateCache, Event, Headers, Next, RecvError, RequestHead, ResponseHead, SendError,
+};
 
 use crate::config::ServerConfig;
 use crate::error::{ErrorKind, Timeout};
@@ -589,8 +591,10 @@ where
         })
         .await;
 
-        let response = match outcome {
-            Ok(Ok(response)) => response,
+        // Taken apart here: a `Response` is too large to be moved without a memcpy call, its
+        // head and body are not.
+        let (head, body) = match outcome {
+            Ok(Ok(Response { head, body })) => (head, body),
             Ok(Err(_panic)) => {
                 log::error!(
                     "connection {}: handler panicked; answering 500",
@@ -608,9 +612,9 @@ where
                 return Err(reason);
             }
         };
-        let status = response.status();
+        let status = head.status();
         self.body_sent = 0;
-        let result = self.send_response(response, is_head).await;
+        let result = self.send_response(head, body, is_head).await;
         self.detach_body();
         if let Some((method, target, t0)) = log_line {
             // What went out, also for a stream that ended early.
@@ -629,14 +633,14 @@ where
         result.map(|_| ())
     }
 
-    /// Write `response` through the engine. Returns the body bytes sent; they are also
-    /// left in `body_sent` when sending fails part way.
+    /// Write a response (`head` and `body`) through the engine. Returns the body bytes
+    /// sent; they are also left in `body_sent` when sending fails part way.
     async fn send_response(
         &mut self,
-        response: Response,
+        head: ResponseHead,
+        body: ResponseBody,
         is_head: bool,
     ) -> Result<u64, CloseReason> {
-        let Response { head, body } = response;
         if let ResponseBody::Close = body {
             let _ = self.flush().await;
             return Err(CloseReason::HandlerClose);
@@ -831,13 +835,18 @@ where
         }
     }
 
+    #[inline]
     fn set_date(&mut self) {
+        // One clock read per socket read: a pipelined batch shares its Date.
+        if std::mem::take(&mut self.date_stale) {
+            self.refresh_date();
+        }
+    }
+
+    #[inline(never)]
+    fn refresh_date(&mut self) {
         thread_local! {
             static DATE: std::cell::RefCell<DateCache> = std::cell::RefCell::new(DateCache::new());
-        }
-        // One clock read per socket read: a pipelined batch shares its Date.
-        if !std::mem::take(&mut self.date_stale) {
-            return;
         }
         let secs = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
