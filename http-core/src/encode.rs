@@ -1,7 +1,7 @@
 //! Response head writer and body encoders (RFC 9112 §4, §6, §7).
 
 use crate::head::{Headers, ResponseHead, Version};
-use crate::limits::Config;
+use crate::limits::{Config, name_len_bit};
 use crate::parse::{parse_digits, trim};
 use crate::status::reason_phrase;
 
@@ -59,11 +59,15 @@ pub(crate) fn write_head(
     let mut length = head.length();
     let mut has_date = false;
     let mut user_close = false;
+    // Lengths of the user's names, to skip the lookups of default headers (see
+    // `write_defaults`).
+    let mut name_lens = 0u64;
     if !head.headers().is_valid() {
         out.truncate(mark);
         return None;
     }
     for (n, value) in head.headers().iter_bytes() {
+        name_lens |= name_len_bit(n.len());
         match (n.len(), n[0] | 0x20) {
             (14, b'c') if n.eq_ignore_ascii_case(b"content-length") => {
                 // A Content-Length header counts unless a length was set explicitly.
@@ -93,7 +97,7 @@ pub(crate) fn write_head(
         }
         push_header(out, n, value);
     }
-    write_defaults(head.headers(), config, out);
+    write_defaults(head.headers(), name_lens, config, out);
     if !has_date {
         if let Some(date) = date {
             out.extend_from_slice(date);
@@ -195,7 +199,18 @@ pub(crate) fn write_error(
 /// Length of a `Date: <IMF-fixdate>\r\n` line.
 pub(crate) const DATE_LINE: usize = 6 + 29 + 2;
 
+#[inline]
 fn write_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
+    if status == 200 && reason.is_none() {
+        // The usual line, as a copy of known length.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        write_other_status_line(status, reason, out);
+    }
+}
+
+#[inline(never)]
+fn write_other_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
     if reason.is_none() {
         let line: &[u8] = match status {
             200 => b"HTTP/1.1 200 OK\r\n",
@@ -227,11 +242,13 @@ fn write_status_line(status: u16, reason: Option<&str>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn write_defaults(user: &Headers, config: &Config, out: &mut Vec<u8>) {
+/// Write the default headers the user's do not override. `name_lens` has the bits of the
+/// user's name lengths ([`name_len_bit`]), so most responses take the one-copy path.
+fn write_defaults(user: &Headers, name_lens: u64, config: &Config, out: &mut Vec<u8>) {
     if config.defaults.is_empty() {
         return;
     }
-    if user.is_empty() {
+    if name_lens & config.default_name_lens == 0 {
         out.extend_from_slice(&config.defaults_wire);
         return;
     }
@@ -250,13 +267,10 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 fn push_length(out: &mut Vec<u8>, n: u64) {
-    let mut line = [0u8; 16 + 20 + 2];
-    line[..16].copy_from_slice(b"Content-Length: ");
+    out.extend_from_slice(b"Content-Length: ");
     let mut buf = itoa::Buffer::new();
-    let digits = buf.format(n).as_bytes();
-    line[16..16 + digits.len()].copy_from_slice(digits);
-    line[16 + digits.len()..18 + digits.len()].copy_from_slice(b"\r\n");
-    out.extend_from_slice(&line[..18 + digits.len()]);
+    out.extend_from_slice(buf.format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Write the chunk-size line for a chunk of `len` bytes (RFC 9112 §7.1).

@@ -42,10 +42,210 @@ impl Span {
     }
 }
 
+/// One field of a [`Headers`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    name: Span,
-    value: Span,
+enum Entry {
+    /// Name and value stored in the list's byte buffer.
+    Buf { name: Span, value: Span },
+    /// A field checked when it was built, in static storage.
+    Static(&'static StaticHeader),
+}
+
+impl Entry {
+    fn name<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match *self {
+            Self::Buf { name, .. } => &buf[name.range()],
+            Self::Static(h) => h.name.as_bytes(),
+        }
+    }
+
+    fn value<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match *self {
+            Self::Buf { value, .. } => &buf[value.range()],
+            Self::Static(h) => h.value.as_bytes(),
+        }
+    }
+}
+
+/// The entries of a [`Headers`] list: a single field is kept inline, so a response
+/// with one header (such as [`Headers::push_static`]'s `Content-Type`) allocates nothing.
+#[derive(Debug, Clone, Default)]
+enum Entries {
+    #[default]
+    Empty,
+    One(Entry),
+    /// Kept once allocated, also when cleared, so a reused list does not allocate again.
+    Many(Vec<Entry>),
+}
+
+impl Entries {
+    fn as_slice(&self) -> &[Entry] {
+        match self {
+            Self::Empty => &[],
+            Self::One(e) => std::slice::from_ref(e),
+            Self::Many(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry) {
+        match self {
+            Self::Empty => *self = Self::One(entry),
+            Self::One(first) => {
+                let mut v = Vec::with_capacity(4);
+                v.push(*first);
+                v.push(entry);
+                *self = Self::Many(v);
+            }
+            Self::Many(v) => v.push(entry),
+        }
+    }
+
+    /// Room for `more` entries in one allocation (more than one only).
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        match self {
+            Self::Many(v) => v.reserve(more),
+            _ if self.len() + more > 1 => {
+                let mut v = Vec::with_capacity(self.len() + more);
+                v.extend_from_slice(self.as_slice());
+                *self = Self::Many(v);
+            }
+            _ => {}
+        }
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&Entry) -> bool) {
+        match self {
+            Self::Empty => {}
+            Self::One(e) => {
+                let mut keep = keep;
+                if !keep(e) {
+                    *self = Self::Empty;
+                }
+            }
+            Self::Many(v) => v.retain(keep),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Self::Many(v) => v.clear(),
+            _ => *self = Self::Empty,
+        }
+    }
+}
+
+/// A header field checked when it is built, for [`Headers::push_static`]: adding it to a
+/// list copies and checks nothing.
+///
+/// Build it in a `const` or `static`: [`StaticHeader::new`] then checks the name and
+/// value at compile time.
+///
+/// ```
+/// use http_core::{Headers, StaticHeader};
+///
+/// static SERVER: StaticHeader = StaticHeader::new("Server", "example/1.0");
+///
+/// let mut h = Headers::new();
+/// h.push_static(&SERVER);
+/// assert_eq!(h.get_str("server"), Some("example/1.0"));
+/// ```
+///
+/// An invalid field does not compile:
+///
+/// ```compile_fail
+/// static BAD: http_core::StaticHeader = http_core::StaticHeader::new("Bad", "a\r\nb");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StaticHeader {
+    name: &'static str,
+    value: &'static str,
+}
+
+impl StaticHeader {
+    /// A field named `name` with `value`.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a token or `value` has CR, LF, NUL, other controls, or leading or
+    /// trailing whitespace (RFC 9110 §5.1, §5.5); in a `const` or `static`, that is a
+    /// compile error.
+    pub const fn new(name: &'static str, value: &'static str) -> Self {
+        assert!(
+            const_valid_name(name.as_bytes()),
+            "StaticHeader: the name is not a token"
+        );
+        assert!(
+            const_valid_value(value.as_bytes()),
+            "StaticHeader: the value has a control byte or surrounding whitespace"
+        );
+        Self { name, value }
+    }
+
+    /// The name, as given.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The value.
+    pub const fn value(&self) -> &'static str {
+        self.value
+    }
+}
+
+/// [`is_valid_name`], usable in a `const`.
+const fn const_valid_name(name: &[u8]) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < name.len() {
+        let b = name[i];
+        let tchar = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        if !tchar {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// [`is_valid_value`], usable in a `const`.
+const fn const_valid_value(value: &[u8]) -> bool {
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if (b < 0x20 && b != b'\t') || b == 0x7f {
+            return false;
+        }
+        i += 1;
+    }
+    !matches!(
+        (value.first(), value.last()),
+        (Some(b' ' | b'\t'), _) | (_, Some(b' ' | b'\t'))
+    )
 }
 
 /// An ordered list of header fields, names with their case preserved, stored as offsets
@@ -54,6 +254,9 @@ struct Entry {
 /// Lookups by name are ASCII case-insensitive. Values are bytes (RFC 9110 §5.5 allows
 /// obs-text); [`Headers::get_str`] gives a value as `&str` when it is UTF-8.
 ///
+/// Two lists are equal when they hold the same fields (names and values, byte for byte)
+/// in the same order, however the fields were added.
+///
 /// ```
 /// let mut h = http_core::Headers::new();
 /// h.append("Content-Type", "text/plain").append("Set-Cookie", "a=1").append("set-cookie", "b=2");
@@ -61,10 +264,10 @@ struct Entry {
 /// assert_eq!(h.get_all("Set-Cookie").count(), 2);
 /// assert_eq!(h.iter().next().unwrap().0, "Content-Type");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Headers {
     buf: Vec<u8>,
-    entries: Vec<Entry>,
+    entries: Entries,
     /// Whether every name is a token and every value free of CR, LF and NUL: checked as
     /// fields are appended, so serializing does not scan them again.
     valid: bool,
@@ -74,11 +277,19 @@ impl Default for Headers {
     fn default() -> Self {
         Self {
             buf: Vec::new(),
-            entries: Vec::new(),
+            entries: Entries::Empty,
             valid: true,
         }
     }
 }
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter_bytes().eq(other.iter_bytes())
+    }
+}
+
+impl Eq for Headers {}
 
 impl Headers {
     /// An empty list.
@@ -99,12 +310,28 @@ impl Headers {
         if self.buf.capacity() - self.buf.len() < need {
             self.buf.reserve(need.max(128));
         }
-        if self.entries.capacity() == self.entries.len() {
-            self.entries.reserve(4);
-        }
         let name = self.push_bytes(name.as_bytes());
         let value = self.push_bytes(value);
-        self.entries.push(Entry { name, value });
+        self.entries.push(Entry::Buf { name, value });
+        self
+    }
+
+    /// Add a field checked when it was built, at the end: nothing is copied or checked,
+    /// and a list of one such field allocates nothing.
+    ///
+    /// ```
+    /// use http_core::{Headers, StaticHeader};
+    ///
+    /// static TEXT: StaticHeader = StaticHeader::new("Content-Type", "text/plain");
+    ///
+    /// let mut h = Headers::new();
+    /// h.push_static(&TEXT).append("X-Id", "7");
+    /// let fields: Vec<_> = h.iter().collect();
+    /// assert_eq!(fields, [("Content-Type", &b"text/plain"[..]), ("X-Id", &b"7"[..])]);
+    /// ```
+    #[inline]
+    pub fn push_static(&mut self, field: &'static StaticHeader) -> &mut Self {
+        self.entries.push(Entry::Static(field));
         self
     }
 
@@ -119,22 +346,21 @@ impl Headers {
         let before = self.entries.len();
         let buf = &self.buf;
         self.entries
-            .retain(|e| !buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()));
+            .retain(|e| !e.name(buf).eq_ignore_ascii_case(name.as_bytes()));
         if !self.valid {
-            let buf = &self.buf;
-            self.valid = self.entries.iter().all(|e| {
-                is_valid_name(&buf[e.name.range()]) && is_valid_value(&buf[e.value.range()])
-            });
+            let valid = self
+                .iter_bytes()
+                .all(|(n, v)| is_valid_name(n) && is_valid_value(v));
+            self.valid = valid;
         }
         before != self.entries.len()
     }
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|e| self.buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|e| &self.buf[e.value.range()])
+        self.iter_bytes()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// The first value of `name`, if it is UTF-8.
@@ -144,15 +370,14 @@ impl Headers {
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.entries
-            .iter()
-            .filter(move |e| self.buf[e.name.range()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |e| &self.buf[e.value.range()])
+        self.iter_bytes()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Whether a field named `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.get(name).is_some()
+        self.contains_bytes(name.as_bytes())
     }
 
     /// The fields in order, as (name, value).
@@ -175,7 +400,7 @@ impl Headers {
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Remove every field, keeping the allocations.
@@ -193,10 +418,13 @@ impl Headers {
 
     /// Name and value of field `index`.
     fn entry(&self, index: usize) -> Option<(&str, &[u8])> {
-        let e = self.entries.get(index)?;
-        // Names are checked tokens when parsed and `&str` when appended: always UTF-8.
-        let name = std::str::from_utf8(&self.buf[e.name.range()]).unwrap_or("");
-        Some((name, &self.buf[e.value.range()]))
+        let e = self.entries.as_slice().get(index)?;
+        let name = match *e {
+            // Names are checked tokens when parsed and `&str` when appended: always UTF-8.
+            Entry::Buf { name, .. } => std::str::from_utf8(&self.buf[name.range()]).unwrap_or(""),
+            Entry::Static(h) => h.name,
+        };
+        Some((name, e.value(&self.buf)))
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Span {
@@ -218,12 +446,14 @@ impl Headers {
         &self.buf
     }
 
+    #[inline]
     pub(crate) fn reserve(&mut self, fields: usize) {
         self.entries.reserve(fields);
     }
 
+    #[inline]
     pub(crate) fn push_offsets(&mut self, name: Range<usize>, value: Range<usize>) {
-        self.entries.push(Entry {
+        self.entries.push(Entry::Buf {
             name: Span {
                 start: name.start as u32,
                 end: name.end as u32,
@@ -240,9 +470,7 @@ impl Headers {
         if !self.valid {
             return false;
         }
-        for e in &self.entries {
-            let name = &self.buf[e.name.range()];
-            let value = &self.buf[e.value.range()];
+        for (name, value) in self.iter_bytes() {
             out.extend_from_slice(name);
             out.extend_from_slice(b": ");
             out.extend_from_slice(value);
@@ -254,17 +482,17 @@ impl Headers {
     /// The fields as raw (name, value) bytes, without UTF-8 checks.
     pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.entries
+            .as_slice()
             .iter()
-            .map(|e| (&self.buf[e.name.range()], &self.buf[e.value.range()]))
+            .map(|e| (e.name(&self.buf), e.value(&self.buf)))
     }
 
     /// Whether a field named `name` is present (bytes form).
     pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
-        self.entries
-            .iter()
-            .any(|e| self.buf[e.name.range()].eq_ignore_ascii_case(name))
+        self.iter_bytes().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
+    /// Bytes of names and values stored in the buffer (static fields not counted).
     pub(crate) fn raw_len(&self) -> usize {
         self.buf.len()
     }
@@ -332,7 +560,7 @@ pub enum TargetForm {
 /// assert_eq!((head.method(), head.path(), head.query()), ("GET", "/a/b", Some("x=1")));
 /// assert_eq!(head.headers().get_str("host"), Some("example.com"));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RequestHead {
     pub(crate) headers: Headers,
     pub(crate) method: Span,
@@ -353,6 +581,22 @@ impl Default for RequestHead {
         }
     }
 }
+
+/// Equal when method, target, version and header fields are (as bytes).
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &Self) -> bool {
+        fn raw(h: &RequestHead, span: Span) -> &[u8] {
+            &h.headers.raw()[span.range()]
+        }
+        raw(self, self.method) == raw(other, other.method)
+            && raw(self, self.target) == raw(other, other.target)
+            && self.version == other.version
+            && self.form == other.form
+            && self.headers == other.headers
+    }
+}
+
+impl Eq for RequestHead {}
 
 impl RequestHead {
     /// The method, such as `GET`, case-sensitive as sent (RFC 9110 §9.1).
@@ -409,8 +653,10 @@ impl RequestHead {
     }
 
     /// Whether the method is `HEAD`.
+    #[inline]
     pub fn is_head(&self) -> bool {
-        self.method() == "HEAD"
+        // The raw bytes, without the UTF-8 check `method()` makes.
+        &self.headers.raw()[self.method.range()] == b"HEAD"
     }
 
     fn str_at(&self, span: Span) -> &str {

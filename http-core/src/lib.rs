@@ -61,7 +61,7 @@ pub use connection::{Connection, Parts};
 pub use date::{DateCache, HttpDate};
 pub use error::{RecvError, SendError};
 pub use event::{Event, Next};
-pub use head::{HeaderIter, Headers, RequestHead, ResponseHead, TargetForm, Version};
+pub use head::{HeaderIter, Headers, RequestHead, ResponseHead, StaticHeader, TargetForm, Version};
 pub use limits::{Config, Limits, MAX_HEADERS_CAP};
 pub use multipart::{Multipart, MultipartError, MultipartEvent, MultipartLimits, PartHead};
 pub use status::reason_phrase;

@@ -133,6 +133,14 @@ pub struct Config {
     pub(crate) defaults: Headers,
     /// `defaults` serialized once: `Name: value\r\n` lines.
     pub(crate) defaults_wire: Vec<u8>,
+    /// The lengths of the default names, as bits of [`name_len_bit`]: a response whose
+    /// header names have none of these lengths gets `defaults_wire` in one copy.
+    pub(crate) default_name_lens: u64,
+}
+
+/// A bit for a header name of `len` bytes (lengths from 63 on share one bit).
+pub(crate) fn name_len_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl Config {
@@ -173,6 +181,7 @@ impl Config {
             && crate::head::is_valid_value(value.as_bytes())
         {
             self.defaults.append(name, value);
+            self.default_name_lens |= name_len_bit(name.len());
             self.defaults_wire.extend_from_slice(name.as_bytes());
             self.defaults_wire.extend_from_slice(b": ");
             self.defaults_wire.extend_from_slice(value.as_bytes());

@@ -380,7 +380,7 @@ pub(crate) fn is_valid_host(v: &[u8], need_port: bool) -> bool {
     if v.is_empty() {
         return !need_port;
     }
-    let rest = if v[0] == b'[' {
+    let port = if v[0] == b'[' {
         // IP-literal: IPv6 or IPvFuture between brackets.
         let Some(close) = v.iter().position(|&b| b == b']') else {
             return false;
@@ -389,27 +389,42 @@ pub(crate) fn is_valid_host(v: &[u8], need_port: bool) -> bool {
         if inner.is_empty() || !inner.iter().all(|&b| HOST_CHARS[b as usize] || b == b':') {
             return false;
         }
-        &v[close + 1..]
+        match &v[close + 1..] {
+            [] => None,
+            [b':', port @ ..] => Some(port),
+            _ => return false,
+        }
     } else {
-        // reg-name or IPv4address, up to the port.
-        let mut i = 0;
-        while i < v.len() && (HOST_CHARS[v[i] as usize] || v[i] == b'%') {
-            i += 1;
+        // reg-name or IPv4address, up to the port. One table lookup per byte: this runs
+        // for every request's Host.
+        let end = v
+            .iter()
+            .position(|&b| !REG_NAME_CHARS[b as usize])
+            .unwrap_or(v.len());
+        match &v[end..] {
+            _ if end == 0 => return false,
+            [] => None,
+            [b':', port @ ..] => Some(port),
+            _ => return false,
         }
-        if i == 0 {
-            return false;
-        }
-        &v[i..]
     };
-    match rest {
-        [] => !need_port,
-        [b':', port @ ..] => port.iter().all(u8::is_ascii_digit) && !(need_port && port.is_empty()),
-        _ => false,
+    match port {
+        None => !need_port,
+        Some(port) => !(need_port && port.is_empty()) && port.iter().all(u8::is_ascii_digit),
     }
 }
 
+/// [`HOST_CHARS`] and `%` (percent-encoded octets in a reg-name).
+static REG_NAME_CHARS: [bool; 256] = {
+    let mut t = HOST_CHARS_TABLE;
+    t[b'%' as usize] = true;
+    t
+};
+
 /// RFC 3986 unreserved / sub-delims, as a table: this runs for every Host byte.
-static HOST_CHARS: [bool; 256] = {
+static HOST_CHARS: [bool; 256] = HOST_CHARS_TABLE;
+
+const HOST_CHARS_TABLE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
@@ -588,5 +603,64 @@ mod tests {
         assert!(is_valid_host(b"example.com:443", true));
         assert!(!is_valid_host(b"example.com", true));
         assert!(!is_valid_host(b"example.com:", true));
+    }
+
+    /// The straightforward byte loop `is_valid_host` replaced, as the reference.
+    fn reference_host(v: &[u8], need_port: bool) -> bool {
+        if v.is_empty() {
+            return !need_port;
+        }
+        let rest = if v[0] == b'[' {
+            let Some(close) = v.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let inner = &v[1..close];
+            if inner.is_empty() || !inner.iter().all(|&b| HOST_CHARS[b as usize] || b == b':') {
+                return false;
+            }
+            &v[close + 1..]
+        } else {
+            let mut i = 0;
+            while i < v.len() && (HOST_CHARS[v[i] as usize] || v[i] == b'%') {
+                i += 1;
+            }
+            if i == 0 {
+                return false;
+            }
+            &v[i..]
+        };
+        match rest {
+            [] => !need_port,
+            [b':', port @ ..] => {
+                port.iter().all(u8::is_ascii_digit) && !(need_port && port.is_empty())
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn host_check_agrees_with_the_reference_on_every_short_value() {
+        let alphabet = b"a1%:[]@ /.\x80";
+        let mut value = Vec::new();
+        let mut checked = 0;
+        for len in 0..=5u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                value.clear();
+                for _ in 0..len {
+                    value.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                for need_port in [false, true] {
+                    assert_eq!(
+                        is_valid_host(&value, need_port),
+                        reference_host(&value, need_port),
+                        "{:?} need_port={need_port}",
+                        String::from_utf8_lossy(&value)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100_000);
     }
 }

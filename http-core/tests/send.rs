@@ -320,6 +320,57 @@ fn default_headers_are_added_and_user_overrides_them() {
         out,
         "HTTP/1.1 200 OK\r\nserver: mine\r\nX-Frame-Options: DENY\r\nContent-Length: 0\r\n\r\n"
     );
+
+    // Names of other lengths than the defaults' (the one-copy path), a name as long as a
+    // default's but another, and long names that share the "63 or more" length class.
+    let long_a = format!("X-{}", "a".repeat(70));
+    let long_b = format!("X-{}", "b".repeat(64));
+    let mut config = config_with_defaults();
+    config.default_header(&long_a, "1");
+    for (user, want) in [
+        (
+            vec![("Content-Type", "text/plain")],
+            vec!["Server", "X-Frame-Options", &long_a],
+        ),
+        (
+            vec![("X-Test", "1")],
+            vec!["Server", "X-Frame-Options", &long_a],
+        ),
+        (
+            vec![("X-Test", "1"), ("SERVER", "2")],
+            vec!["X-Frame-Options", &long_a],
+        ),
+        (
+            vec![(long_b.as_str(), "2")],
+            vec!["Server", "X-Frame-Options", &long_a],
+        ),
+        (
+            vec![(long_a.to_uppercase().as_str(), "2")],
+            vec!["Server", "X-Frame-Options"],
+        ),
+    ] {
+        let mut conn = ready(config.clone(), b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        let mut head = ResponseHead::new(200);
+        let mut expected = String::from("HTTP/1.1 200 OK\r\n");
+        for (n, v) in &user {
+            head.header(n, v);
+            expected += &format!("{n}: {v}\r\n");
+        }
+        for n in &want {
+            let v = config.default_headers().get_str(n).unwrap();
+            expected += &format!("{n}: {v}\r\n");
+        }
+        expected += "Content-Length: 0\r\n\r\n";
+        assert_eq!(respond(&mut conn, &head, b""), expected, "{user:?}");
+    }
+}
+
+fn config_with_defaults() -> Config {
+    let mut config = Config::default();
+    config
+        .default_header("Server", "core/1")
+        .default_header("X-Frame-Options", "DENY");
+    config
 }
 
 // ---- 7. framing ----

@@ -22,14 +22,16 @@ use std::time::{Duration, Instant, SystemTime};
 use async_io::Timer;
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
-use http_core::{Connection, DateCache, Event, Headers, Next, RecvError, RequestHead, SendError};
+use http_core::{
+    Connection, DateCache, Event, Headers, Next, RecvError, RequestHead, ResponseHead, SendError,
+};
 
 use crate::config::ServerConfig;
 use crate::error::{ErrorKind, Timeout};
 use crate::handler::Handler;
 use crate::request::{Request, RequestBody};
 use crate::response::{Body, Frame, Response, ResponseBody};
-use crate::shared::{BodyState, CTL_GRACEFUL, CTL_KILL, ConnShared};
+use crate::shared::{BodyState, CTL_GRACEFUL, CTL_KILL, CTL_RUN, ConnShared};
 use crate::upgrade::Upgraded;
 
 /// A connection's id, unique within the process (counting from 1).
@@ -234,6 +236,19 @@ const BODY_READ: usize = 16 * 1024;
 const FULL_PIECE: usize = 64 * 1024;
 /// Output capacity kept between responses; more is freed.
 const OUT_KEEP: usize = 256 * 1024;
+
+/// What [`Driver::send_now`] did.
+enum SentNow {
+    /// Nothing: the response takes the async path.
+    No,
+    /// The whole response is in the output; this many body bytes.
+    Done(u64),
+    /// The head and this many body bytes are in the output, which passed the high-water
+    /// mark: flush, then end the body.
+    Flush(u64),
+    /// The engine refused a part: answer the error.
+    Failed(SendError),
+}
 
 struct Driver<'a, IO> {
     io: IO,
@@ -589,8 +604,10 @@ where
         })
         .await;
 
-        let response = match outcome {
-            Ok(Ok(response)) => response,
+        // Taken apart here: a `Response` is too large to be moved without a memcpy call, its
+        // head and body are not.
+        let (head, body) = match outcome {
+            Ok(Ok(Response { head, body })) => (head, body),
             Ok(Err(_panic)) => {
                 log::error!(
                     "connection {}: handler panicked; answering 500",
@@ -608,9 +625,15 @@ where
                 return Err(reason);
             }
         };
-        let status = response.status();
+        let status = head.status();
         self.body_sent = 0;
-        let result = self.send_response(response, is_head).await;
+        // The usual response goes out without building `send_response`'s future.
+        let result = match self.send_now(&head, &body, is_head) {
+            SentNow::No => self.send_response(head, body, is_head).await,
+            SentNow::Done(sent) => Ok(sent),
+            SentNow::Flush(sent) => self.end_after_flush(sent).await,
+            SentNow::Failed(e) => Err(self.answer_send_error(e).await),
+        };
         self.detach_body();
         if let Some((method, target, t0)) = log_line {
             // What went out, also for a stream that ended early.
@@ -629,14 +652,66 @@ where
         result.map(|_| ())
     }
 
-    /// Write `response` through the engine. Returns the body bytes sent; they are also
-    /// left in `body_sent` when sending fails part way.
+    /// [`send_response`](Self::send_response) for a head with an empty body or one
+    /// in-memory piece, without awaiting: it does the same up to where that would wait.
+    /// Returns [`SentNow::No`], having done nothing, for any other response or while a
+    /// shutdown signal is up.
+    fn send_now(&mut self, head: &ResponseHead, body: &ResponseBody, is_head: bool) -> SentNow {
+        let bytes = match body {
+            ResponseBody::Empty => None,
+            ResponseBody::Full(bytes) if bytes.len() <= FULL_PIECE => Some(bytes),
+            _ => return SentNow::No,
+        };
+        if self.shared.ctl() != CTL_RUN {
+            return SentNow::No;
+        }
+        if self.graceful {
+            self.engine.close_after_response();
+        }
+        let status = head.status();
+        let is_head = is_head || status < 200 || status == 204 || status == 304;
+        self.set_date();
+        if let Err(e) = self.engine.send_head(head, &mut self.out) {
+            return SentNow::Failed(e);
+        }
+        if self.engine.is_upgraded() {
+            return SentNow::Done(0);
+        }
+        let mut sent = 0u64;
+        // As `send_response`'s loop over the pieces: an empty body has none.
+        if let Some(bytes) = bytes.filter(|b| !is_head && !b.is_empty()) {
+            if let Err(e) = self.engine.send_data(bytes, &mut self.out) {
+                return SentNow::Failed(e);
+            }
+            sent = bytes.len() as u64;
+            self.body_sent = sent;
+            if self.pending_out() >= self.config.write_high_water {
+                return SentNow::Flush(sent);
+            }
+        }
+        match self.engine.send_end(None, &mut self.out) {
+            Ok(()) => SentNow::Done(sent),
+            Err(e) => SentNow::Failed(e),
+        }
+    }
+
+    /// After [`SentNow::Flush`]: write the output, then end the body.
+    async fn end_after_flush(&mut self, sent: u64) -> Result<u64, CloseReason> {
+        self.flush_serving_body().await?;
+        if let Err(e) = self.engine.send_end(None, &mut self.out) {
+            return Err(self.answer_send_error(e).await);
+        }
+        Ok(sent)
+    }
+
+    /// Write a response (`head` and `body`) through the engine. Returns the body bytes
+    /// sent; they are also left in `body_sent` when sending fails part way.
     async fn send_response(
         &mut self,
-        response: Response,
+        head: ResponseHead,
+        body: ResponseBody,
         is_head: bool,
     ) -> Result<u64, CloseReason> {
-        let Response { head, body } = response;
         if let ResponseBody::Close = body {
             let _ = self.flush().await;
             return Err(CloseReason::HandlerClose);
@@ -831,13 +906,18 @@ where
         }
     }
 
+    #[inline]
     fn set_date(&mut self) {
+        // One clock read per socket read: a pipelined batch shares its Date.
+        if std::mem::take(&mut self.date_stale) {
+            self.refresh_date();
+        }
+    }
+
+    #[inline(never)]
+    fn refresh_date(&mut self) {
         thread_local! {
             static DATE: std::cell::RefCell<DateCache> = std::cell::RefCell::new(DateCache::new());
-        }
-        // One clock read per socket read: a pipelined batch shares its Date.
-        if !std::mem::take(&mut self.date_stale) {
-            return;
         }
         let secs = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

@@ -7,7 +7,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_lite::{AsyncRead, Stream};
-use http_core::{Headers, ResponseHead};
+use http_core::{Headers, ResponseHead, StaticHeader};
+
+static TEXT_PLAIN: StaticHeader = StaticHeader::new("Content-Type", "text/plain; charset=utf-8");
+static TEXT_HTML: StaticHeader = StaticHeader::new("Content-Type", "text/html; charset=utf-8");
 
 /// A response: a status, headers and a body, or [`Response::close`] to drop the
 /// connection without output.
@@ -113,12 +116,17 @@ impl Response {
 
     /// A `text/plain; charset=utf-8` body. A `&'static str` is not copied.
     pub fn text(status: u16, text: impl Into<Bytes>) -> Self {
-        Self::bytes(status, text).header("Content-Type", "text/plain; charset=utf-8")
+        // Not through the by-value builder: that moves the whole response twice.
+        let mut response = Self::bytes(status, text);
+        response.head.headers_mut().push_static(&TEXT_PLAIN);
+        response
     }
 
     /// A `text/html; charset=utf-8` body.
     pub fn html(status: u16, html: impl Into<Bytes>) -> Self {
-        Self::bytes(status, html).header("Content-Type", "text/html; charset=utf-8")
+        let mut response = Self::bytes(status, html);
+        response.head.headers_mut().push_static(&TEXT_HTML);
+        response
     }
 
     /// A body of bytes with no `Content-Type`. `Bytes` clones are cheap: a static or
@@ -167,6 +175,24 @@ impl Response {
     #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.head.header(name, value);
+        self
+    }
+
+    /// Append a header checked when it was built (builder style): nothing is copied or
+    /// checked per response. Build the field in a `static` or `const`.
+    ///
+    /// ```
+    /// use http_core::StaticHeader;
+    /// use http_server::Response;
+    ///
+    /// static NO_STORE: StaticHeader = StaticHeader::new("Cache-Control", "no-store");
+    ///
+    /// let r = Response::text(200, "hi\n").header_static(&NO_STORE);
+    /// assert_eq!(r.headers().get_str("cache-control"), Some("no-store"));
+    /// ```
+    #[must_use]
+    pub fn header_static(mut self, field: &'static StaticHeader) -> Self {
+        self.head.headers_mut().push_static(field);
         self
     }
 
