@@ -147,12 +147,11 @@ impl ThreadPool {
             loop {
                 // Wait for a task (polling the reactor meanwhile) and run it.
                 ex.tick().await;
-                for _ in 0..199 {
-                    if !ex.try_tick() {
-                        break;
-                    }
+                // After 200 tasks in a row, let the reactor in; with fewer the queue ran
+                // dry and `tick` waits on the reactor anyway.
+                if (0..199).all(|_| ex.try_tick()) {
+                    futures_lite::future::yield_now().await;
                 }
-                futures_lite::future::yield_now().await;
             }
         };
         async_io::block_on(futures_lite::future::or(fut, tasks))
