@@ -184,19 +184,23 @@ impl Mux {
                 self.wake_all();
                 return;
             }
+            // While events keep coming, look again after the connections just woken
+            // have run: one `epoll_wait` per round instead of a trip through async-io's
+            // reactor (five system calls in `polling`, plus this set's re-arm).
             loop {
                 match self.drain() {
-                    Some(true) => continue,
-                    Some(false) => break,
+                    Some(0) => break,
+                    Some(BATCH) => {}
+                    Some(_) => futures_lite::future::yield_now().await,
                     None => return,
                 }
             }
         }
     }
 
-    /// One non-blocking `epoll_wait`: wake the connections it names. `Some(true)` if the
-    /// batch was full (more may be waiting); `None` if the set failed.
-    fn drain(&self) -> Option<bool> {
+    /// One non-blocking `epoll_wait`: wake the connections it names. The number of
+    /// events (`BATCH`: more may be waiting); `None` if the set failed.
+    fn drain(&self) -> Option<usize> {
         let mut buf = [std::mem::MaybeUninit::<epoll::Event>::uninit(); BATCH];
         let zero = rustix::time::Timespec {
             tv_sec: 0,
@@ -231,7 +235,7 @@ impl Mux {
                 source.write.edge(broken);
             }
         }
-        Some(events.len() == BATCH)
+        Some(events.len())
     }
 
     /// Wake every connection (the driver is ending): each retries its system call, so
