@@ -424,11 +424,13 @@ where
         if self.graceful && idle {
             return Poll::Ready(Err(CloseReason::Shutdown));
         }
-        let since = *self.wait_since.get_or_insert_with(Instant::now);
+        // One clock read per wait, shared by the deadlines below.
+        let now = Instant::now();
+        let since = *self.wait_since.get_or_insert(now);
         if idle {
             if !self.released {
                 let at = since + self.config.idle_release;
-                if self.release_timer.poll_expired(cx, at) {
+                if self.release_timer.poll_expired_at(cx, at, now) {
                     self.release();
                 }
             }
@@ -437,7 +439,7 @@ where
             } else {
                 self.config.keep_alive_timeout
             };
-            if self.read_timer.poll_expired(cx, since + limit) {
+            if self.read_timer.poll_expired_at(cx, since + limit, now) {
                 return Poll::Ready(Err(if self.served == 0 {
                     CloseReason::HeadTimeout
                 } else {
@@ -446,7 +448,7 @@ where
             }
         } else if self
             .read_timer
-            .poll_expired(cx, since + self.config.head_timeout)
+            .poll_expired_at(cx, since + self.config.head_timeout, now)
         {
             let _ = self
                 .engine
@@ -1111,6 +1113,9 @@ where
 struct Deadline {
     timer: Timer,
     armed: Option<Instant>,
+    /// The timer was polled (by this connection's task) since it was armed: it will wake
+    /// the task when it fires.
+    waiting: bool,
 }
 
 impl Deadline {
@@ -1118,6 +1123,7 @@ impl Deadline {
         Self {
             timer: Timer::never(),
             armed: None,
+            waiting: false,
         }
     }
 
@@ -1127,16 +1133,31 @@ impl Deadline {
             if self.armed.is_none_or(|armed| armed > at) {
                 self.timer.set_at(at);
                 self.armed = Some(at);
+                self.waiting = false;
             }
             match Pin::new(&mut self.timer).poll(cx) {
                 Poll::Ready(_) => {
                     self.armed = None;
+                    self.waiting = false;
                     if Instant::now() >= at {
                         return true;
                     }
                 }
-                Poll::Pending => return false,
+                Poll::Pending => {
+                    self.waiting = true;
+                    return false;
+                }
             }
+        }
+    }
+
+    /// [`poll_expired`](Self::poll_expired) given the time `now`: when the timer is
+    /// already waiting for a moment no later than `at` that is still ahead, it is not
+    /// polled (polling an async-io timer reads the clock).
+    fn poll_expired_at(&mut self, cx: &mut Context<'_>, at: Instant, now: Instant) -> bool {
+        match self.armed {
+            Some(armed) if self.waiting && armed <= at && now < armed => false,
+            _ => self.poll_expired(cx, at),
         }
     }
 }
