@@ -2,7 +2,8 @@
 //!
 //! Usage: `hyper-hello ADDR [--pipeline-flush]`
 //!
-//! Answers every request with `200 OK`, `text/plain`, `Hello, World!\n`, on a
+//! Answers every request with `200 OK`, `text/plain; charset=utf-8`, a `Server` header
+//! and `Hello, World!\n` (the same fields as our `hello`), on a
 //! single-threaded tokio runtime (the bench pins the server to one core).
 
 use std::convert::Infallible;
@@ -20,9 +21,16 @@ const BODY: &[u8] = b"Hello, World!\n";
 
 async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let mut resp = Response::new(Full::new(Bytes::from_static(BODY)));
+    // The same fields, of the same lengths, as ours (`Response::text` plus the default
+    // `Server` header): wrk's cost per response depends on them, so both servers must
+    // answer with the same bytes.
     resp.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain"),
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        hyper::header::SERVER,
+        hyper::header::HeaderValue::from_static("hyper-hello/1.12"),
     );
     Ok(resp)
 }
