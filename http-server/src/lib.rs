@@ -89,4 +89,4 @@ pub use bytes::Bytes;
 /// The rustls version the `tls` feature serves with (build its `ServerConfig` from here).
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
-pub use http_core::{Headers, Limits, RequestHead, ResponseHead, Version};
+pub use http_core::{Headers, Limits, RequestHead, ResponseHead, StaticHeader, Version};

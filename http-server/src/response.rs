@@ -182,8 +182,7 @@ impl Response {
     /// checked per response. Build the field in a `static` or `const`.
     ///
     /// ```
-    /// use http_core::StaticHeader;
-    /// use http_server::Response;
+    /// use http_server::{Response, StaticHeader};
     ///
     /// static NO_STORE: StaticHeader = StaticHeader::new("Cache-Control", "no-store");
     ///
