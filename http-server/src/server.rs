@@ -700,10 +700,17 @@ fn spawn_connection<H: Handler>(
 ) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(fallback);
+    let stream = match TcpTransport::new(service, stream) {
+        Ok(stream) => stream,
+        Err(e) => {
+            log::debug!("connection from {peer}: registration failed: {e}");
+            return;
+        }
+    };
     #[cfg(feature = "tls")]
     if let Some(tls) = service.tls.clone() {
         let handshake = async move {
-            let accept = tls.acceptor.accept(TcpIo::new(stream.into()));
+            let accept = tls.acceptor.accept(stream);
             let timeout = async {
                 Timer::after(tls.timeout).await;
                 Err(io::Error::new(
@@ -716,24 +723,85 @@ fn spawn_connection<H: Handler>(
         spawn_io(service, handshake, peer, local, false);
         return;
     }
-    let stream: Arc<Async<std::net::TcpStream>> = stream.into();
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let stream = match &service.edge {
-        // Move the socket from async-io's one-shot registration to the edge-triggered set.
-        Some(mux) => match Arc::try_unwrap(stream) {
-            Ok(io) => {
-                match io.into_inner().and_then(|std| mux.register(std)) {
-                    Ok(io) => spawn_io(service, async move { Ok(io) }, peer, local, false),
-                    Err(e) => log::debug!("connection from {peer}: registration failed: {e}"),
-                }
-                return;
-            }
-            Err(stream) => stream,
-        },
-        None => stream,
-    };
-    let stream = TcpIo::new(stream);
     spawn_io(service, async move { Ok(stream) }, peer, local, false);
+}
+
+/// An accepted TCP connection: in the server's edge-triggered set (Linux), or registered
+/// with async-io.
+enum TcpTransport {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Edge(crate::edge::EdgeIo),
+    Reactor(TcpIo),
+}
+
+impl TcpTransport {
+    fn new<H>(service: &Service<H>, stream: TcpStream) -> io::Result<Self> {
+        let stream: Arc<Async<std::net::TcpStream>> = stream.into();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(set) = &service.edge {
+            // Move the socket from async-io's one-shot registration to the set.
+            match Arc::try_unwrap(stream) {
+                Ok(io) => return Ok(Self::Edge(set.register(io.into_inner()?)?)),
+                Err(stream) => return Ok(Self::Reactor(TcpIo::new(stream))),
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = service;
+        Ok(Self::Reactor(TcpIo::new(stream)))
+    }
+}
+
+/// Forward an I/O call to whichever transport this is.
+macro_rules! each_transport {
+    ($self:ident, $io:ident => $call:expr) => {
+        match $self.get_mut() {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            TcpTransport::Edge($io) => {
+                let $io = Pin::new($io);
+                $call
+            }
+            TcpTransport::Reactor($io) => {
+                let $io = Pin::new($io);
+                $call
+            }
+        }
+    };
+}
+
+impl AsyncRead for TcpTransport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        each_transport!(self, io => io.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for TcpTransport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each_transport!(self, io => io.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_transport!(self, io => io.poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_transport!(self, io => io.poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_transport!(self, io => io.poll_close(cx))
+    }
 }
 
 /// Count, register and spawn one accepted connection; its task first runs `setup` (such
