@@ -42,6 +42,9 @@ pub(crate) struct Mux {
     users: AtomicUsize,
     /// Wakes the driver when the last holder lets go.
     driver: AtomicWaker,
+    /// The driver stopped on an error: nothing delivers edges any more. New connections
+    /// use async-io's registration; a waiting one gets an error instead of waiting forever.
+    failed: AtomicBool,
 }
 
 /// The server's share of a [`Mux`]: dropping it lets the driver end once the last
@@ -58,6 +61,11 @@ impl EdgeSet {
     /// Register `stream` (non-blocking) and wrap it as a transport.
     pub(crate) fn register(&self, stream: TcpStream) -> io::Result<EdgeIo> {
         self.0.register(stream)
+    }
+
+    /// Whether the set stopped working (then connections should use async-io).
+    pub(crate) fn failed(&self) -> bool {
+        self.0.failed.load(Ordering::Acquire)
     }
 }
 
@@ -128,6 +136,7 @@ impl Mux {
             sources: Mutex::new(Slab::new()),
             users: AtomicUsize::new(1),
             driver: AtomicWaker::new(),
+            failed: AtomicBool::new(false),
         }))
     }
 
@@ -170,11 +179,7 @@ impl Mux {
         // in the keep-alive benchmark).
         let mut watch = match self.epoll.try_clone() {
             Ok(fd) => Some(fd),
-            Err(e) => {
-                log::error!("edge-triggered poller failed: {e}");
-                self.wake_all();
-                return;
-            }
+            Err(e) => return self.fail(&e),
         };
         loop {
             let registered = watch.take().map(Async::new_nonblocking);
@@ -198,15 +203,9 @@ impl Mux {
             };
             match waited {
                 Ok(true) => {}
-                Ok(false) => {
-                    self.wake_all();
-                    return;
-                }
-                Err(e) => {
-                    log::error!("edge-triggered poller failed: {e}");
-                    self.wake_all();
-                    return;
-                }
+                // Every holder let go: no connection is left to wake.
+                Ok(false) => return,
+                Err(e) => return self.fail(&e),
             }
             // While events keep coming, look again after the connections just woken
             // have run: one `epoll_wait` per round instead of a trip through async-io's
@@ -235,8 +234,7 @@ impl Mux {
                 Ok((events, _)) => break events,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
-                    log::error!("edge-triggered poller failed: {e}");
-                    self.wake_all();
+                    self.fail(&e.into());
                     return None;
                 }
             }
@@ -262,13 +260,23 @@ impl Mux {
         Some(events.len())
     }
 
-    /// Wake every connection (the driver is ending): each retries its system call, so
-    /// none waits forever on an edge that will not come.
-    fn wake_all(&self) {
+    /// The driver stops on `e`: mark the set failed and wake every connection, so each
+    /// retries its system call and, if that would block, fails instead of waiting on an
+    /// edge that will not come.
+    fn fail(&self, e: &io::Error) {
+        log::error!("edge-triggered epoll set failed ({e}): its connections close");
+        self.failed.store(true, Ordering::Release);
         for (_, source) in lock(&self.sources).iter() {
             source.read.edge(true);
             source.write.edge(true);
         }
+    }
+
+    /// The error a connection gets when it would wait on a failed set.
+    fn failed_error(&self) -> Option<io::Error> {
+        self.failed
+            .load(Ordering::Acquire)
+            .then(|| io::Error::other("the edge-triggered epoll set failed"))
     }
 }
 
@@ -297,6 +305,9 @@ impl EdgeIo {
             };
             match write(&self.stream) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Some(e) = self.mux.failed_error() {
+                        return Poll::Ready(Err(e));
+                    }
                     self.write_blocked_at = edges;
                 }
                 res => return Poll::Ready(res),
@@ -332,6 +343,9 @@ impl AsyncRead for EdgeIo {
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Some(e) = this.mux.failed_error() {
+                        return Poll::Ready(Err(e));
+                    }
                     this.read_drained_at = edges;
                 }
                 Err(e) => return Poll::Ready(Err(e)),
@@ -370,8 +384,9 @@ impl AsyncWrite for EdgeIo {
 
 impl Drop for EdgeIo {
     fn drop(&mut self) {
-        // Closing the socket removes it from the set; stale events for this key are
-        // skipped (or, if the key was reused, cause one harmless retry).
+        // Out of the set before the socket closes (closing alone would leave it in if
+        // the descriptor was ever duplicated). Events already drained for this key are
+        // skipped, or, if a new connection reused the key, cause it one harmless retry.
         let _ = epoll::delete(&self.mux.epoll, &self.stream);
         lock(&self.mux.sources).remove(self.key);
         self.mux.release();
@@ -380,4 +395,65 @@ impl Drop for EdgeIo {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::task::Waker;
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (server, client)
+    }
+
+    fn poll_read(io: &mut EdgeIo, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(io).poll_read(&mut Context::from_waker(Waker::noop()), buf)
+    }
+
+    #[test]
+    fn a_connection_waits_for_an_edge_after_would_block_and_reads_after_one() {
+        let (set, _driver) = EdgeSet::new().unwrap();
+        let (server, mut client) = pair();
+        let mut io = set.register(server).unwrap();
+        let mut buf = [0u8; 16];
+        // Nothing sent yet: the read finds the socket empty and waits.
+        assert!(poll_read(&mut io, &mut buf).is_pending());
+        client.write_all(b"hi").unwrap();
+        // No driver runs here: without an edge the connection does not even look.
+        assert!(poll_read(&mut io, &mut buf).is_pending());
+        assert!(set.0.drain().unwrap() >= 1);
+        assert!(matches!(poll_read(&mut io, &mut buf), Poll::Ready(Ok(2))));
+        assert_eq!(&buf[..2], b"hi");
+        // A short read drained the socket: the next read waits without a system call.
+        assert!(poll_read(&mut io, &mut buf).is_pending());
+        drop(client);
+        assert!(set.0.drain().unwrap() >= 1);
+        assert!(matches!(poll_read(&mut io, &mut buf), Poll::Ready(Ok(0))));
+        // End of input is a state: it is seen again without a new edge.
+        assert!(matches!(poll_read(&mut io, &mut buf), Poll::Ready(Ok(0))));
+    }
+
+    #[test]
+    fn a_failed_set_fails_waiting_connections_instead_of_leaving_them_waiting() {
+        let (set, _driver) = EdgeSet::new().unwrap();
+        let (server, mut client) = pair();
+        let mut io = set.register(server).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(poll_read(&mut io, &mut buf).is_pending());
+        assert!(!set.failed());
+        set.0.fail(&io::Error::other("test"));
+        assert!(set.failed());
+        // Woken; the socket is still empty, and no edge will ever come: an error.
+        match poll_read(&mut io, &mut buf) {
+            Poll::Ready(Err(e)) => assert!(e.to_string().contains("epoll set failed"), "{e}"),
+            other => panic!("expected an error, got {other:?}"),
+        }
+        // Bytes already there are still delivered.
+        client.write_all(b"x").unwrap();
+        assert!(matches!(poll_read(&mut io, &mut buf), Poll::Ready(Ok(1))));
+    }
 }

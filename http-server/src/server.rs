@@ -738,7 +738,7 @@ impl TcpTransport {
     fn new<H>(service: &Service<H>, stream: TcpStream) -> io::Result<Self> {
         let stream: Arc<Async<std::net::TcpStream>> = stream.into();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Some(set) = &service.edge {
+        if let Some(set) = service.edge.as_ref().filter(|set| !set.failed()) {
             // Move the socket from async-io's one-shot registration to the set.
             match Arc::try_unwrap(stream) {
                 Ok(io) => return Ok(Self::Edge(set.register(io.into_inner()?)?)),
