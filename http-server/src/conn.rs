@@ -667,15 +667,10 @@ where
         if self.shared.ctl() != CTL_RUN {
             return SentNow::No;
         }
-        if self.graceful {
-            self.engine.close_after_response();
-        }
-        let status = head.status();
-        let is_head = is_head || status < 200 || status == 204 || status == 304;
-        self.set_date();
-        if let Err(e) = self.engine.send_head(head, &mut self.out) {
-            return SentNow::Failed(e);
-        }
+        let is_head = match self.start_response(head, is_head, false) {
+            Ok(no_body) => no_body,
+            Err(e) => return SentNow::Failed(e),
+        };
         if self.engine.is_upgraded() {
             return SentNow::Done(0);
         }
@@ -695,6 +690,30 @@ where
             Ok(()) => SentNow::Done(sent),
             Err(e) => SentNow::Failed(e),
         }
+    }
+
+    /// What every response starts with, on either path: `Connection: close` once a
+    /// graceful shutdown began, the Date, a `100 Continue` before a streamed body, and
+    /// the head. Returns whether the body is dropped (HEAD, 1xx, 204 and 304 carry none:
+    /// do not produce it).
+    fn start_response(
+        &mut self,
+        head: &ResponseHead,
+        is_head: bool,
+        streamed: bool,
+    ) -> Result<bool, SendError> {
+        if self.graceful {
+            self.engine.close_after_response();
+        }
+        let status = head.status();
+        let no_body = is_head || status < 200 || status == 204 || status == 304;
+        self.set_date();
+        if streamed && !no_body && self.engine.wants_continue() {
+            // The stream may read the request body (an echo): let the client send it.
+            let _ = self.engine.send_continue(&mut self.out);
+        }
+        self.engine.send_head(head, &mut self.out)?;
+        Ok(no_body)
     }
 
     /// After [`SentNow::Flush`]: write the output, then end the body.
@@ -724,20 +743,11 @@ where
             CTL_GRACEFUL => self.graceful = true,
             _ => {}
         }
-        if self.graceful {
-            self.engine.close_after_response();
-        }
-        // HEAD, 1xx, 204 and 304 carry no body: the engine drops it; do not produce it.
-        let status = head.status();
-        let is_head = is_head || status < 200 || status == 204 || status == 304;
-        self.set_date();
-        if matches!(body, ResponseBody::Stream(_)) && !is_head && self.engine.wants_continue() {
-            // The stream may read the request body (an echo): let the client send it.
-            let _ = self.engine.send_continue(&mut self.out);
-        }
-        if let Err(e) = self.engine.send_head(&head, &mut self.out) {
-            return Err(self.answer_send_error(e).await);
-        }
+        let streamed = matches!(body, ResponseBody::Stream(_));
+        let is_head = match self.start_response(&head, is_head, streamed) {
+            Ok(no_body) => no_body,
+            Err(e) => return Err(self.answer_send_error(e).await),
+        };
         if self.engine.is_upgraded() {
             // A 101 (or 2xx to CONNECT) has no body; the connection is handed over.
             return Ok(0);
