@@ -274,6 +274,11 @@ fn stop_and_start_listening_keep_open_connections() {
     let h = start(|_| {});
     let addr = h.local_addr();
     let mut open = connect(addr);
+    // Served once, so the connection is surely accepted (one still in the kernel's
+    // accept queue is reset when the listener closes).
+    open.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    read_until(&mut open, "hi", 1);
     block_on(h.stop_listening());
     assert!(!h.is_listening());
     assert!(TcpStream::connect(addr).is_err());
