@@ -1,7 +1,8 @@
 //! The server under other runtimes: tokio (as the spawner, as the transport through
-//! tokio-util's compat, and async-net's listener bound inside a tokio runtime), a plain
-//! `async_executor::Executor`, smol's global executor, and a two-thread `ThreadPool`
-//! serving requests at the same time.
+//! tokio-util's compat, and async-net's listener bound inside a tokio runtime), async-std
+//! (deprecated in favour of smol, still in use), a plain `async_executor::Executor`,
+//! smol's global executor, and a two-thread `ThreadPool` serving requests at the same
+//! time.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -145,6 +146,35 @@ fn serves_async_net_listener_inside_tokio() {
         .await
         .unwrap();
         tokio::time::timeout(WAIT, handle.shutdown()).await.unwrap();
+        assert_eq!(handle.connection_count(), 0);
+    });
+}
+
+/// Bound inside `async_std::task::block_on`, every connection spawned with
+/// `async_std::task::spawn`: the handler sees that it runs as an async-std task.
+#[test]
+fn serves_under_async_std() {
+    async_std::task::block_on(async {
+        let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+        server.spawner(|fut: BoxFuture| {
+            async_std::task::spawn(fut);
+        });
+        let handle = server.serve(|req: Request| async move {
+            let task = async_std::task::try_current().is_some();
+            Response::text(200, format!("{} async-std={task}", req.path()))
+        });
+        let addr = handle.local_addr();
+        let texts = async_std::task::spawn_blocking(move || {
+            let mut c = Client::connect(addr);
+            let first = c.request(&get("/a")).text().to_owned();
+            let second = c.request(&get("/b")).text().to_owned();
+            [first, second]
+        })
+        .await;
+        assert_eq!(texts, ["/a async-std=true", "/b async-std=true"]);
+        async_std::future::timeout(WAIT, handle.shutdown())
+            .await
+            .unwrap();
         assert_eq!(handle.connection_count(), 0);
     });
 }
