@@ -7,6 +7,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,31 @@ use futures_lite::future::block_on;
 use http_server::{
     CloseReason, ConnectionId, Handler, Server, ServerConfig, ServerHandle, ThreadPool,
 };
+
+/// Whether `program --version` runs and exits 0. When it does not, `test` is skipped
+/// through [`skip`].
+pub fn has_tool(program: &str, test: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        skip(test, &format!("{program} is not installed"));
+    }
+    found
+}
+
+/// Report that `test` cannot run (`why`): a notice on stderr, and the caller returns.
+/// Under `CI=true` this panics instead: CI installs every tool the tests use, so a skip
+/// there is a failure, not a pass that hides a missing install step.
+pub fn skip(test: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {why}, and CI=true does not allow skipping (.ci/run installs it)");
+    }
+    eprintln!("SKIPPED {test}: {why} (.ci/run installs it)");
+}
 
 /// The longest any single wait in a test may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use futures_lite::stream;
 use http_server::{Bytes, Request, Response, StreamBody};
-use integration_tests::{Hooks, TestServer, WAIT, in_thread};
+use integration_tests::{Hooks, TestServer, WAIT, has_tool, in_thread};
 
 async fn routes(mut req: Request) -> Response {
     match req.path() {
@@ -30,19 +30,6 @@ async fn routes(mut req: Request) -> Response {
         ),
         _ => Response::text(404, "not found\n"),
     }
-}
-
-fn has_curl() -> bool {
-    let found = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("SKIPPED: curl is not installed (the CI script installs it)");
-    }
-    found
 }
 
 /// Run curl with `args` (direct to 127.0.0.1, never through a proxy, bounded in time),
@@ -79,7 +66,7 @@ fn curl(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
 
 #[test]
 fn curl_gets_posts_streams_and_reuses_the_connection() {
-    if !has_curl() {
+    if !has_tool("curl", "curl") {
         return;
     }
     let hooks = Hooks::default();

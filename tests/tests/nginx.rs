@@ -5,8 +5,8 @@
 //! the trusted proxy, a streamed response arriving chunk by chunk (`X-Accel-Buffering:
 //! no` from the handler, nginx's buffering left on) and a 100 MB upload.
 //!
-//! Every test prints `SKIPPED: nginx not found` and returns when there is no `nginx`
-//! binary on `PATH` or at `/usr/sbin/nginx`. nginx runs in the foreground as one process
+//! Every test prints `SKIPPED ...: nginx not found` and returns when there is no `nginx`
+//! binary on `PATH` or at `/usr/sbin/nginx` (under `CI=true` it fails instead). nginx runs in the foreground as one process
 //! (`daemon off; master_process off`) and is killed when its guard drops (also on a
 //! panic).
 
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
 use http_server::{Request, Response, ServerConfig};
-use integration_tests::{Client, Hooks, TestServer, WAIT};
+use integration_tests::{Client, Hooks, TestServer, WAIT, skip};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// The address the client connects from, so that nginx's `$remote_addr` differs from the
@@ -45,7 +45,7 @@ fn nginx_binary() -> Option<PathBuf> {
 fn nginx_or_skip(test: &str) -> Option<PathBuf> {
     let bin = nginx_binary();
     if bin.is_none() {
-        eprintln!("SKIPPED: nginx not found ({test}; the CI script installs Debian's nginx)");
+        skip(test, "nginx not found (Debian's nginx)");
     }
     bin
 }

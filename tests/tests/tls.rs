@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use futures_rustls::TlsConnector;
 use http_server::rustls::pki_types::pem::PemObject;
 use http_server::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use http_server::{Request, Response, rustls};
-use integration_tests::{Hooks, TestServer, WAIT, bind};
+use integration_tests::{Hooks, TestServer, WAIT, bind, has_tool};
 
 struct Cert {
     cert_pem: String,
@@ -109,14 +109,7 @@ fn rustls_client_talks_https_with_keep_alive() {
 
 #[test]
 fn curl_with_cacert() {
-    let found = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("SKIPPED curl_with_cacert: curl is not installed");
+    if !has_tool("curl", "curl_with_cacert") {
         return;
     }
     let cert = self_signed();

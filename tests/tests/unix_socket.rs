@@ -6,12 +6,12 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_lite::future::block_on;
 use http_server::{Request, Response, Server, ThreadPool};
-use integration_tests::{Client, TestServer, WAIT};
+use integration_tests::{Client, TestServer, WAIT, has_tool};
 
 /// A fresh socket path in a directory of its own (removed with the guard).
 struct SocketDir(PathBuf);
@@ -132,14 +132,7 @@ fn a_proxy_on_the_socket_can_be_trusted_for_x_real_ip() {
 
 #[test]
 fn curl_over_the_unix_socket() {
-    let found = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("SKIPPED curl_over_the_unix_socket: curl is not installed");
+    if !has_tool("curl", "curl_over_the_unix_socket") {
         return;
     }
     let dir = SocketDir::new("uds-curl");
