@@ -1,8 +1,7 @@
 //! Reason phrases for every registered status code.
 
 /// The reason phrase of `status`: every code of RFC 9110 §15, the other IANA-registered
-/// codes, and every code of the Nim `asynchttpserver` `HttpCode` list (which adds
-/// `418 I'm a teapot`).
+/// codes, and `418 I'm a teapot` (RFC 2324, which many clients and servers know).
 ///
 /// ```
 /// assert_eq!(http_core::reason_phrase(404), Some("Not Found"));
@@ -81,12 +80,12 @@ mod tests {
     use super::reason_phrase;
 
     #[test]
-    fn nim_http_codes_all_have_reasons() {
-        let nim = [
+    fn common_codes_all_have_reasons() {
+        let common = [
             100, 101, 200, 201, 202, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 400, 401,
             403, 404, 405, 406, 407, 408, 409, 410, 411, 418, 500, 501, 502, 503, 504, 505,
         ];
-        for code in nim {
+        for code in common {
             assert!(reason_phrase(code).is_some(), "{code}");
         }
         assert_eq!(reason_phrase(418), Some("I'm a teapot"));

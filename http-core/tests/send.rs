@@ -50,7 +50,7 @@ fn respond(conn: &mut Connection, head: &ResponseHead, body: &[u8]) -> String {
 
 // ---- 7. status line ----
 
-/// Every registered code (RFC 9110 §15, the IANA registry, and the Nim `HttpCode` list).
+/// Every registered code (RFC 9110 §15, the IANA registry) and 418.
 const REASONS: &[(u16, &str)] = &[
     (100, "Continue"),
     (101, "Switching Protocols"),
