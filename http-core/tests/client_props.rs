@@ -180,19 +180,20 @@ fn client_wire(r: &Req) -> Vec<u8> {
     out
 }
 
-/// What the server role makes of `pieces`: head, body, trailers; and the next head's
-/// target, if a pipelined request follows.
-fn server_reads(
-    pieces: &[Vec<u8>],
-) -> (
-    String,
-    String,
-    Version,
-    Vec<(String, String)>,
-    Vec<u8>,
-    Vec<(String, String)>,
-    Option<String>,
-) {
+/// What the server role read of one request: method, target, version, headers, body,
+/// trailers, and the next head's target if a pipelined request follows.
+struct ServerSaw {
+    method: String,
+    target: String,
+    version: Version,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    trailers: Vec<(String, String)>,
+    next: Option<String>,
+}
+
+/// What the server role makes of `pieces`.
+fn server_reads(pieces: &[Vec<u8>]) -> ServerSaw {
     let mut conn = Connection::new(Config::default());
     for p in pieces {
         conn.receive(p);
@@ -226,8 +227,16 @@ fn server_reads(
         Next::Closed => None,
         other => panic!("{other:?}"),
     };
-    let (m, t, v, h) = head.expect("head");
-    (m, t, v, h, body, trailers, next)
+    let (method, target, version, headers) = head.expect("head");
+    ServerSaw {
+        method,
+        target,
+        version,
+        headers,
+        body,
+        trailers,
+        next,
+    }
 }
 
 proptest! {
@@ -239,7 +248,7 @@ proptest! {
         points in prop::collection::vec(any::<usize>(), 0..6),
     ) {
         let wire = client_wire(&r);
-        let (method, target, version, headers, body, trailers, next) =
+        let ServerSaw { method, target, version, headers, body, trailers, next } =
             server_reads(&cut(&wire, &points));
         prop_assert_eq!(method, r.method.clone());
         prop_assert_eq!(target, r.target.clone());
@@ -507,7 +516,7 @@ proptest! {
         points in prop::collection::vec(any::<usize>(), 0..8),
     ) {
         let config = if bare_lf { lenient() } else { strict() };
-        let whole = replay(&config, REQUESTS[which], &[input.clone()]);
+        let whole = replay(&config, REQUESTS[which], std::slice::from_ref(&input));
         let split = replay(&config, REQUESTS[which], &cut(&input, &points));
         prop_assert_eq!(&split.events, &whole.events);
         prop_assert_eq!(split.error, whole.error);
