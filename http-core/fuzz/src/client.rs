@@ -74,7 +74,11 @@ impl Driver<'_> {
         // Every iteration takes an event (each consumes input or ends a response, and a
         // response takes a few bytes), feeds bytes or EOF, or sends a request (at most a
         // few per piece fed). So the count is linear in the input.
+        // A first request, then up to three pipelined behind it.
         self.send_request();
+        for _ in 0..self.rng.below(4) {
+            self.send_request();
+        }
         let bound = 16 * self.input.len() + 64;
         for _ in 0..bound {
             if let Step::Stop = self.step() {
