@@ -317,3 +317,41 @@ fn a_response_error_poisons_both_sides() {
     assert!(out.is_empty());
     assert_eq!(err.to_string(), "invalid Content-Length");
 }
+
+#[test]
+fn read_buf_gives_the_same_events_as_receive() {
+    let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    let expected =
+        common::client::run_client(&mut sent(&strict(), &["GET /", "GET /"]), &[input], false);
+    for size in [1, 2, 7, 4096] {
+        let mut conn = sent(&strict(), &["GET /", "GET /"]);
+        assert_eq!(conn.outstanding(), 2);
+        let mut events = Vec::new();
+        let mut fed = 0;
+        loop {
+            match conn.next_event().expect("valid response") {
+                Next::NeedData if fed < input.len() => {
+                    let n = size.min(input.len() - fed);
+                    conn.read_buf(n)[..n].copy_from_slice(&input[fed..fed + n]);
+                    conn.commit_read(n);
+                    fed += n;
+                }
+                Next::NeedData => break,
+                Next::Event(Event::Head(h)) => {
+                    events.push(format!("head {} {}", h.status(), h.version()))
+                }
+                Next::Event(Event::Data(d)) => match events.last_mut() {
+                    Some(last) if last.starts_with("data ") => {
+                        last.push_str(&d.escape_ascii().to_string())
+                    }
+                    _ => events.push(format!("data {}", d.escape_ascii())),
+                },
+                Next::Event(Event::End) => events.push("end".to_owned()),
+                other => panic!("{other:?}"),
+            }
+        }
+        events.push("need-data".to_owned());
+        assert_eq!(events, expected.events, "pieces of {size}");
+        assert!(conn.is_idle() && conn.outstanding() == 0 && conn.keep_alive());
+    }
+}

@@ -59,22 +59,22 @@ use crate::limits::Config;
 /// ```
 #[derive(Debug)]
 pub struct Connection {
-    pub(super) config: Config,
+    config: Config,
     /// Received bytes live in `buf[start..end]`; `buf.len()` is initialized capacity.
-    pub(super) buf: Vec<u8>,
-    pub(super) start: usize,
-    pub(super) end: usize,
-    pub(super) eof: bool,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
     pub(super) read: ReadState,
     pub(super) write: WriteState,
     /// Requests sent whose responses are not complete, oldest (being answered) first.
     pub(super) queue: VecDeque<Sent>,
-    pub(super) response: Response,
-    pub(super) trailers: Headers,
-    pub(super) trailer_raw: Vec<u8>,
-    pub(super) scan: HeadScan,
+    response: Response,
+    trailers: Headers,
+    trailer_raw: Vec<u8>,
+    scan: HeadScan,
     pub(super) error: Option<ResponseError>,
-    pub(super) body_received: u64,
+    body_received: u64,
 }
 
 /// What the receive side is doing.
@@ -149,6 +149,8 @@ impl Connection {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    // The send side (`send_head`, `send_data`, `send_end`) is in `send.rs`.
 
     // ----- inputs -----
 
