@@ -230,6 +230,8 @@ rows! {
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", OPEN
         => [OK, "end", "error UnsolicitedResponse"];
     no_response: strict(), ["GET /"], "", EOF => ["error NoResponse"];
+    eof_after_interim: strict(), ["POST / continue"], "HTTP/1.1 100 Continue\r\n\r\n", EOF
+        => ["interim 100", "error UnexpectedEof"];
     eof_in_head: strict(), ["GET /"], "HTTP/1.1 200 OK\r\nContent-", EOF => ["error UnexpectedEof"];
 }
 

@@ -80,8 +80,9 @@ pub struct Connection {
 /// What the receive side is doing.
 #[derive(Debug, Clone)]
 pub(super) enum ReadState {
-    /// Waiting for (the rest of) a response head, or idle when no request is outstanding.
-    Head,
+    /// Waiting for (the rest of) a response head, or idle when no request is outstanding;
+    /// `after_interim`: an interim response to the current request was handed out.
+    Head { after_interim: bool },
     /// Handing out a body framed by length or chunks; `close`: the connection closes
     /// after this response.
     Body { decoder: Decoder, close: bool },
@@ -133,7 +134,9 @@ impl Connection {
             start: 0,
             end: 0,
             eof: false,
-            read: ReadState::Head,
+            read: ReadState::Head {
+                after_interim: false,
+            },
             write: WriteState::Idle,
             queue: VecDeque::new(),
             response: Response::default(),
@@ -233,7 +236,10 @@ impl Connection {
     fn poll_read(&mut self) -> Result<Poll, ResponseError> {
         let limit = self.config.limits.body_bytes();
         match &mut self.read {
-            ReadState::Head => self.poll_head(),
+            ReadState::Head { after_interim } => {
+                let after_interim = *after_interim;
+                self.poll_head(after_interim)
+            }
             ReadState::Body { decoder, close } => {
                 let close = *close;
                 if decoder
@@ -291,7 +297,7 @@ impl Connection {
         }
     }
 
-    fn poll_head(&mut self) -> Result<Poll, ResponseError> {
+    fn poll_head(&mut self, after_interim: bool) -> Result<Poll, ResponseError> {
         if self.start == self.end {
             if !self.eof {
                 return Ok(Poll::NeedData);
@@ -300,7 +306,12 @@ impl Connection {
                 self.close();
                 return Ok(Poll::Closed);
             }
-            return Err(ResponseError::NoResponse);
+            // Retrying is safe only if the server sent nothing for this request.
+            return Err(if after_interim {
+                ResponseError::UnexpectedEof
+            } else {
+                ResponseError::NoResponse
+            });
         }
         let Some(&sent) = self.queue.front() else {
             return Err(ResponseError::UnsolicitedResponse);
@@ -346,6 +357,9 @@ impl Connection {
         }
         if self.response.is_interim() {
             // RFC 9110 §15.2: any number of 1xx may precede the final response.
+            self.read = ReadState::Head {
+                after_interim: true,
+            };
             return Ok(Poll::Interim);
         }
         // RFC 9112 §9.3: persistence; HTTP/1.0 persists only with keep-alive.
@@ -398,14 +412,16 @@ impl Connection {
         if close {
             self.close();
         } else {
-            self.read = ReadState::Head;
+            self.read = ReadState::Head {
+                after_interim: false,
+            };
         }
         Poll::End
     }
 
     // ----- queries -----
 
-    /// The last response head received (interim or final).
+    /// The last response head received (interim or final); status 0 before the first.
     pub fn response(&self) -> &Response {
         &self.response
     }
@@ -456,7 +472,7 @@ impl Connection {
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
             && matches!(self.write, WriteState::Idle)
-            && matches!(self.read, ReadState::Head)
+            && matches!(self.read, ReadState::Head { .. })
             && self.start == self.end
             && self.error.is_none()
     }

@@ -80,8 +80,9 @@ pub enum ResponseError {
     /// `101 Switching Protocols` to a request that offered no `Upgrade`
     /// (RFC 9110 §15.2.2).
     UnrequestedUpgrade,
-    /// The server closed the connection before sending any byte of the response. The
-    /// request may not have been processed: a driver can retry an idempotent one.
+    /// The server closed the connection before sending any byte of the response (not even
+    /// an interim one). The request may not have been processed: a driver can retry an
+    /// idempotent one.
     NoResponse,
     /// The server closed the connection in the middle of a response.
     UnexpectedEof,
