@@ -476,7 +476,8 @@ fn response_ish() -> impl Strategy<Value = Vec<u8>> {
             b"Transfer-Encoding: chunked\r\n", b"Connection: close\r\n",
             b"Connection: keep-alive\r\n", b"\r\n", b"\n", b"\r",
             b"3\r\nabc\r\n", b"0\r\n\r\n", b"0\r\nX: 1\r\n\r\n", b"ffffffffffffffffff\r\n",
-            b" ", b":", b";", b"\t", b"\0", b"abc",
+            b" ", b":", b";", b"\t", b"\0", b"abc", b"HTTP/1.1 200 OK\r\n\r\n",
+            b"0123456789abcdef", b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n",
         ]).prop_map(<[u8]>::to_vec),
         1 => prop::collection::vec(any::<u8>(), 0..16),
     ];
@@ -513,9 +514,19 @@ proptest! {
         input in response_ish(),
         which in 0..REQUESTS.len(),
         bare_lf in any::<bool>(),
+        small_limits in any::<bool>(),
         points in prop::collection::vec(any::<usize>(), 0..8),
     ) {
-        let config = if bare_lf { lenient() } else { strict() };
+        let mut config = if bare_lf { lenient() } else { strict() };
+        if small_limits {
+            config
+                .limits_mut()
+                .max_head_bytes(64)
+                .max_headers(4)
+                .max_chunk_line_bytes(8)
+                .max_trailer_bytes(16)
+                .max_body_bytes(8);
+        }
         let whole = replay(&config, REQUESTS[which], std::slice::from_ref(&input));
         let split = replay(&config, REQUESTS[which], &cut(&input, &points));
         prop_assert_eq!(&split.events, &whole.events);

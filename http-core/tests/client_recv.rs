@@ -254,6 +254,10 @@ rows! {
         => [OK, "error TrailersTooLarge"];
     declared_body_too_large: with_limits(|l| { l.max_body_bytes(4); }), ["GET /"],
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", OPEN => [OK, "error BodyTooLarge"];
+    close_delimited_body_too_large: with_limits(|l| { l.max_body_bytes(4); }), ["GET /"],
+        "HTTP/1.1 200 OK\r\n\r\nhello", EOF => [OK, "data hell", "error BodyTooLarge"];
+    close_delimited_body_at_limit: with_limits(|l| { l.max_body_bytes(5); }), ["GET /"],
+        "HTTP/1.1 200 OK\r\n\r\nhello", EOF => [OK, "data hello", "end", "closed"];
     chunked_body_too_large: with_limits(|l| { l.max_body_bytes(4); }), ["GET /"],
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", OPEN
         => [OK, "data abc", "error BodyTooLarge"];

@@ -279,12 +279,16 @@ impl Connection {
             ReadState::UntilClose => {
                 let len = self.end - self.start;
                 if len > 0 {
-                    self.body_received += len as u64;
-                    if self.body_received > limit {
+                    // Hand out up to the limit, then fail: the same events however the
+                    // body was split.
+                    let room = limit - self.body_received;
+                    if room == 0 {
                         return Err(ResponseError::BodyTooLarge);
                     }
+                    let len = (len as u64).min(room) as usize;
+                    self.body_received += len as u64;
                     let at = self.start;
-                    self.start = self.end;
+                    self.start += len;
                     Ok(Poll::Data(at, len))
                 } else if self.eof {
                     Ok(self.finish_response(true))
