@@ -10,14 +10,15 @@ use crate::Rng;
 /// arbitrary bytes as the server's, in arbitrary splits.
 ///
 /// Input layout: byte 0 holds config switches (bare LF, small limits, small body limit,
-/// `read_buf` instead of `receive`), byte 1 the split mode, bytes 2..4 seed the PRNG that
+/// `read_buf` instead of `receive`, compare with the whole input), byte 1 the split mode, bytes 2..4 seed the PRNG that
 /// picks split sizes and requests; the rest is the byte stream from the server.
 ///
 /// Invariants checked: no panic; every loop iteration makes progress (bounded iteration
 /// count, no empty data events, no `NeedData` after EOF with all input fed, `Closed`
 /// final); heads and ends only for outstanding requests, body data only inside a response;
 /// after a [`ResponseError`] every later `next_event` returns the same error and the send
-/// side is poisoned; every request head the engine writes parses back with httparse.
+/// side is poisoned; every request head the engine writes parses back with httparse; with
+/// all requests sent up front, the events do not depend on how the input was split.
 pub fn client(data: &[u8]) {
     let Some((ctl, input)) = data.split_first_chunk::<4>() else {
         return;
@@ -36,18 +37,17 @@ pub fn client(data: &[u8]) {
     if flags & 4 != 0 {
         config.limits_mut().max_body_bytes(32);
     }
-    let mut driver = Driver {
-        conn: Connection::new(config),
-        out: Vec::new(),
-        rng: Rng::new(u64::from(u16::from_le_bytes([ctl[2], ctl[3]]))),
-        input,
-        pos: 0,
-        split: ctl[1] % 4,
-        use_read_buf: flags & 8 != 0,
-        eof_sent: false,
-        in_body: false,
-    };
+    // With bit 4 set, every request goes out up front, so the events can be compared with
+    // a run that gets the whole input at once: they must not depend on the split.
+    let compare = flags & 16 != 0;
+    let mut driver = Driver::new(config.clone(), ctl, input, compare);
     driver.run();
+    if compare && driver.split != 0 {
+        let mut whole = Driver::new(config, ctl, input, compare);
+        whole.split = 0;
+        whole.run();
+        assert_eq!(driver.events, whole.events, "events depend on the split");
+    }
 }
 
 struct Driver<'a> {
@@ -62,6 +62,10 @@ struct Driver<'a> {
     eof_sent: bool,
     /// Between a final head and its end.
     in_body: bool,
+    /// Whether requests may also be sent between pieces (else only up front).
+    pipeline_midway: bool,
+    /// What happened, as short strings (data concatenated), to compare runs.
+    events: Vec<String>,
 }
 
 enum Step {
@@ -69,7 +73,23 @@ enum Step {
     Stop,
 }
 
-impl Driver<'_> {
+impl<'a> Driver<'a> {
+    fn new(config: Config, ctl: &[u8; 4], input: &'a [u8], up_front: bool) -> Self {
+        Self {
+            conn: Connection::new(config),
+            out: Vec::new(),
+            rng: Rng::new(u64::from(u16::from_le_bytes([ctl[2], ctl[3]]))),
+            input,
+            pos: 0,
+            split: ctl[1] % 4,
+            use_read_buf: ctl[0] & 8 != 0,
+            eof_sent: false,
+            in_body: false,
+            pipeline_midway: !up_front,
+            events: Vec::new(),
+        }
+    }
+
     fn run(&mut self) {
         // Every iteration takes an event (each consumes input or ends a response, and a
         // response takes a few bytes), feeds bytes or EOF, or sends a request (at most a
@@ -95,8 +115,22 @@ impl Driver<'_> {
         let outstanding = self.conn.outstanding();
         let next = match self.conn.next_event() {
             Ok(next) => next,
-            Err(e) => return self.on_error(e),
+            Err(e) => {
+                self.events.push(format!("error {e:?}"));
+                return self.on_error(e);
+            }
         };
+        match &next {
+            Next::Event(Event::Data(bytes)) => {
+                let text = bytes.escape_ascii().to_string();
+                match self.events.last_mut() {
+                    Some(last) if last.starts_with("data ") => last.push_str(&text),
+                    _ => self.events.push(format!("data {text}")),
+                }
+            }
+            Next::NeedData => {}
+            other => self.events.push(format!("{other:?}")),
+        }
         match next {
             Next::Event(Event::Interim(head)) => {
                 assert!(outstanding > 0, "interim response with no request");
@@ -181,7 +215,11 @@ impl Driver<'_> {
 
     fn feed(&mut self) {
         // Sometimes pipeline another request before reading on.
-        if self.rng.below(4) == 0 && self.conn.is_ready() && self.conn.outstanding() < 8 {
+        if self.pipeline_midway
+            && self.rng.below(4) == 0
+            && self.conn.is_ready()
+            && self.conn.outstanding() < 8
+        {
             self.send_request();
         }
         if self.pos < self.input.len() {
