@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::ResponseError;
 use super::event::{Event, Next};
-use super::parse::{self, HeadScan};
+use super::parse::{self, HeadInfo, HeadScan};
 use super::request::{BodyOut, Sent};
 use super::response::Response;
 use crate::decode::{Chunked, Decoder, Step};
@@ -234,71 +234,74 @@ impl Connection {
     }
 
     fn poll_read(&mut self) -> Result<Poll, ResponseError> {
-        let limit = self.config.limits.body_bytes();
-        match &mut self.read {
-            ReadState::Head { after_interim } => {
-                let after_interim = *after_interim;
-                self.poll_head(after_interim)
-            }
-            ReadState::Body { decoder, close } => {
-                let close = *close;
-                if decoder
-                    .remaining()
-                    .is_some_and(|n| n.saturating_add(self.body_received) > limit)
-                {
-                    return Err(ResponseError::BodyTooLarge);
-                }
-                let (used, step) = decoder
-                    .step(
-                        &self.buf[self.start..self.end],
-                        &self.config,
-                        &mut self.trailer_raw,
-                    )
-                    .map_err(ResponseError::from_decoder)?;
-                let at = self.start;
-                self.start += used;
-                match step {
-                    Step::Data { start, len } => {
-                        self.body_received += len as u64;
-                        Ok(Poll::Data(at + start, len))
-                    }
-                    Step::Trailers => {
-                        crate::parse::parse_trailers(
-                            &self.trailer_raw,
-                            &self.config,
-                            &mut self.trailers,
-                        )
-                        .map_err(ResponseError::from_decoder)?;
-                        Ok(Poll::Trailers)
-                    }
-                    Step::End => Ok(self.finish_response(close)),
-                    Step::NeedData if self.eof => Err(ResponseError::UnexpectedEof),
-                    Step::NeedData => Ok(Poll::NeedData),
-                }
-            }
-            ReadState::UntilClose => {
-                let len = self.end - self.start;
-                if len > 0 {
-                    // Hand out up to the limit, then fail: the same events however the
-                    // body was split.
-                    let room = limit - self.body_received;
-                    if room == 0 {
-                        return Err(ResponseError::BodyTooLarge);
-                    }
-                    let len = (len as u64).min(room) as usize;
-                    self.body_received += len as u64;
-                    let at = self.start;
-                    self.start += len;
-                    Ok(Poll::Data(at, len))
-                } else if self.eof {
-                    Ok(self.finish_response(true))
-                } else {
-                    Ok(Poll::NeedData)
-                }
-            }
+        match &self.read {
+            ReadState::Head { after_interim } => self.poll_head(*after_interim),
+            ReadState::Body { close, .. } => self.poll_body(*close),
+            ReadState::UntilClose => self.poll_until_close(),
             ReadState::Upgraded => Ok(Poll::Upgraded),
             ReadState::Closed => Ok(Poll::Closed),
         }
+    }
+
+    /// A body framed by Content-Length or chunks.
+    fn poll_body(&mut self, close: bool) -> Result<Poll, ResponseError> {
+        let ReadState::Body { decoder, .. } = &mut self.read else {
+            return Ok(Poll::NeedData); // only called in this state
+        };
+        let limit = self.config.limits.body_bytes();
+        // The head was handed out first; a body declared past the limit fails before any
+        // of it is, whatever the split.
+        if decoder
+            .remaining()
+            .is_some_and(|n| n.saturating_add(self.body_received) > limit)
+        {
+            return Err(ResponseError::BodyTooLarge);
+        }
+        let (used, step) = decoder
+            .step(
+                &self.buf[self.start..self.end],
+                &self.config,
+                &mut self.trailer_raw,
+            )
+            .map_err(ResponseError::from_decoder)?;
+        let at = self.start;
+        self.start += used;
+        match step {
+            Step::Data { start, len } => {
+                self.body_received += len as u64;
+                Ok(Poll::Data(at + start, len))
+            }
+            Step::Trailers => {
+                crate::parse::parse_trailers(&self.trailer_raw, &self.config, &mut self.trailers)
+                    .map_err(ResponseError::from_decoder)?;
+                Ok(Poll::Trailers)
+            }
+            Step::End => Ok(self.finish_response(close)),
+            Step::NeedData if self.eof => Err(ResponseError::UnexpectedEof),
+            Step::NeedData => Ok(Poll::NeedData),
+        }
+    }
+
+    /// A body that ends when the server closes (RFC 9112 §6.3 item 8).
+    fn poll_until_close(&mut self) -> Result<Poll, ResponseError> {
+        let len = self.end - self.start;
+        if len == 0 {
+            return Ok(if self.eof {
+                self.finish_response(true)
+            } else {
+                Poll::NeedData
+            });
+        }
+        // Hand out up to the limit, then fail: the same events however the body was split.
+        let room = self.config.limits.body_bytes() - self.body_received;
+        if room == 0 {
+            return Err(ResponseError::BodyTooLarge);
+        }
+        let len = (len as u64).min(room) as usize;
+        self.body_received += len as u64;
+        let at = self.start;
+        self.start += len;
+        Ok(Poll::Data(at, len))
     }
 
     fn poll_head(&mut self, after_interim: bool) -> Result<Poll, ResponseError> {
@@ -344,69 +347,47 @@ impl Connection {
                 *waiting_continue = false;
             }
         }
-        let status = self.response.status;
-        // RFC 9112 §6.3 item 2: a 2xx to CONNECT starts a tunnel; RFC 9110 §15.2.2: a 101
-        // switches protocols, but only to one the request offered.
-        let switch = match status {
-            101 if sent.upgrade => true,
-            101 => return Err(ResponseError::UnrequestedUpgrade),
-            200..=299 => sent.is_connect,
-            _ => false,
-        };
-        if switch {
-            self.queue.pop_front();
-            self.read = ReadState::Upgraded;
-            self.write = WriteState::Closed;
-            return Ok(Poll::Head);
-        }
-        if self.response.is_interim() {
-            // RFC 9110 §15.2: any number of 1xx may precede the final response.
-            self.read = ReadState::Head {
-                after_interim: true,
-            };
-            return Ok(Poll::Interim);
-        }
-        // RFC 9112 §9.3: persistence; HTTP/1.0 persists only with keep-alive.
-        let close = sent.close
-            || info.close
-            || (self.response.version == Version::Http10 && !info.keep_alive);
         self.body_received = 0;
-        // RFC 9112 §6.3 items 1, 4, 6, 8, in that order.
-        self.read = if sent.is_head || status == 204 || status == 304 {
-            ReadState::Body {
-                decoder: Decoder::Length(0),
-                close,
+        match framing(sent, &self.response, info)? {
+            Framing::Interim => {
+                self.read = ReadState::Head {
+                    after_interim: true,
+                };
+                return Ok(Poll::Interim);
             }
-        } else if info.chunked {
-            ReadState::Body {
-                decoder: Decoder::Chunked(Chunked::new()),
-                close,
+            Framing::Switch => {
+                self.queue.pop_front();
+                self.read = ReadState::Upgraded;
+                self.write = WriteState::Closed;
             }
-        } else if let Some(n) = info.length {
-            ReadState::Body {
-                decoder: Decoder::Length(n),
-                close,
+            Framing::Read(read) => {
+                if matches!(
+                    read,
+                    ReadState::UntilClose | ReadState::Body { close: true, .. }
+                ) {
+                    self.send_nothing_after_current();
+                }
+                self.read = read;
             }
-        } else {
-            ReadState::UntilClose
-        };
-        let closes = close || matches!(self.read, ReadState::UntilClose);
-        if closes {
-            // No request may follow one whose response closes the connection.
-            self.write = match self.write {
-                WriteState::Body {
-                    body,
-                    waiting_continue,
-                    ..
-                } if self.queue.len() == 1 => WriteState::Body {
-                    body,
-                    close: true,
-                    waiting_continue,
-                },
-                _ => WriteState::Closed,
-            };
         }
         Ok(Poll::Head)
+    }
+
+    /// No request may follow one whose response closes the connection: the request being
+    /// sent may end (if this response answers it), nothing more.
+    fn send_nothing_after_current(&mut self) {
+        self.write = match self.write {
+            WriteState::Body {
+                body,
+                waiting_continue,
+                ..
+            } if self.queue.len() == 1 => WriteState::Body {
+                body,
+                close: true,
+                waiting_continue,
+            },
+            _ => WriteState::Closed,
+        };
     }
 
     /// The response being read ended: on to the next one, or close.
@@ -524,6 +505,48 @@ impl Connection {
             self.write = WriteState::Closed;
         }
     }
+}
+
+/// What a response head means for the connection.
+enum Framing {
+    /// An interim (1xx) response: the final one follows.
+    Interim,
+    /// A 101 or a 2xx to CONNECT: the engine steps aside.
+    Switch,
+    /// A final response whose body is read in this state.
+    Read(ReadState),
+}
+
+/// How the response to `sent` is framed (RFC 9112 §6.3) and whether the connection
+/// persists after it (RFC 9112 §9.3). The one place these rules live.
+fn framing(sent: Sent, response: &Response, info: HeadInfo) -> Result<Framing, ResponseError> {
+    let status = response.status;
+    // Item 2: a 2xx to CONNECT starts a tunnel; RFC 9110 §15.2.2: a 101 switches
+    // protocols, but only to one the request offered.
+    match status {
+        101 if sent.upgrade => return Ok(Framing::Switch),
+        101 => return Err(ResponseError::UnrequestedUpgrade),
+        200..=299 if sent.is_connect => return Ok(Framing::Switch),
+        // RFC 9110 §15.2: any number of 1xx may precede the final response.
+        100..=199 => return Ok(Framing::Interim),
+        _ => {}
+    }
+    // HTTP/1.0 persists only with keep-alive.
+    let close =
+        sent.close || info.close || (response.version == Version::Http10 && !info.keep_alive);
+    let body = |decoder| ReadState::Body { decoder, close };
+    // Items 1, 4, 6, 8, in that order.
+    Ok(Framing::Read(
+        if sent.is_head || status == 204 || status == 304 {
+            body(Decoder::Length(0))
+        } else if info.chunked {
+            body(Decoder::Chunked(Chunked::new()))
+        } else if let Some(n) = info.length {
+            body(Decoder::Length(n))
+        } else {
+            ReadState::UntilClose
+        },
+    ))
 }
 
 enum Poll {
