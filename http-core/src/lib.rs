@@ -1,14 +1,21 @@
-//! Sans-IO HTTP/1.0 and HTTP/1.1 for the server role: bytes in, events out; response
-//! parts in, bytes out.
+//! Sans-IO HTTP/1.0 and HTTP/1.1 for both roles: bytes in, events out; message parts in,
+//! bytes out. A complete engine for servers ([`Connection`]) and clients
+//! ([`client::Connection`]), in the manner of Python's h11.
 //!
 //! The contract: no sockets, no async, no runtime, no threads, no clock. The engine never
 //! blocks and never does I/O, so a socket driver, a unit test, a fuzzer and a simulator
 //! all drive it the same way.
 //!
 //! ```text
+//! server role:
 //!   bytes read ──▶ receive() ──▶ [ Connection ] ──▶ next_event(): Head, Data, Trailers, End
 //!                                  │   ▲                          NeedData, Paused, Closed
 //!   bytes to write ◀── out: Vec ◀──┘   └── send_head / send_data / send_end / send_error
+//!
+//! client role:
+//!   bytes read ──▶ receive() ──▶ [ client::Connection ] ──▶ next_event(): Interim, Head,
+//!                                  │   ▲                     Data, Trailers, End, NeedData
+//!   bytes to write ◀── out: Vec ◀──┘   └── send_head / send_data / send_end
 //! ```
 //!
 //! Protocol rules live here, each citing the RFC 9110/9112 section it comes from:
@@ -17,7 +24,14 @@
 //! carrying the status to answer for every malformed or hostile input. Parsing is strict
 //! by default; the one leniency (bare LF line ends) is a named switch on [`Config`].
 //!
+//! The client role (module [`client`]) serializes requests, with the engine choosing the
+//! framing headers, and parses responses by every framing rule of RFC 9112 §6.3: HEAD,
+//! 1xx, 204, 304, upgrades and CONNECT, Content-Length, chunked with trailers,
+//! close-delimited, HTTP/1.0, keep-alive and pipelining.
+//!
 //! # Examples
+//!
+//! The server role:
 //!
 //! ```
 //! use http_core::{Config, Connection, Event, Next, ResponseHead};
@@ -43,8 +57,37 @@
 //! }
 //! assert!(out.ends_with(b"\r\n\r\nhello"));
 //! ```
+//!
+//! The client role:
+//!
+//! ```
+//! use http_core::client::{Connection, Event, Next, Request};
+//!
+//! let mut conn = Connection::new(Default::default());
+//! let mut out = Vec::new();
+//! let mut req = Request::new("POST", "/echo");
+//! req.header("Host", "x").content_length(Some(5));
+//! conn.send_head(&req, &mut out).unwrap();
+//! conn.send_data(b"hello", &mut out).unwrap();
+//! conn.send_end(None, &mut out).unwrap();
+//! assert_eq!(out, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+//!
+//! conn.receive(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+//! let mut body = Vec::new();
+//! loop {
+//!     match conn.next_event().unwrap() {
+//!         Next::Event(Event::Head(head)) => assert_eq!(head.status(), 200),
+//!         Next::Event(Event::Data(bytes)) => body.extend_from_slice(bytes),
+//!         Next::Event(Event::End) => break,
+//!         Next::Event(_) => {}
+//!         Next::NeedData | Next::Closed | Next::Upgraded => unreachable!(),
+//!     }
+//! }
+//! assert_eq!(body, b"hello");
+//! ```
 #![forbid(unsafe_code)]
 
+pub mod client;
 mod connection;
 mod date;
 mod decode;

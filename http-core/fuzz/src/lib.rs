@@ -10,8 +10,10 @@
 //! `Cargo.toml` (copy `connection`'s, with `required-features = ["libfuzzer"]`); put seed
 //! inputs in `corpus/name/`. `cargo xtask fuzz` and `cargo xtask ci` find it from there.
 
+mod client;
 mod multipart;
 
+pub use client::client;
 pub use multipart::multipart;
 
 use http_core::{
@@ -22,7 +24,11 @@ use http_core::{
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target by name, for the stable fallback loop.
-pub const TARGETS: &[(&str, Target)] = &[("connection", connection), ("multipart", multipart)];
+pub const TARGETS: &[(&str, Target)] = &[
+    ("client", client),
+    ("connection", connection),
+    ("multipart", multipart),
+];
 
 /// A small deterministic PRNG (xorshift64*): the input seeds it, so a crash replays.
 #[derive(Debug, Clone)]

@@ -15,6 +15,8 @@
 
 use http_core::{Config, Connection, Event, Next, RecvError, ResponseHead};
 
+pub(crate) mod client;
+
 /// Called after every rendered event other than data, with that event's string. It may
 /// call the send side of the connection, appending to `out`.
 pub(crate) type Answer = dyn Fn(&str, &mut Connection, &mut Vec<u8>);
