@@ -71,6 +71,8 @@ pub struct Connection {
     date: Option<[u8; encode::DATE_LINE]>,
     error: Option<RecvError>,
     body_received: u64,
+    /// Empty lines skipped before the current request line.
+    empty_lines: u8,
 }
 
 /// What the receive side is doing.
@@ -138,6 +140,11 @@ pub struct Parts {
 
 const HEAD_GROWTH: usize = 4096;
 
+/// How many empty lines before a request line are ignored (RFC 9112 §2.2: a server
+/// SHOULD ignore at least one); one more is answered with 400
+/// ([`RecvError::TooManyEmptyLines`]). They do not count towards the head limit.
+pub(crate) const MAX_EMPTY_LINES: u8 = 4;
+
 impl Connection {
     /// A connection in its initial state: waiting for the first request head.
     pub fn new(config: Config) -> Self {
@@ -158,6 +165,7 @@ impl Connection {
             date: None,
             error: None,
             body_received: 0,
+            empty_lines: 0,
         }
     }
 
@@ -345,8 +353,13 @@ impl Connection {
             }
             return Ok(Poll::NeedData);
         }
+        if matches!(self.buf[self.start], b'\r' | b'\n') {
+            if let Some(poll) = self.skip_empty_lines()? {
+                return Ok(poll);
+            }
+        }
         let status = parse::parse_head(
-            &self.buf[self.start..self.end],
+            &mut self.buf[self.start..self.end],
             &mut self.scan,
             &self.config,
             &mut self.head,
@@ -358,6 +371,7 @@ impl Connection {
         };
         self.start += len;
         self.scan = HeadScan::default();
+        self.empty_lines = 0;
         let version = self.head.version();
         self.persist = match version {
             _ if info.close => Persist::Close,
@@ -387,6 +401,34 @@ impl Connection {
             continue_sent: false,
         };
         Ok(Poll::Head)
+    }
+
+    /// Skip the empty lines before a request line (RFC 9112 §2.2), up to
+    /// [`MAX_EMPTY_LINES`]. `Some` when there is nothing else to read yet.
+    #[cold]
+    fn skip_empty_lines(&mut self) -> Result<Option<Poll>, RecvError> {
+        debug_assert!(self.scan.is_fresh());
+        loop {
+            let skip = match &self.buf[self.start..self.end] {
+                [b'\r', b'\n', ..] => 2,
+                [b'\n', ..] if self.config.allow_bare_lf => 1,
+                [b'\n', ..] => return Err(RecvError::BareLf),
+                [b'\r'] if self.eof => return Err(RecvError::UnexpectedEof),
+                [b'\r'] => return Ok(Some(Poll::NeedData)),
+                [b'\r', ..] => return Err(RecvError::BadSyntax),
+                [] if self.eof => {
+                    self.close_read();
+                    return Ok(Some(Poll::Closed));
+                }
+                [] => return Ok(Some(Poll::NeedData)),
+                _ => return Ok(None),
+            };
+            if self.empty_lines >= MAX_EMPTY_LINES {
+                return Err(RecvError::TooManyEmptyLines);
+            }
+            self.empty_lines += 1;
+            self.start += skip;
+        }
     }
 
     /// The head of the request being answered (the last one handed out); empty after

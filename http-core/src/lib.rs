@@ -15,7 +15,8 @@
 //! framing (Content-Length, chunked, none), pipelining, keep-alive, `Expect:
 //! 100-continue`, interim responses, upgrades and CONNECT, limits, and a typed error
 //! carrying the status to answer for every malformed or hostile input. Parsing is strict
-//! by default; the one leniency (bare LF line ends) is a named switch on [`Config`].
+//! by default; each leniency (bare LF line ends, whitespace after a chunk size) is a
+//! named switch on [`Config`].
 //!
 //! # Examples
 //!

@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 use memchr::memchr_iter;
 
 use crate::error::RecvError;
-use crate::head::{Headers, RequestHead, TargetForm, Version};
+use crate::head::{Headers, RequestHead, TargetForm, Version, is_tchar};
 use crate::limits::{Config, MAX_HEADERS_CAP};
 
 /// Incremental state of the search for the end of a head.
@@ -23,6 +23,15 @@ pub(crate) struct HeadScan {
     line_start: usize,
     /// Whether the request line is complete.
     first_line_done: bool,
+    /// Whether the method (and the space after it) was scanned.
+    method_done: bool,
+}
+
+impl HeadScan {
+    /// Whether nothing of the head was scanned yet.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.scanned == 0
+    }
 }
 
 /// How the request body is framed (RFC 9112 §6.3).
@@ -56,45 +65,56 @@ pub(crate) enum HeadStatus {
 /// The outcome does not depend on how the bytes were split: the line scanner's verdicts
 /// (bare LF, 414, 431) are always reached first, in byte order, and httparse's only once
 /// the whole head is there.
+///
+/// `buf` starts at the request line (the caller skips empty lines before it). It is
+/// mutable only so that a higher minor version can be read as HTTP/1.1 in place.
 pub(crate) fn parse_head(
-    buf: &[u8],
+    buf: &mut [u8],
     scan: &mut HeadScan,
     config: &Config,
     head: &mut RequestHead,
 ) -> Result<HeadStatus, RecvError> {
-    let window = &buf[..buf.len().min(config.limits.head_bytes())];
+    let len = buf.len();
+    let window = &mut buf[..len.min(config.limits.head_bytes())];
     if scan.scanned == 0 {
         // Fast path: a head that arrived whole is parsed by one httparse call, which also
         // tells where each line ends (`HeadInfo::bare_lf`). Only if a line ends in a bare
         // LF does the scanner run, to give the verdict a split head would get.
         if let Ok(Some(HeadStatus::Complete(len, info))) = run_httparse(window, config, head) {
-            let raw = &window[..len];
             if config.allow_bare_lf || !info.bare_lf {
                 return Ok(HeadStatus::Complete(len, info));
             }
+            let raw = &window[..len];
             let mut fresh = HeadScan::default();
             scan_lines(raw, &mut fresh, config)?;
             return Err(RecvError::BareLf);
         }
     }
     match scan_lines(window, scan, config)? {
-        Some(end) => match run_httparse(&window[..end], config, head)? {
+        Some(end) => match run_httparse(&mut window[..end], config, head)? {
             Some(done) => Ok(done),
             // The blank line was found, so httparse has all it needs.
             None => Err(RecvError::BadSyntax),
         },
-        None if buf.len() >= config.limits.head_bytes() => Err(RecvError::HeadTooLarge),
+        None if len >= config.limits.head_bytes() => Err(RecvError::HeadTooLarge),
         None => Ok(HeadStatus::Partial),
     }
 }
 
 /// Scan the unscanned tail of `window` for line ends. Returns the head's length once the
-/// blank line is found; checks bare LFs (strict mode) and the request-line length.
+/// blank line is found; checks the request line's bytes as they come, bare LFs (strict
+/// mode) and the request-line length.
 fn scan_lines(
     window: &[u8],
     scan: &mut HeadScan,
     config: &Config,
 ) -> Result<Option<usize>, RecvError> {
+    if !scan.first_line_done {
+        scan_request_line(window, scan, config)?;
+        if !scan.first_line_done {
+            return Ok(None);
+        }
+    }
     let from = scan.scanned;
     for i in memchr_iter(b'\n', &window[from..]) {
         let i = from + i;
@@ -104,25 +124,55 @@ fn scan_lines(
             // because front-ends that disagree on line ends enable request smuggling.
             return Err(RecvError::BareLf);
         }
-        let content_len = i - scan.line_start - usize::from(has_cr);
-        if !scan.first_line_done {
-            if content_len == 0 {
-                // Blank lines before the request line are ignored (RFC 9112 §2.2).
-                scan.line_start = i + 1;
-                continue;
-            }
-            check_request_line_length(&window[scan.line_start..i], config)?;
-            scan.first_line_done = true;
-        } else if content_len == 0 {
+        if i - scan.line_start == usize::from(has_cr) {
             return Ok(Some(i + 1));
         }
         scan.line_start = i + 1;
     }
     scan.scanned = window.len();
-    if !scan.first_line_done {
-        check_request_line_length(&window[scan.line_start..], config)?;
-    }
     Ok(None)
+}
+
+/// Scan the request line's new bytes, refusing at the first byte that cannot belong to
+/// one (RFC 9112 §3: method = token, then SP; no control byte but the CR of the line end
+/// anywhere), so garbage (a TLS ClientHello, NUL bytes) is answered at once instead of
+/// when the head timer fires. One table lookup per byte, and only when the head did not
+/// arrive whole (httparse checks a whole one). Accepts everything httparse accepts.
+fn scan_request_line(window: &[u8], scan: &mut HeadScan, config: &Config) -> Result<(), RecvError> {
+    for i in scan.scanned..window.len() {
+        let b = window[i];
+        if !scan.method_done {
+            match b {
+                _ if is_tchar(b) => {}
+                b' ' if i > 0 => scan.method_done = true,
+                _ => return Err(RecvError::BadSyntax),
+            }
+            continue;
+        }
+        // A CR is only the start of the line end.
+        if i > 0 && window[i - 1] == b'\r' && b != b'\n' {
+            return Err(RecvError::BadSyntax);
+        }
+        match b {
+            b'\n' => {
+                let has_cr = window[i - 1] == b'\r';
+                if !has_cr && !config.allow_bare_lf {
+                    // RFC 9112 §2.2, as in `scan_lines`.
+                    return Err(RecvError::BareLf);
+                }
+                check_request_line_length(&window[..i], config)?;
+                scan.first_line_done = true;
+                scan.line_start = i + 1;
+                scan.scanned = i + 1;
+                return Ok(());
+            }
+            b'\r' => {}
+            0..=0x1f | 0x7f => return Err(RecvError::BadSyntax),
+            _ => {}
+        }
+    }
+    scan.scanned = window.len();
+    check_request_line_length(window, config)
 }
 
 /// 414 if the (possibly partial) request line already holds a target over the limit.
@@ -146,6 +196,42 @@ fn check_request_line_length(line: &[u8], config: &Config) -> Result<(), RecvErr
 
 /// Run httparse over `buf`; `None` when the head is incomplete.
 fn run_httparse(
+    buf: &mut [u8],
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<Option<HeadStatus>, RecvError> {
+    match run_httparse_once(buf, config, head) {
+        // RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as HTTP/1.1, the
+        // highest this server implements. httparse knows only 1.0 and 1.1, so the version
+        // digit is rewritten in place and the head parsed again (a rare request only).
+        Err(RecvError::UnsupportedVersion) => match higher_minor_digit(buf) {
+            Some(at) => {
+                buf[at] = b'1';
+                run_httparse_once(buf, config, head)
+            }
+            None => Err(RecvError::UnsupportedVersion),
+        },
+        other => other,
+    }
+}
+
+/// The index of the minor version digit when the request line ends in `HTTP/1.2` to
+/// `HTTP/1.9`.
+fn higher_minor_digit(buf: &[u8]) -> Option<usize> {
+    let line_end = memchr::memchr(b'\n', buf)?;
+    let end = if line_end > 0 && buf[line_end - 1] == b'\r' {
+        line_end - 1
+    } else {
+        line_end
+    };
+    let version = buf.get(end.checked_sub(9)?..end)?;
+    match version {
+        [b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => Some(end - 1),
+        _ => None,
+    }
+}
+
+fn run_httparse_once(
     buf: &[u8],
     config: &Config,
     head: &mut RequestHead,
@@ -195,9 +281,9 @@ fn run_httparse(
         expect_continue: false,
         is_head: method == "HEAD",
         is_connect,
-        // Blank lines before the request line, the request line's end (target, one SP,
-        // "HTTP/1.x"), and the final blank line; header lines are checked below.
-        bare_lf: raw[..m.start].chunks(2).any(|p| p != b"\r\n")
+        // The request line's end (target, one SP, "HTTP/1.x"; the caller skipped empty
+        // lines before it), and the final blank line; header lines are checked below.
+        bare_lf: m.start != 0
             || raw.get(t.end + 9) != Some(&b'\r')
             || !(raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\r\n") && req.headers.is_empty()),
     };
@@ -255,13 +341,8 @@ fn run_httparse(
                     }
                 }
             }
-            // RFC 9110 §10.1.1: 100-continue is ignored in HTTP/1.0 requests.
-            (6, b'e')
-                if name.eq_ignore_ascii_case(b"expect")
-                    && minor == 1
-                    && value.eq_ignore_ascii_case(b"100-continue") =>
-            {
-                info.expect_continue = true;
+            (6, b'e') if name.eq_ignore_ascii_case(b"expect") => {
+                info.expect_continue |= expect_continue(value, minor)?;
             }
             _ => {}
         }
@@ -287,6 +368,22 @@ fn run_httparse(
         (TeState::NotChunked, None) => return Err(RecvError::BadTransferEncoding),
     };
     Ok(Some(HeadStatus::Complete(len, info)))
+}
+
+/// RFC 9110 §10.1.1: `Expect` is a list; `100-continue` is the only expectation defined
+/// (ignored in HTTP/1.0 requests), and any other one is answered with 417.
+fn expect_continue(value: &[u8], minor: u8) -> Result<bool, RecvError> {
+    let mut found = false;
+    for item in value.split(|&b| b == b',') {
+        let item = trim(item);
+        if item.eq_ignore_ascii_case(b"100-continue") {
+            found = minor == 1;
+        } else if !item.is_empty() {
+            // RFC 9110 §5.6.1: empty list elements are ignored.
+            return Err(RecvError::ExpectationFailed);
+        }
+    }
+    Ok(found)
 }
 
 fn span(r: std::ops::Range<usize>) -> crate::head::Span {
@@ -318,6 +415,12 @@ impl TeState {
             // Parameters (";q=..") belong to the coding name before them.
             let name = trim(coding.split(|&b| b == b';').next().unwrap_or(coding));
             let chunked = name.eq_ignore_ascii_case(b"chunked");
+            if chunked && name.len() != coding.len() {
+                // RFC 9112 §7.1: chunked has no parameters, and a recipient SHOULD treat
+                // them as an error; read as plain chunked they could desync a front end
+                // that reads the field differently (RFC 9112 §6.1).
+                return Err(RecvError::BadTransferEncoding);
+            }
             self = match self {
                 // RFC 9112 §6.1: chunked MUST NOT be applied more than once.
                 Self::Chunked | Self::UnknownThenChunked => {
@@ -350,6 +453,11 @@ fn target_form(method: &str, target: &str) -> Result<TargetForm, RecvError> {
             Err(RecvError::BadTarget)
         };
     }
+    // RFC 9112 §3.2: a fragment is not part of any request-target form; a client
+    // strips it (RFC 9110 §7.1). One memchr over the target.
+    if memchr::memchr(b'#', t).is_some() {
+        return Err(RecvError::BadTarget);
+    }
     if t.first() == Some(&b'/') {
         return Ok(TargetForm::Origin);
     }
@@ -368,6 +476,16 @@ fn target_form(method: &str, target: &str) -> Result<TargetForm, RecvError> {
                 .iter()
                 .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
         if ok_scheme && t[colon..].starts_with(b"://") {
+            // RFC 9110 §4.2.4: userinfo in an http(s) URI is invalid; refusing it keeps
+            // credentials out of logs and `user@host` tricks out of routing.
+            let authority = &t[colon + 3..];
+            let end = authority
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(authority.len());
+            if authority[..end].contains(&b'@') {
+                return Err(RecvError::BadTarget);
+            }
             return Ok(TargetForm::Absolute);
         }
     }
