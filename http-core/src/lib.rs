@@ -56,6 +56,7 @@ mod head;
 mod limits;
 mod multipart;
 mod parse;
+mod state;
 mod status;
 
 pub use connection::{Connection, Parts};
