@@ -5,14 +5,28 @@
 //! pieces, only the newly received tail is scanned for line ends (memchr) until the blank
 //! line is found; httparse then runs once. Every byte is looked at a bounded number of
 //! times, so a 16 KiB head fed one byte at a time costs linear time.
+//!
+//! Field rules live beside: [`framing`] (Transfer-Encoding and the body framing,
+//! RFC 9112 §6), [`target`] (request-target forms and Host, RFC 9112 §3.2) and [`fields`]
+//! (Expect, digits, trailers).
 
 use std::mem::MaybeUninit;
 
 use memchr::memchr_iter;
 
+mod fields;
+mod framing;
+mod target;
+
 use crate::error::RecvError;
-use crate::head::{Headers, RequestHead, TargetForm, Version, is_tchar};
+use crate::head::{RequestHead, Version, is_tchar};
 use crate::limits::{Config, MAX_HEADERS_CAP};
+
+use fields::expect_continue;
+pub(crate) use fields::{parse_digits, parse_trailers, trim};
+pub(crate) use framing::BodyFraming;
+use framing::TeState;
+use target::{is_valid_host, target_form};
 
 /// Incremental state of the search for the end of a head.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,13 +46,6 @@ impl HeadScan {
     pub(crate) fn is_fresh(&self) -> bool {
         self.scanned == 0
     }
-}
-
-/// How the request body is framed (RFC 9112 §6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyFraming {
-    Length(u64),
-    Chunked,
 }
 
 /// What the head says about the connection and body, gathered in the same pass.
@@ -351,39 +358,8 @@ fn run_httparse_once(
     if minor == 1 && host_count == 0 {
         return Err(RecvError::MissingHost);
     }
-    info.framing = match (transfer_encoding, content_length) {
-        (TeState::Absent, None) => BodyFraming::Length(0),
-        (TeState::Absent, Some(n)) => BodyFraming::Length(n),
-        // RFC 9112 §6.1: a client MUST NOT send Transfer-Encoding in HTTP/1.0; the server
-        // treats it as faulty framing.
-        _ if minor == 0 => return Err(RecvError::TransferEncodingInHttp10),
-        // RFC 9112 §6.3 item 3: both present is a smuggling attempt; reject.
-        (_, Some(_)) => return Err(RecvError::ContentLengthWithTransferEncoding),
-        (TeState::Chunked, None) => BodyFraming::Chunked,
-        // RFC 9112 §6.1: an unknown coding is 501 when the chunked one is final.
-        (TeState::UnknownThenChunked, None) => {
-            return Err(RecvError::UnsupportedTransferCoding);
-        }
-        // RFC 9112 §6.3 item 4: chunked not final means the length is unknowable: 400.
-        (TeState::NotChunked, None) => return Err(RecvError::BadTransferEncoding),
-    };
+    info.framing = transfer_encoding.framing(content_length, minor)?;
     Ok(Some(HeadStatus::Complete(len, info)))
-}
-
-/// RFC 9110 §10.1.1: `Expect` is a list; `100-continue` is the only expectation defined
-/// (ignored in HTTP/1.0 requests), and any other one is answered with 417.
-fn expect_continue(value: &[u8], minor: u8) -> Result<bool, RecvError> {
-    let mut found = false;
-    for item in value.split(|&b| b == b',') {
-        let item = trim(item);
-        if item.eq_ignore_ascii_case(b"100-continue") {
-            found = minor == 1;
-        } else if !item.is_empty() {
-            // RFC 9110 §5.6.1: empty list elements are ignored.
-            return Err(RecvError::ExpectationFailed);
-        }
-    }
-    Ok(found)
 }
 
 fn span(r: std::ops::Range<usize>) -> crate::head::Span {
@@ -391,200 +367,6 @@ fn span(r: std::ops::Range<usize>) -> crate::head::Span {
         start: r.start as u32,
         end: r.end as u32,
     }
-}
-
-/// Transfer-Encoding seen so far, over all its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TeState {
-    Absent,
-    /// Last coding is chunked, and the only one.
-    Chunked,
-    /// Codings we do not implement, then chunked last.
-    UnknownThenChunked,
-    /// The last coding so far is not chunked.
-    NotChunked,
-}
-
-impl TeState {
-    fn add(mut self, value: &[u8]) -> Result<Self, RecvError> {
-        for coding in value.split(|&b| b == b',') {
-            let coding = trim(coding);
-            if coding.is_empty() {
-                continue; // RFC 9110 §5.6.1: empty list elements are ignored.
-            }
-            // Parameters (";q=..") belong to the coding name before them.
-            let name = trim(coding.split(|&b| b == b';').next().unwrap_or(coding));
-            let chunked = name.eq_ignore_ascii_case(b"chunked");
-            if chunked && name.len() != coding.len() {
-                // RFC 9112 §7.1: chunked has no parameters, and a recipient SHOULD treat
-                // them as an error; read as plain chunked they could desync a front end
-                // that reads the field differently (RFC 9112 §6.1).
-                return Err(RecvError::BadTransferEncoding);
-            }
-            self = match self {
-                // RFC 9112 §6.1: chunked MUST NOT be applied more than once.
-                Self::Chunked | Self::UnknownThenChunked => {
-                    return Err(RecvError::BadTransferEncoding);
-                }
-                Self::Absent if chunked => Self::Chunked,
-                Self::NotChunked if chunked => Self::UnknownThenChunked,
-                _ => Self::NotChunked,
-            };
-        }
-        // A Transfer-Encoding field without any coding still says the message is
-        // transfer-coded: it must not be read as absent (a front-end that sees the field
-        // may frame the body differently; RFC 9112 §6.3 item 3, 4).
-        if self == Self::Absent {
-            self = Self::NotChunked;
-        }
-        Ok(self)
-    }
-}
-
-/// RFC 9112 §3.2: origin-form for all but CONNECT (authority-form only) and OPTIONS
-/// (which may use `*`); absolute-form for all but CONNECT.
-fn target_form(method: &str, target: &str) -> Result<TargetForm, RecvError> {
-    let t = target.as_bytes();
-    if method == "CONNECT" {
-        // RFC 9112 §3.2.3: authority-form = uri-host ":" port.
-        return if is_valid_host(t, true) {
-            Ok(TargetForm::Authority)
-        } else {
-            Err(RecvError::BadTarget)
-        };
-    }
-    // RFC 9112 §3.2: a fragment is not part of any request-target form; a client
-    // strips it (RFC 9110 §7.1). One memchr over the target.
-    if memchr::memchr(b'#', t).is_some() {
-        return Err(RecvError::BadTarget);
-    }
-    if t.first() == Some(&b'/') {
-        return Ok(TargetForm::Origin);
-    }
-    if t == b"*" {
-        return if method == "OPTIONS" {
-            Ok(TargetForm::Asterisk)
-        } else {
-            Err(RecvError::BadTarget)
-        };
-    }
-    // RFC 9112 §3.2.2 absolute-form: scheme "://" ...
-    if let Some(colon) = t.iter().position(|&b| b == b':') {
-        let scheme = &t[..colon];
-        let ok_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-            && scheme
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
-        if ok_scheme && t[colon..].starts_with(b"://") {
-            // RFC 9110 §4.2.4: userinfo in an http(s) URI is invalid; refusing it keeps
-            // credentials out of logs and `user@host` tricks out of routing.
-            let authority = &t[colon + 3..];
-            let end = authority
-                .iter()
-                .position(|&b| b == b'/' || b == b'?')
-                .unwrap_or(authority.len());
-            if authority[..end].contains(&b'@') {
-                return Err(RecvError::BadTarget);
-            }
-            return Ok(TargetForm::Absolute);
-        }
-    }
-    Err(RecvError::BadTarget)
-}
-
-/// `host[:port]` per RFC 3986 §3.2.2/§3.2.3. An empty value is valid for Host
-/// (RFC 9112 §3.2) but not for an authority-form target (`need_port`).
-pub(crate) fn is_valid_host(v: &[u8], need_port: bool) -> bool {
-    if v.is_empty() {
-        return !need_port;
-    }
-    let port = if v[0] == b'[' {
-        // IP-literal: IPv6 or IPvFuture between brackets.
-        let Some(close) = v.iter().position(|&b| b == b']') else {
-            return false;
-        };
-        let inner = &v[1..close];
-        if inner.is_empty() || !inner.iter().all(|&b| HOST_CHARS[b as usize] || b == b':') {
-            return false;
-        }
-        match &v[close + 1..] {
-            [] => None,
-            [b':', port @ ..] => Some(port),
-            _ => return false,
-        }
-    } else {
-        // reg-name or IPv4address, up to the port. One table lookup per byte: this runs
-        // for every request's Host.
-        let end = v
-            .iter()
-            .position(|&b| !REG_NAME_CHARS[b as usize])
-            .unwrap_or(v.len());
-        match &v[end..] {
-            _ if end == 0 => return false,
-            [] => None,
-            [b':', port @ ..] => Some(port),
-            _ => return false,
-        }
-    };
-    match port {
-        None => !need_port,
-        Some(port) => !(need_port && port.is_empty()) && port.iter().all(u8::is_ascii_digit),
-    }
-}
-
-/// [`HOST_CHARS`] and `%` (percent-encoded octets in a reg-name).
-static REG_NAME_CHARS: [bool; 256] = {
-    let mut t = HOST_CHARS_TABLE;
-    t[b'%' as usize] = true;
-    t
-};
-
-/// RFC 3986 unreserved / sub-delims, as a table: this runs for every Host byte.
-static HOST_CHARS: [bool; 256] = HOST_CHARS_TABLE;
-
-const HOST_CHARS_TABLE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric();
-        i += 1;
-    }
-    let extra = b"-._~!$&'()*+,;=";
-    let mut j = 0;
-    while j < extra.len() {
-        t[extra[j] as usize] = true;
-        j += 1;
-    }
-    t
-};
-
-/// A plain run of digits (RFC 9110 §8.6), without overflow.
-pub(crate) fn parse_digits(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in v {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(n)
-}
-
-/// Strip optional whitespace (SP, HTAB) at both ends (RFC 9110 §5.6.3).
-pub(crate) fn trim(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |e| e + 1);
-    &v[start..end]
 }
 
 fn map_httparse_error(e: httparse::Error, buf: &[u8]) -> RecvError {
@@ -627,158 +409,4 @@ fn map_httparse_error(e: httparse::Error, buf: &[u8]) -> RecvError {
 fn has_obs_fold(buf: &[u8]) -> bool {
     let mut lines = memchr_iter(b'\n', buf).skip(1);
     lines.any(|i| matches!(buf.get(i + 1), Some(b' ' | b'\t')))
-}
-
-/// Parse a trailer section (`raw` ends with its blank line) into `trailers`.
-/// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message must not
-/// come as trailers.
-pub(crate) fn parse_trailers(
-    raw: &[u8],
-    config: &Config,
-    trailers: &mut Headers,
-) -> Result<(), RecvError> {
-    trailers.reset_with_raw(raw);
-    let mut slots = [httparse::EMPTY_HEADER; 64];
-    let max = config.limits.headers().min(slots.len());
-    let parsed = httparse::parse_headers(raw, &mut slots[..max]);
-    let headers = match parsed {
-        Ok(httparse::Status::Complete((_, h))) => h,
-        Ok(httparse::Status::Partial) => return Err(RecvError::BadTrailer),
-        Err(httparse::Error::TooManyHeaders) => return Err(RecvError::TrailersTooLarge),
-        Err(_) => return Err(RecvError::BadTrailer),
-    };
-    let base = raw.as_ptr() as usize;
-    for h in headers {
-        let name = h.name.as_bytes();
-        for forbidden in [
-            &b"content-length"[..],
-            b"transfer-encoding",
-            b"host",
-            b"trailer",
-            b"connection",
-        ] {
-            if name.eq_ignore_ascii_case(forbidden) {
-                return Err(RecvError::BadTrailer);
-            }
-        }
-        let value = trim(h.value);
-        let n = name.as_ptr() as usize - base;
-        let v = value.as_ptr() as usize - base;
-        trailers.push_offsets(n..n + name.len(), v..v + value.len());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digits() {
-        assert_eq!(parse_digits(b"0"), Some(0));
-        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_digits(b"18446744073709551616"), None);
-        assert_eq!(parse_digits(b"000000000000000000000042"), Some(42));
-        assert_eq!(parse_digits(b"+1"), None);
-        assert_eq!(parse_digits(b""), None);
-        assert_eq!(parse_digits(b"1 2"), None);
-    }
-
-    #[test]
-    fn hosts() {
-        for ok in [
-            &b"a"[..],
-            b"example.com",
-            b"example.com:80",
-            b"127.0.0.1:8080",
-            b"[::1]",
-            b"[::1]:80",
-            b"",
-            b"a%20b",
-        ] {
-            assert!(
-                is_valid_host(ok, false),
-                "{:?}",
-                String::from_utf8_lossy(ok)
-            );
-        }
-        for bad in [
-            &b"a b"[..],
-            b"a/b",
-            b"a:80:90",
-            b"[::1",
-            b"[::1]x",
-            b"a:x",
-            b"a@b",
-            b"[]",
-        ] {
-            assert!(
-                !is_valid_host(bad, false),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-        assert!(is_valid_host(b"example.com:443", true));
-        assert!(!is_valid_host(b"example.com", true));
-        assert!(!is_valid_host(b"example.com:", true));
-    }
-
-    /// The straightforward byte loop `is_valid_host` replaced, as the reference.
-    fn reference_host(v: &[u8], need_port: bool) -> bool {
-        if v.is_empty() {
-            return !need_port;
-        }
-        let rest = if v[0] == b'[' {
-            let Some(close) = v.iter().position(|&b| b == b']') else {
-                return false;
-            };
-            let inner = &v[1..close];
-            if inner.is_empty() || !inner.iter().all(|&b| HOST_CHARS[b as usize] || b == b':') {
-                return false;
-            }
-            &v[close + 1..]
-        } else {
-            let mut i = 0;
-            while i < v.len() && (HOST_CHARS[v[i] as usize] || v[i] == b'%') {
-                i += 1;
-            }
-            if i == 0 {
-                return false;
-            }
-            &v[i..]
-        };
-        match rest {
-            [] => !need_port,
-            [b':', port @ ..] => {
-                port.iter().all(u8::is_ascii_digit) && !(need_port && port.is_empty())
-            }
-            _ => false,
-        }
-    }
-
-    #[test]
-    fn host_check_agrees_with_the_reference_on_every_short_value() {
-        let alphabet = b"a1%:[]@ /.\x80";
-        let mut value = Vec::new();
-        let mut checked = 0;
-        for len in 0..=5u32 {
-            for mut n in 0..alphabet.len().pow(len) {
-                value.clear();
-                for _ in 0..len {
-                    value.push(alphabet[n % alphabet.len()]);
-                    n /= alphabet.len();
-                }
-                for need_port in [false, true] {
-                    assert_eq!(
-                        is_valid_host(&value, need_port),
-                        reference_host(&value, need_port),
-                        "{:?} need_port={need_port}",
-                        String::from_utf8_lossy(&value)
-                    );
-                    checked += 1;
-                }
-            }
-        }
-        assert!(checked > 100_000);
-    }
 }
