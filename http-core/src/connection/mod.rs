@@ -1,7 +1,7 @@
 //! [`Connection`]: the one type a driver talks to.
 //!
 //! The type's methods are split by group, as its docs list them: inputs and helpers here,
-//! the receive side in [`recv`], the send side in [`send`], queries in [`query`]. The
+//! the receive side in `recv`, the send side in `send`, queries in `query`. The
 //! state enums live in `crate::state`.
 
 mod query;
@@ -26,8 +26,9 @@ use crate::state::{Persist, ReadState, ReqState, WriteState};
 ///    into [`read_buf`](Self::read_buf) and [`commit_read`](Self::commit_read)), and
 ///    [`receive_eof`](Self::receive_eof) when the peer closed its side.
 /// 2. **Receive-side output**: [`next_event`](Self::next_event) until it says
-///    [`Next::NeedData`] (read more), [`Next::Paused`] (answer first) or
-///    [`Next::Closed`]: a request head, body data, trailers, end.
+///    [`Next::NeedData`](crate::Next::NeedData) (read more),
+///    [`Next::Paused`](crate::Next::Paused) (answer first) or
+///    [`Next::Closed`](crate::Next::Closed): a request head, body data, trailers, end.
 /// 3. **Send side**, each appending bytes to a caller-owned `Vec<u8>` to write out:
 ///    [`send_continue`](Self::send_continue) / [`send_interim`](Self::send_interim)
 ///    (any number of 1xx), then [`send_head`](Self::send_head),

@@ -239,7 +239,7 @@ impl Connection {
     }
 
     /// Write a complete error response (`text/plain`, `Connection: close`) with `status`
-    /// and `message`, such as `err.status()` and `err.to_string()` after a [`RecvError`],
+    /// and `message`, such as `err.status()` and `err.to_string()` after a [`RecvError`](crate::RecvError),
     /// 408 after a head timeout, or 500 after a handler failure. The connection closes
     /// once it is written. Allowed whenever no final head was sent for the current
     /// request, including before any request arrived.

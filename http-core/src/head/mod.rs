@@ -2,11 +2,11 @@
 //! buffer per head, so a head is at most two allocations and both are reused across
 //! requests on a connection.
 //!
-//! - [`version`]: [`Version`];
-//! - [`static_header`]: [`StaticHeader`], a field checked at compile time;
-//! - [`headers`]: [`Headers`] and its iterator, the offset-based field list;
-//! - [`request`]: [`RequestHead`] and [`TargetForm`];
-//! - [`response`]: [`ResponseHead`];
+//! - `version`: [`Version`];
+//! - `static_header`: [`StaticHeader`], a field checked at compile time;
+//! - `headers`: [`Headers`] and its iterator, the offset-based field list;
+//! - `request`: [`RequestHead`] and [`TargetForm`];
+//! - `response`: [`ResponseHead`];
 //! - here: the field-syntax checks all of them share (RFC 9110 §5.1, §5.5).
 
 mod headers;

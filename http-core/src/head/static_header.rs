@@ -1,6 +1,7 @@
 //! [`StaticHeader`]: a header field checked at compile time.
 
-/// A header field checked when it is built, for [`Headers::push_static`]: adding it to a
+/// A header field checked when it is built, for
+/// [`Headers::push_static`](crate::Headers::push_static): adding it to a
 /// list copies and checks nothing.
 ///
 /// Build it in a `const` or `static`: [`StaticHeader::new`] then checks the name and

@@ -6,8 +6,8 @@
 //! line is found; httparse then runs once. Every byte is looked at a bounded number of
 //! times, so a 16 KiB head fed one byte at a time costs linear time.
 //!
-//! Field rules live beside: [`framing`] (Transfer-Encoding and the body framing,
-//! RFC 9112 §6), [`target`] (request-target forms and Host, RFC 9112 §3.2) and [`fields`]
+//! Field rules live beside: `framing` (Transfer-Encoding and the body framing,
+//! RFC 9112 §6), `target` (request-target forms and Host, RFC 9112 §3.2) and `fields`
 //! (Expect, digits, trailers).
 
 use std::mem::MaybeUninit;
