@@ -239,10 +239,12 @@ impl Connection {
     }
 
     /// Write a complete error response (`text/plain`, `Connection: close`) with `status`
-    /// and `message`, such as `err.status()` and `err.to_string()` after a [`RecvError`](crate::RecvError),
-    /// 408 after a head timeout, or 500 after a handler failure. The connection closes
-    /// once it is written. Allowed whenever no final head was sent for the current
-    /// request, including before any request arrived.
+    /// and `message`, such as `err.status()` and `err.to_string()` after a
+    /// [`RecvError`](crate::RecvError), 408 after a head timeout, or 500 after a handler
+    /// failure. The connection closes once it is written. Allowed whenever no final head
+    /// was sent for the current request, including before any request arrived. It carries
+    /// the `Date` last given to [`set_date`](Self::set_date), if any: a driver refreshes
+    /// it before writing an error, as before any head.
     ///
     /// # Errors
     ///

@@ -14,13 +14,16 @@ pub enum MultipartError {
     BadPartHeader,
     /// A part without a `Content-Disposition: form-data; name=..` (RFC 7578 §4.2).
     MissingName,
-    /// A part's header section exceeds [`MultipartLimits::max_header_bytes`](crate::MultipartLimits::max_header_bytes).
+    /// A part's header section exceeds
+    /// [`MultipartLimits::max_header_bytes`](crate::MultipartLimits::max_header_bytes).
     HeaderTooLarge,
     /// More parts than [`MultipartLimits::max_parts`](crate::MultipartLimits::max_parts).
     TooManyParts,
-    /// A field name longer than [`MultipartLimits::max_name_bytes`](crate::MultipartLimits::max_name_bytes).
+    /// A field name longer than
+    /// [`MultipartLimits::max_name_bytes`](crate::MultipartLimits::max_name_bytes).
     NameTooLong,
-    /// A non-file field value longer than [`MultipartLimits::max_field_bytes`](crate::MultipartLimits::max_field_bytes).
+    /// A non-file field value longer than
+    /// [`MultipartLimits::max_field_bytes`](crate::MultipartLimits::max_field_bytes).
     FieldTooLarge,
     /// The body ended before the closing delimiter.
     UnexpectedEof,
