@@ -202,6 +202,7 @@ fn check_request_line_length(line: &[u8], config: &Config) -> Result<(), RecvErr
 }
 
 /// Run httparse over `buf`; `None` when the head is incomplete.
+#[inline]
 fn run_httparse(
     buf: &mut [u8],
     config: &Config,
@@ -211,15 +212,22 @@ fn run_httparse(
         // RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as HTTP/1.1, the
         // highest this server implements. httparse knows only 1.0 and 1.1, so the version
         // digit is rewritten in place and the head parsed again (a rare request only).
-        Err(RecvError::UnsupportedVersion) => match higher_minor_digit(buf) {
-            Some(at) => {
-                buf[at] = b'1';
-                run_httparse_once(buf, config, head)
-            }
-            None => Err(RecvError::UnsupportedVersion),
-        },
+        Err(RecvError::UnsupportedVersion) => retry_higher_minor(buf, config, head),
         other => other,
     }
+}
+
+/// Parse again as HTTP/1.1 when the version is `HTTP/1.2` to `HTTP/1.9`.
+#[cold]
+#[inline(never)]
+fn retry_higher_minor(
+    buf: &mut [u8],
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<Option<HeadStatus>, RecvError> {
+    let at = higher_minor_digit(buf).ok_or(RecvError::UnsupportedVersion)?;
+    buf[at] = b'1';
+    run_httparse_once(buf, config, head)
 }
 
 /// The index of the minor version digit when the request line ends in `HTTP/1.2` to
