@@ -96,8 +96,9 @@ pub enum RecvError {
     /// The peer closed the connection in the middle of a request (400; nobody may be
     /// left to read the answer).
     UnexpectedEof,
-    /// More empty lines before a request line than the few a server ignores
-    /// (RFC 9112 §2.2).
+    /// More empty lines before a request line than the four a server ignores
+    /// (RFC 9112 §2.2: at least one SHOULD be ignored). They do not count towards
+    /// [`Limits::max_head_bytes`](crate::Limits::max_head_bytes).
     TooManyEmptyLines,
     /// An `Expect` field with an expectation other than `100-continue` (RFC 9110 §10.1.1:
     /// 417).

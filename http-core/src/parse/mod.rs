@@ -2,9 +2,11 @@
 //!
 //! A head is looked for in two ways. When a fresh head arrives in one piece, httparse runs
 //! once over it, exactly as a bare `httparse::Request::parse` would. When it comes in
-//! pieces, only the newly received tail is scanned for line ends (memchr) until the blank
-//! line is found; httparse then runs once. Every byte is looked at a bounded number of
-//! times, so a 16 KiB head fed one byte at a time costs linear time.
+//! pieces, only the newly received tail is scanned: the request line byte by byte with a
+//! table (so a line that cannot be a request line is refused at its first bad byte), then
+//! the header lines for line ends (memchr), until the blank line is found; httparse then
+//! runs once. Every byte is looked at a bounded number of times, so a 16 KiB head fed one
+//! byte at a time costs linear time.
 //!
 //! Field rules live beside: `framing` (Transfer-Encoding and the body framing,
 //! RFC 9112 §6), `target` (request-target forms and Host, RFC 9112 §3.2) and `fields`
@@ -70,8 +72,8 @@ pub(crate) enum HeadStatus {
 /// Look for a complete head at the start of `buf` and parse it into `head`.
 ///
 /// The outcome does not depend on how the bytes were split: the line scanner's verdicts
-/// (bare LF, 414, 431) are always reached first, in byte order, and httparse's only once
-/// the whole head is there.
+/// (request-line bytes, bare LF, 414, 431) are always reached first, in byte order, and
+/// httparse's only once the whole head is there.
 ///
 /// `buf` starts at the request line (the caller skips empty lines before it). It is
 /// mutable only so that a higher minor version can be read as HTTP/1.1 in place.
