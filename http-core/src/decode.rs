@@ -88,6 +88,8 @@ pub(crate) struct Chunked {
     size: u64,
     line_len: usize,
     received: u64,
+    /// Chunk-extension bytes (from `;` to the line end) over the whole body.
+    ext_bytes: usize,
 }
 
 impl Chunked {
@@ -97,6 +99,7 @@ impl Chunked {
             size: 0,
             line_len: 0,
             received: 0,
+            ext_bytes: 0,
         }
     }
 
@@ -155,7 +158,7 @@ impl Chunked {
                     } else {
                         self.state = match b {
                             b' ' | b'\t' => State::SizeWs,
-                            b';' => State::Ext,
+                            b';' => self.start_ext(limits.chunk_ext_bytes())?,
                             b'\r' => State::SizeLf,
                             b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
                             _ => return Err(RecvError::BadChunkLine),
@@ -166,7 +169,12 @@ impl Chunked {
                     self.count_line_byte(limits.chunk_line_bytes())?;
                     self.state = match b {
                         b' ' | b'\t' => State::SizeWs,
-                        b';' => State::Ext,
+                        b';' => self.start_ext(limits.chunk_ext_bytes())?,
+                        // RFC 9112 §7.1: whitespace (BWS) may only come before a `;`
+                        // extension; after a bare size it is refused unless allowed.
+                        b'\r' | b'\n' if !config.allow_chunk_size_whitespace => {
+                            return Err(RecvError::BadChunkLine);
+                        }
                         b'\r' => State::SizeLf,
                         b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
                         _ => return Err(RecvError::BadChunkLine),
@@ -177,9 +185,9 @@ impl Chunked {
                     self.state = match b {
                         b'\r' => State::SizeLf,
                         b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
-                        b'\t' => State::Ext,
+                        b'\t' => self.start_ext(limits.chunk_ext_bytes())?,
                         0..=0x1f | 0x7f => return Err(RecvError::BadChunkLine),
-                        _ => State::Ext,
+                        _ => self.start_ext(limits.chunk_ext_bytes())?,
                     };
                 }
                 State::SizeLf => {
@@ -231,6 +239,18 @@ impl Chunked {
             Err(RecvError::ChunkLineTooLong)
         } else {
             Ok(())
+        }
+    }
+
+    /// One more byte of chunk extensions (RFC 9112 §7.1.1: from the `;` to the line end),
+    /// counted against [`Limits::max_chunk_ext_bytes`](crate::Limits::max_chunk_ext_bytes)
+    /// over the whole body.
+    fn start_ext(&mut self, max: usize) -> Result<State, RecvError> {
+        self.ext_bytes += 1;
+        if self.ext_bytes > max {
+            Err(RecvError::ChunkExtensionsTooLarge)
+        } else {
+            Ok(State::Ext)
         }
     }
 

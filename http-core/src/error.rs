@@ -16,6 +16,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecvError {
     /// The request line or a header line is not valid HTTP/1.1 syntax (RFC 9112 §3, §5).
+    /// A request line is refused at its first byte that cannot belong to one (a method
+    /// byte that is not a token character, a control byte), without waiting for its end.
     BadSyntax,
     /// A header name contains a byte that is not a token character, or whitespace stands
     /// between a field name and its colon (RFC 9112 §5.1).
@@ -29,7 +31,8 @@ pub enum RecvError {
     BareLf,
     /// A header line starts with whitespace: obsolete line folding (RFC 9112 §5.2).
     ObsFold,
-    /// The request line names a version other than HTTP/1.0 or HTTP/1.1 (505).
+    /// The request line names a major version other than HTTP/1 (505). A higher minor
+    /// version (`HTTP/1.2`) is read as HTTP/1.1 (RFC 9110 §2.5).
     UnsupportedVersion,
     /// The request-target exceeds [`Limits::max_target_bytes`] (414).
     ///
@@ -43,7 +46,8 @@ pub enum RecvError {
     ///
     /// [`Limits::max_headers`]: crate::Limits::max_headers
     TooManyHeaders,
-    /// The request-target form does not fit the method (RFC 9112 §3.2).
+    /// The request-target form does not fit the method, or the target has a fragment
+    /// (`#`, RFC 9112 §3.2) or userinfo in an absolute-form authority (RFC 9110 §4.2.4).
     BadTarget,
     /// HTTP/1.1 request without a Host header, or with more than one (RFC 9112 §3.2).
     MissingHost,
@@ -57,14 +61,18 @@ pub enum RecvError {
     ConflictingContentLength,
     /// Both Content-Length and Transfer-Encoding (RFC 9112 §6.3 item 3, §6.1).
     ContentLengthWithTransferEncoding,
-    /// Transfer-Encoding whose final coding is not `chunked`, or `chunked` twice
-    /// (RFC 9112 §6.3 item 4, §6.1).
+    /// Transfer-Encoding whose final coding is not `chunked`, `chunked` twice, or
+    /// `chunked` with parameters (RFC 9112 §6.3 item 4, §6.1, §7.1).
     BadTransferEncoding,
     /// A transfer coding this engine does not implement (RFC 9112 §6.1: 501).
     UnsupportedTransferCoding,
     /// Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1).
     TransferEncodingInHttp10,
-    /// A chunk-size line that is not hex digits with optional extensions (RFC 9112 §7.1).
+    /// A chunk-size line that is not hex digits with optional extensions (RFC 9112 §7.1),
+    /// or has whitespace after the size without an extension (unless
+    /// [`Config::allow_chunk_size_whitespace`]).
+    ///
+    /// [`Config::allow_chunk_size_whitespace`]: crate::Config::allow_chunk_size_whitespace
     BadChunkLine,
     /// A chunk size that does not fit in 64 bits (RFC 9112 §7.1).
     ChunkSizeOverflow,
@@ -88,10 +96,22 @@ pub enum RecvError {
     /// The peer closed the connection in the middle of a request (400; nobody may be
     /// left to read the answer).
     UnexpectedEof,
+    /// More empty lines before a request line than the four a server ignores
+    /// (RFC 9112 §2.2: at least one SHOULD be ignored). They do not count towards
+    /// [`Limits::max_head_bytes`](crate::Limits::max_head_bytes).
+    TooManyEmptyLines,
+    /// An `Expect` field with an expectation other than `100-continue` (RFC 9110 §10.1.1:
+    /// 417).
+    ExpectationFailed,
+    /// A chunked body whose chunk extensions exceed [`Limits::max_chunk_ext_bytes`]
+    /// (400).
+    ///
+    /// [`Limits::max_chunk_ext_bytes`]: crate::Limits::max_chunk_ext_bytes
+    ChunkExtensionsTooLarge,
 }
 
 impl RecvError {
-    /// The status code to answer this error with: 400, 413, 414, 431, 501 or 505.
+    /// The status code to answer this error with: 400, 413, 414, 417, 431, 501 or 505.
     ///
     /// ```
     /// assert_eq!(http_core::RecvError::UriTooLong.status(), 414);
@@ -103,6 +123,7 @@ impl RecvError {
             Self::HeadTooLarge | Self::TooManyHeaders | Self::TrailersTooLarge => 431,
             Self::UnsupportedTransferCoding => 501,
             Self::BodyTooLarge => 413,
+            Self::ExpectationFailed => 417,
             _ => 400,
         }
     }
@@ -140,6 +161,9 @@ impl fmt::Display for RecvError {
             Self::TrailersTooLarge => "trailer section too large",
             Self::BodyTooLarge => "request body too large",
             Self::UnexpectedEof => "connection closed in the middle of a request",
+            Self::TooManyEmptyLines => "too many empty lines before the request line",
+            Self::ExpectationFailed => "expectation not supported",
+            Self::ChunkExtensionsTooLarge => "chunk extensions too large",
         })
     }
 }

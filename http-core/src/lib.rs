@@ -22,7 +22,8 @@
 //! framing (Content-Length, chunked, none), pipelining, keep-alive, `Expect:
 //! 100-continue`, interim responses, upgrades and CONNECT, limits, and a typed error
 //! carrying the status to answer for every malformed or hostile input. Parsing is strict
-//! by default; the one leniency (bare LF line ends) is a named switch on [`Config`].
+//! by default; each leniency (bare LF line ends, whitespace after a chunk size) is a
+//! named switch on [`Config`].
 //!
 //! The client role (module [`client`]) serializes requests, with the engine choosing the
 //! framing headers, and parses responses by every framing rule of RFC 9112 §6.3: HEAD,
@@ -98,6 +99,7 @@ mod head;
 mod limits;
 mod multipart;
 mod parse;
+mod state;
 mod status;
 
 pub use connection::{Connection, Parts};

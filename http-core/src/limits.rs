@@ -15,6 +15,7 @@ pub struct Limits {
     headers: usize,
     target_bytes: usize,
     chunk_line_bytes: usize,
+    chunk_ext_bytes: usize,
     trailer_bytes: usize,
     body_bytes: u64,
     discard_bytes: u64,
@@ -30,6 +31,7 @@ impl Default for Limits {
             headers: 100,
             target_bytes: 8 * 1024,
             chunk_line_bytes: 1024,
+            chunk_ext_bytes: 16 * 1024,
             trailer_bytes: 8 * 1024,
             body_bytes: u64::MAX,
             discard_bytes: 256 * 1024,
@@ -61,6 +63,16 @@ impl Limits {
     /// Longest chunk-size line including extensions, in bytes. Past it: 400. Default 1 KiB.
     pub fn max_chunk_line_bytes(&mut self, bytes: usize) -> &mut Self {
         self.chunk_line_bytes = bytes.max(3);
+        self
+    }
+
+    /// Most chunk-extension bytes (each `;` and what follows it on a chunk-size line, up
+    /// to the line end) in one chunked request body, in bytes. Past it: 400
+    /// ([`RecvError::ChunkExtensionsTooLarge`](crate::RecvError::ChunkExtensionsTooLarge)).
+    /// Extensions are ignored (RFC 9112 §7.1.1), so without a bound a client could send
+    /// them without end on tiny chunks. Default 16 KiB.
+    pub fn max_chunk_ext_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.chunk_ext_bytes = bytes;
         self
     }
 
@@ -102,6 +114,10 @@ impl Limits {
     pub fn chunk_line_bytes(&self) -> usize {
         self.chunk_line_bytes
     }
+    /// The chunk-extension limit per body, in bytes.
+    pub fn chunk_ext_bytes(&self) -> usize {
+        self.chunk_ext_bytes
+    }
     /// The trailer section limit, in bytes.
     pub fn trailer_bytes(&self) -> usize {
         self.trailer_bytes
@@ -130,6 +146,7 @@ impl Limits {
 pub struct Config {
     pub(crate) limits: Limits,
     pub(crate) allow_bare_lf: bool,
+    pub(crate) allow_chunk_size_whitespace: bool,
     pub(crate) defaults: Headers,
     /// `defaults` serialized once: `Name: value\r\n` lines.
     pub(crate) defaults_wire: Vec<u8>,
@@ -170,6 +187,15 @@ impl Config {
     /// line ends). Default off: a bare LF is answered with 400.
     pub fn allow_bare_lf(&mut self, allow: bool) -> &mut Self {
         self.allow_bare_lf = allow;
+        self
+    }
+
+    /// Accept whitespace between a chunk size and the end of its line when no extension
+    /// follows (`5 \r\n`). RFC 9112 §7.1 allows whitespace only before a `;` extension;
+    /// some old clients pad the size. Default off: such a line is answered with 400
+    /// ([`RecvError::BadChunkLine`](crate::RecvError::BadChunkLine)).
+    pub fn allow_chunk_size_whitespace(&mut self, allow: bool) -> &mut Self {
+        self.allow_chunk_size_whitespace = allow;
         self
     }
 

@@ -1,7 +1,7 @@
 //! Reason phrases for every registered status code.
 
 /// The reason phrase of `status`: every code of RFC 9110 §15, the other IANA-registered
-/// codes, and `418 I'm a teapot` (RFC 2324, which many clients and servers know).
+/// codes, and `418 I'm a teapot` (RFC 2324, still widely recognised).
 ///
 /// ```
 /// assert_eq!(http_core::reason_phrase(404), Some("Not Found"));

@@ -355,8 +355,6 @@ rows! {
         => [POST, "error 400 ChunkLineTooLong"];
     err_http20: strict(), stop(), "GET / HTTP/2.0\r\nHost: a\r\n\r\n"
         => ["error 505 UnsupportedVersion"];
-    err_http12: strict(), stop(), "GET / HTTP/1.2\r\nHost: a\r\n\r\n"
-        => ["error 505 UnsupportedVersion"];
     err_http09: strict(), stop(), "GET / HTTP/0.9\r\nHost: a\r\n\r\n"
         => ["error 505 UnsupportedVersion"];
     err_version_lowercase: strict(), stop(), "GET / http/1.1\r\nHost: a\r\n\r\n"
@@ -465,6 +463,9 @@ fn every_status_is_one_of_the_documented_ones() {
         RecvError::TrailersTooLarge,
         RecvError::BodyTooLarge,
         RecvError::UnexpectedEof,
+        RecvError::TooManyEmptyLines,
+        RecvError::ExpectationFailed,
+        RecvError::ChunkExtensionsTooLarge,
     ];
     for e in all {
         let expected = match e {
@@ -475,6 +476,7 @@ fn every_status_is_one_of_the_documented_ones() {
             }
             RecvError::UnsupportedTransferCoding => 501,
             RecvError::BodyTooLarge => 413,
+            RecvError::ExpectationFailed => 417,
             _ => 400,
         };
         assert_eq!(e.status(), expected, "{e:?}");
@@ -489,6 +491,7 @@ fn limits_have_documented_defaults_and_setters() {
     assert_eq!(l.headers(), 100);
     assert_eq!(l.target_bytes(), 8 * 1024);
     assert_eq!(l.chunk_line_bytes(), 1024);
+    assert_eq!(l.chunk_ext_bytes(), 16 * 1024);
     assert_eq!(l.trailer_bytes(), 8 * 1024);
     assert_eq!(l.body_bytes(), u64::MAX);
     assert_eq!(l.discard_bytes(), 256 * 1024);
@@ -497,6 +500,7 @@ fn limits_have_documented_defaults_and_setters() {
         .max_headers(5000)
         .max_target_bytes(10)
         .max_chunk_line_bytes(20)
+        .max_chunk_ext_bytes(25)
         .max_trailer_bytes(30)
         .max_body_bytes(40)
         .max_discard_bytes(50);
@@ -513,6 +517,7 @@ fn limits_have_documented_defaults_and_setters() {
         (l.trailer_bytes(), l.body_bytes(), l.discard_bytes()),
         (30, 40, 50)
     );
+    assert_eq!(l.chunk_ext_bytes(), 25);
     let mut c = Config::default();
     c.set_limits(l.clone());
     assert_eq!(c.limits(), &l);
@@ -535,4 +540,318 @@ fn body_lengths_are_reported_for_413_decisions() {
     while let Ok(Next::Event(_)) = conn.next_event() {}
     assert_eq!(conn.body_length(), None);
     assert_eq!(conn.body_received(), 6);
+}
+
+// ---- issue 12: stricter framing, garbage cut at once, versions, Expect, targets ----
+
+fn chunk_ws_lenient() -> Config {
+    let mut c = Config::default();
+    c.allow_chunk_size_whitespace(true);
+    c
+}
+
+const CHUNKED: &str = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+// Item 2: parameters on chunked (RFC 9112 §7.1, §6.1); whitespace after a chunk size.
+rows! {
+    err_te_chunked_with_parameter: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;param=x\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_chunked_with_spaced_parameter: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked ; q=1\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_chunked_with_empty_parameter: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked;\r\n\r\n"
+        => ["error 400 BadTransferEncoding"];
+    err_te_parameter_on_other_coding_is_still_501: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;q=1, chunked\r\n\r\n"
+        => ["error 501 UnsupportedTransferCoding"];
+    err_chunk_size_trailing_space: strict(), stop(),
+        format!("{CHUNKED}5 \r\nhello\r\n0\r\n\r\n")
+        => [POST, "error 400 BadChunkLine"];
+    err_chunk_size_trailing_tab: strict(), stop(),
+        format!("{CHUNKED}5\t\t\r\nhello\r\n0\r\n\r\n")
+        => [POST, "error 400 BadChunkLine"];
+    err_last_chunk_trailing_space: strict(), stop(),
+        format!("{CHUNKED}5\r\nhello\r\n0 \r\n\r\n")
+        => [POST, "data hello", "error 400 BadChunkLine"];
+    chunk_size_space_before_extension_is_fine: strict(), stop(),
+        format!("{CHUNKED}5 ;a=b\r\nhello\r\n0\t; c\r\n\r\n")
+        => [POST, "data hello", "end", "paused"];
+    lenient_chunk_size_trailing_whitespace: chunk_ws_lenient(), stop(),
+        format!("{CHUNKED}5 \r\nhello\r\n0\t \r\n\r\n")
+        => [POST, "data hello", "end", "paused"];
+    lenient_chunk_size_whitespace_still_needs_crlf: chunk_ws_lenient(), stop(),
+        format!("{CHUNKED}5 \nhello\r\n0\r\n\r\n")
+        => [POST, "error 400 BadChunkLine"];
+}
+
+// Item 3: a request line is refused at its first impossible byte (RFC 9112 §3), without
+// a line end, so these inputs end in `error`, never `need-data`.
+rows! {
+    err_nul_bytes_without_line_end: strict(), stop(), &[0u8; 1024][..]
+        => ["error 400 BadSyntax"];
+    err_tls_client_hello_without_line_end: strict(), stop(),
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xaa\xbb"[..]
+        => ["error 400 BadSyntax"];
+    err_non_token_byte_in_method: strict(), stop(), "GE(T / HTTP/1.1"
+        => ["error 400 BadSyntax"];
+    err_space_before_method: strict(), stop(), " GET / HTTP/1.1"
+        => ["error 400 BadSyntax"];
+    err_high_byte_in_method: strict(), stop(), &b"G\xc3\xa9T / HTTP/1.1"[..]
+        => ["error 400 BadSyntax"];
+    err_control_byte_in_target: strict(), stop(), "GET /a\x01b"
+        => ["error 400 BadSyntax"];
+    err_tab_in_target: strict(), stop(), "GET /a\tb HTTP/1.1"
+        => ["error 400 BadSyntax"];
+    err_del_in_target: strict(), stop(), "GET /a\x7fb HTTP/1.1"
+        => ["error 400 BadSyntax"];
+    err_cr_inside_request_line: strict(), stop(), "GET /a\rb HTTP/1.1"
+        => ["error 400 BadSyntax"];
+    err_nul_in_version: strict(), stop(), "GET / HTTP/1.1\0"
+        => ["error 400 BadSyntax"];
+    partial_request_line_waits: strict(), stop(), "PROPFIND /caf\u{e9}?a=b&c=%20 HTTP/1"
+        => ["need-data"];
+    lowercase_method_is_a_token: strict(), stop(), "get / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head get / HTTP/1.1", "end", "paused"];
+    high_bytes_in_target_are_accepted: strict(), stop(),
+        &b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"[..]
+        => ["head GET /caf\u{e9} HTTP/1.1", "end", "paused"];
+}
+
+// Item 4: a few empty lines before a request line are ignored (RFC 9112 §2.2); more are
+// 400, never 431, and they do not count towards the head limit.
+rows! {
+    four_empty_lines_are_ignored: strict(), stop(),
+        "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused"];
+    err_five_empty_lines: strict(), stop(),
+        "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 TooManyEmptyLines"];
+    err_empty_line_flood_is_400_not_431: with_limits(|l| { l.max_head_bytes(16); }), stop(),
+        "\r\n".repeat(100)
+        => ["error 400 TooManyEmptyLines"];
+    // The head is exactly 32 bytes.
+    empty_lines_do_not_count_towards_the_head_limit: with_limits(|l| { l.max_head_bytes(32); }), stop(),
+        "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: abcdef\r\n\r\n"
+        => [GET, "end", "paused"];
+    empty_lines_between_pipelined_requests: strict(), serve(),
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [POST, "data hi", "end", "paused", GET, "end", "paused", "need-data"];
+    empty_lines_are_counted_per_request: strict(), serve(),
+        "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", GET, "end", "paused", "need-data"];
+    empty_lines_then_eof_close: strict(), serve_eof(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n"
+        => [GET, "end", "paused", "closed"];
+    err_cr_then_not_lf_before_request_line: strict(), stop(), "\rGET / HTTP/1.1\r\n"
+        => ["error 400 BadSyntax"];
+    err_lone_cr_then_eof: strict(), stop().with_eof(), "\r"
+        => ["error 400 UnexpectedEof"];
+    err_bare_lf_empty_line_strict: strict(), stop(), "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BareLf"];
+    lenient_bare_lf_empty_lines: lenient(), stop(), "\n\r\n\nGET / HTTP/1.1\nHost: a\n\n"
+        => [GET, "end", "paused"];
+}
+
+// Item 5: a higher minor version of HTTP/1 is HTTP/1.1 (RFC 9110 §2.5); other majors 505.
+rows! {
+    http12_is_read_as_http11: strict(), stop(), "GET / HTTP/1.2\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused"];
+    http19_is_read_as_http11: strict(), stop(),
+        "POST / HTTP/1.9\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+        => [POST, "data x", "end", "paused"];
+    err_http12_needs_host_like_http11: strict(), stop(), "GET / HTTP/1.2\r\n\r\n"
+        => ["error 400 MissingHost"];
+    http12_pipelined_after_http11: strict(), serve(),
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.2\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused", GET, "end", "paused", "need-data"];
+    lenient_http12_bare_lf: lenient(), stop(), "GET / HTTP/1.2\nHost: a\n\n"
+        => [GET, "end", "paused"];
+    err_http30: strict(), stop(), "GET / HTTP/3.0\r\nHost: a\r\n\r\n"
+        => ["error 505 UnsupportedVersion"];
+    err_two_digit_minor: strict(), stop(), "GET / HTTP/1.10\r\nHost: a\r\n\r\n"
+        => ["error 400 BadSyntax"];
+}
+
+// Item 6: Expect is a list (RFC 9110 §10.1.1); an unknown expectation is 417.
+rows! {
+    expect_continue_in_a_list: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nExpect: , 100-Continue ,\r\nContent-Length: 2\r\n\r\nhi"
+        => [POST, "data hi", "end", "paused"];
+    expect_empty_is_no_expectation: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nExpect:\r\n\r\n"
+        => [GET, "end", "paused"];
+    err_expect_unknown: strict(), stop(), "GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n"
+        => ["error 417 ExpectationFailed"];
+    err_expect_continue_among_unknown: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, x-y=1\r\nContent-Length: 2\r\n\r\nhi"
+        => ["error 417 ExpectationFailed"];
+    err_expect_unknown_in_second_field: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: other\r\nContent-Length: 2\r\n\r\nhi"
+        => ["error 417 ExpectationFailed"];
+    err_expect_continue_with_value: strict(), stop(),
+        "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue=1\r\nContent-Length: 2\r\n\r\nhi"
+        => ["error 417 ExpectationFailed"];
+    err_expect_unknown_in_http10: strict(), stop(), "GET / HTTP/1.0\r\nExpect: fly\r\n\r\n"
+        => ["error 417 ExpectationFailed"];
+}
+
+// Item 7: no fragment in a target (RFC 9112 §3.2), no userinfo (RFC 9110 §4.2.4).
+rows! {
+    err_fragment_in_origin_form: strict(), stop(), "GET /a?b#frag HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_empty_fragment: strict(), stop(), "GET /# HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_fragment_in_absolute_form: strict(), stop(), "GET http://a/x#y HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_userinfo_in_absolute_form: strict(), stop(),
+        "GET http://user:pw@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n"
+        => ["error 400 BadTarget"];
+    err_user_without_password: strict(), stop(), "GET https://user@a.example HTTP/1.1\r\nHost: a.example\r\n\r\n"
+        => ["error 400 BadTarget"];
+    at_sign_in_path_is_fine: strict(), stop(),
+        "GET http://a.example/@me?to=x@y HTTP/1.1\r\nHost: a.example\r\n\r\n"
+        => ["head GET http://a.example/@me?to=x@y HTTP/1.1", "end", "paused"];
+    at_sign_in_origin_form_is_fine: strict(), stop(), "GET /@me HTTP/1.1\r\nHost: a\r\n\r\n"
+        => ["head GET /@me HTTP/1.1", "end", "paused"];
+}
+
+// Item 11: chunk extensions are bounded per body.
+rows! {
+    err_chunk_extensions_past_the_limit: with_limits(|l| { l.max_chunk_ext_bytes(16); }), stop(),
+        format!("{CHUNKED}1;aaaaaaa\r\nx\r\n1;bbbbbbb\r\ny\r\n1;c\r\nz\r\n0\r\n\r\n")
+        => [POST, "data xy", "error 400 ChunkExtensionsTooLarge"];
+    chunk_extensions_at_the_limit: with_limits(|l| { l.max_chunk_ext_bytes(16); }), stop(),
+        format!("{CHUNKED}1;aaaaaaa\r\nx\r\n1;bbbbbbb\r\ny\r\n0\r\n\r\n")
+        => [POST, "data xy", "end", "paused"];
+    err_extensions_on_the_last_chunk_count: with_limits(|l| { l.max_chunk_ext_bytes(4); }), stop(),
+        format!("{CHUNKED}1;a\r\nx\r\n0;bc\r\n\r\n")
+        => [POST, "data x", "error 400 ChunkExtensionsTooLarge"];
+    chunk_extension_limit_is_per_body: with_limits(|l| { l.max_chunk_ext_bytes(4); }), serve(),
+        format!("{CHUNKED}1;abc\r\nx\r\n0\r\n\r\n{CHUNKED}1;abc\r\ny\r\n0\r\n\r\n")
+        => [POST, "data x", "end", "paused", POST, "data y", "end", "paused", "need-data"];
+}
+
+/// Item 3: fed one byte at a time, garbage is refused at the first byte that cannot start
+/// a request line, not at a line end or a timeout.
+#[test]
+fn garbage_is_refused_at_its_first_bad_byte() {
+    for (input, bad_at) in [
+        (&b"\x16\x03\x01\x02\x00"[..], 0),
+        (b"\0\0\0\0", 0),
+        (b"GET\0 / HTTP/1.1", 3),
+        (b"GET /x\x01 HTTP/1.1", 6),
+        (b"GET /x HTTP/1.1\x1b", 15),
+    ] {
+        let mut conn = Connection::new(Config::default());
+        for (i, &b) in input.iter().enumerate() {
+            conn.receive(&[b]);
+            let got = conn.next_event();
+            if i < bad_at {
+                assert_eq!(got, Ok(Next::NeedData), "{input:?} byte {i}");
+            } else {
+                assert_eq!(got, Err(RecvError::BadSyntax), "{input:?} byte {i}");
+                break;
+            }
+        }
+    }
+}
+
+/// Item 6: `100-continue` anywhere in the list (or in any Expect field) is seen.
+#[test]
+fn expect_continue_is_found_in_any_list_position() {
+    for value in [
+        "100-continue",
+        "100-CONTINUE",
+        " , 100-continue",
+        "100-continue ,,",
+    ] {
+        let mut conn = Connection::new(Config::default());
+        conn.receive(
+            format!("POST / HTTP/1.1\r\nHost: a\r\nExpect: {value}\r\nContent-Length: 1\r\n\r\n")
+                .as_bytes(),
+        );
+        assert!(matches!(conn.next_event(), Ok(Next::Event(_))), "{value}");
+        assert!(conn.expects_continue(), "{value}");
+        assert!(conn.wants_continue(), "{value}");
+    }
+    let mut conn = Connection::new(Config::default());
+    conn.receive(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n");
+    assert!(matches!(conn.next_event(), Ok(Next::Event(_))));
+    assert!(!conn.expects_continue(), "HTTP/1.0 ignores 100-continue");
+}
+
+/// Item 5: the answer to an HTTP/1.2 request is an HTTP/1.1 response on a persistent
+/// connection, and the head reports HTTP/1.1.
+#[test]
+fn http12_is_answered_as_http11() {
+    let run = every_split(&strict(), b"GET /v HTTP/1.2\r\nHost: a\r\n\r\n", serve());
+    assert_eq!(
+        run.events,
+        ["head GET /v HTTP/1.1", "end", "paused", "need-data"]
+    );
+    assert!(
+        run.out_str().starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        run.out_str()
+    );
+    assert!(!run.out_str().contains("Connection: close"));
+}
+
+/// Item 11 at the default bound: a 1000-byte extension on every 1-byte chunk stops after
+/// 16 KiB of extensions.
+#[test]
+fn default_chunk_extension_bound_stops_an_endless_stream() {
+    let mut conn = Connection::new(Config::default());
+    conn.receive(CHUNKED.as_bytes());
+    assert!(matches!(conn.next_event(), Ok(Next::Event(_))));
+    let chunk = format!("1;{}\r\nx\r\n", "e".repeat(999));
+    let mut data = 0;
+    for _ in 0..100 {
+        conn.receive(chunk.as_bytes());
+        loop {
+            match conn.next_event() {
+                Ok(Next::Event(_)) => data += 1,
+                Ok(Next::NeedData) => break,
+                Err(e) => {
+                    assert_eq!(e, RecvError::ChunkExtensionsTooLarge);
+                    // 16 chunks of 1000 extension bytes fit in 16 KiB (16384); the 17th not.
+                    assert_eq!(data, 16);
+                    return;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    panic!("extensions were never bounded");
+}
+
+/// Item 1 (engine side): the error responses the engine writes itself carry the `Date`
+/// the driver set, also before any request arrived, and the latest one set.
+#[test]
+fn engine_written_errors_carry_the_date_set_by_the_driver() {
+    use http_core::HttpDate;
+    let mut conn = Connection::new(Config::default());
+    conn.set_date(&HttpDate::from_unix_secs(0));
+    conn.set_date(&HttpDate::from_unix_secs(86_400));
+    let mut out = Vec::new();
+    conn.send_error(408, "timeout", &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("\r\nDate: Fri, 02 Jan 1970 00:00:00 GMT\r\n"),
+        "{text}"
+    );
+
+    let mut conn = Connection::new(Config::default());
+    conn.set_date(&HttpDate::from_unix_secs(0));
+    conn.receive(b"\x16\x03\x01");
+    let err = conn.next_event().unwrap_err();
+    let mut out = Vec::new();
+    conn.send_error(err.status(), &err.to_string(), &mut out)
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+    assert!(
+        text.contains("\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
+        "{text}"
+    );
 }

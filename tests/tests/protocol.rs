@@ -490,3 +490,163 @@ fn a_failing_stream_aborts_the_response_and_closes() {
     // Other connections are fine.
     assert_eq!(server.get("/next").text(), "/next");
 }
+
+// ---- issue 12: what the server answers to stricter framing and garbage ----
+
+/// Send `raw` on a new connection; read the one answer, then the close.
+fn answer_and_close(server: &TestServer, raw: &[u8]) -> integration_tests::Response {
+    let mut c = server.connect();
+    c.send(raw);
+    let r = c.read_response();
+    c.expect_closed();
+    r
+}
+
+#[test]
+fn chunked_with_a_parameter_is_400_and_closes() {
+    let server = server();
+    let r = answer_and_close(
+        &server,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;ext=1\r\n\r\n\
+          5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.is_close());
+}
+
+#[test]
+fn whitespace_after_a_chunk_size_is_400() {
+    let server = server();
+    let mut c = server.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n");
+    let r = c.read_response();
+    assert_eq!(r.status, 400);
+    assert!(r.is_close());
+}
+
+#[test]
+fn a_tls_client_hello_is_answered_400_at_once() {
+    // Default head timeout (10 s): the answer must come long before it.
+    let server = server();
+    let start = std::time::Instant::now();
+    // The first bytes of a ClientHello record; the server refuses the first one.
+    let hello = [0x16];
+    let r = answer_and_close(&server, &hello);
+    assert_eq!(r.status, 400);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn nul_bytes_are_answered_400_at_once() {
+    let server = server();
+    let start = std::time::Instant::now();
+    let r = answer_and_close(&server, &[0u8; 1]);
+    assert_eq!(r.status, 400);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_few_empty_lines_before_a_request_are_ignored() {
+    let server = server();
+    let mut c = server.connect();
+    let r = c.request("\r\n\r\n\r\n\r\nGET /after-empty-lines HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!((r.status, r.text()), (200, "/after-empty-lines"));
+    assert!(!r.is_close());
+}
+
+#[test]
+fn a_fifth_empty_line_is_400_at_once() {
+    // Old behaviour: the lines were taken as the start of a head, then 408 or 431.
+    // (Nothing is sent past the refused byte, so the close is never a reset.)
+    let server = server();
+    let r = answer_and_close(&server, "\r\n".repeat(5).as_bytes());
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn http12_is_answered_as_http11() {
+    let server = server();
+    let mut c = server.connect();
+    let r = c.request("GET /v12 HTTP/1.2\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        (r.version.as_str(), r.status, r.text()),
+        ("HTTP/1.1", 200, "/v12")
+    );
+    assert!(!r.is_close());
+    // The connection persists as HTTP/1.1's does.
+    assert_eq!(c.request(&get("/again")).text(), "/again");
+}
+
+#[test]
+fn http20_on_an_http1_connection_is_505() {
+    let server = server();
+    let r = answer_and_close(&server, b"GET / HTTP/2.0\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 505);
+}
+
+#[test]
+fn continue_in_an_expect_list_gets_100_continue() {
+    let server = server();
+    let mut c = server.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: , 100-Continue\r\nContent-Length: 5\r\n\r\n");
+    let interim = c.read_response();
+    assert_eq!(interim.status, 100);
+    c.send("hello");
+    let r = c.read_response();
+    assert_eq!((r.status, r.text()), (200, "hello"));
+}
+
+#[test]
+fn an_unknown_expectation_is_417() {
+    let server = server();
+    let r = answer_and_close(
+        &server,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, x-fly\r\nContent-Length: 5\r\n\r\n",
+    );
+    assert_eq!(r.status, 417);
+    assert!(r.is_close());
+}
+
+#[test]
+fn userinfo_in_the_target_is_400() {
+    let server = server();
+    let r = answer_and_close(
+        &server,
+        b"GET http://user:pw@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn a_fragment_in_the_target_is_400() {
+    let server = server();
+    let r = answer_and_close(&server, b"GET /page#section HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn endless_chunk_extensions_are_cut_off_with_400() {
+    let server = server();
+    let mut c = server.connect();
+    c.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    // 1-byte chunks with 1000-byte extensions (`;` and 999 more) until the default bound
+    // of 16 KiB: the input ends at the first byte past it, so the server has read all
+    // of it when it closes (no reset).
+    let chunk = format!("1;{}\r\nx\r\n", "e".repeat(999));
+    for _ in 0..16 {
+        c.send(&chunk);
+    }
+    c.send(format!("1;{}", "e".repeat(16 * 1024 - 16 * 1000)));
+    let r = c.read_response();
+    assert_eq!(r.status, 400);
+    assert!(r.is_close());
+    c.expect_closed();
+}

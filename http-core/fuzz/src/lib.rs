@@ -60,7 +60,8 @@ impl Rng {
 /// and answer every request in one of several ways.
 ///
 /// Input layout: byte 0 holds config switches (bare LF, small limits, small body limit,
-/// small discard budget, a default header, `read_buf` instead of `receive`), byte 1 the
+/// small discard budget, a default header, `read_buf` instead of `receive`, whitespace
+/// after chunk sizes), byte 1 the
 /// split mode, bytes 2..4 seed the PRNG that picks split sizes and responses; the rest is
 /// the byte stream from the peer.
 ///
@@ -75,6 +76,7 @@ pub fn connection(data: &[u8]) {
     let flags = ctl[0];
     let mut config = Config::default();
     config.allow_bare_lf(flags & 1 != 0);
+    config.allow_chunk_size_whitespace(flags & 64 != 0);
     if flags & 2 != 0 {
         config
             .limits_mut()
@@ -82,6 +84,7 @@ pub fn connection(data: &[u8]) {
             .max_headers(8)
             .max_target_bytes(64)
             .max_chunk_line_bytes(16)
+            .max_chunk_ext_bytes(32)
             .max_trailer_bytes(64);
     }
     if flags & 4 != 0 {
@@ -213,7 +216,7 @@ impl Driver<'_> {
 
     fn on_error(&mut self, e: RecvError) -> Step {
         assert!(
-            matches!(e.status(), 400 | 413 | 414 | 431 | 501 | 505),
+            matches!(e.status(), 400 | 413 | 414 | 417 | 431 | 501 | 505),
             "unexpected status {} for {e:?}",
             e.status()
         );

@@ -1,0 +1,405 @@
+//! [`Headers`]: an ordered field list stored as offsets into one owned byte buffer.
+
+use std::fmt;
+use std::ops::Range;
+
+use super::static_header::StaticHeader;
+use super::{is_valid_name, is_valid_value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Span {
+    pub(crate) fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One field of a [`Headers`] list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// Name and value stored in the list's byte buffer.
+    Buf { name: Span, value: Span },
+    /// A field checked when it was built, in static storage.
+    Static(&'static StaticHeader),
+}
+
+impl Entry {
+    fn name<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match *self {
+            Self::Buf { name, .. } => &buf[name.range()],
+            Self::Static(h) => h.name().as_bytes(),
+        }
+    }
+
+    fn value<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        match *self {
+            Self::Buf { value, .. } => &buf[value.range()],
+            Self::Static(h) => h.value().as_bytes(),
+        }
+    }
+}
+
+/// The entries of a [`Headers`] list: a single field is kept inline, so a response
+/// with one header (such as [`Headers::push_static`]'s `Content-Type`) allocates nothing.
+#[derive(Debug, Clone, Default)]
+enum Entries {
+    #[default]
+    Empty,
+    One(Entry),
+    /// Kept once allocated, also when cleared, so a reused list does not allocate again.
+    Many(Vec<Entry>),
+}
+
+impl Entries {
+    fn as_slice(&self) -> &[Entry] {
+        match self {
+            Self::Empty => &[],
+            Self::One(e) => std::slice::from_ref(e),
+            Self::Many(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry) {
+        match self {
+            Self::Empty => *self = Self::One(entry),
+            Self::One(first) => {
+                let mut v = Vec::with_capacity(4);
+                v.push(*first);
+                v.push(entry);
+                *self = Self::Many(v);
+            }
+            Self::Many(v) => v.push(entry),
+        }
+    }
+
+    /// Room for `more` entries in one allocation (more than one only).
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        match self {
+            Self::Many(v) => v.reserve(more),
+            _ if self.len() + more > 1 => {
+                let mut v = Vec::with_capacity(self.len() + more);
+                v.extend_from_slice(self.as_slice());
+                *self = Self::Many(v);
+            }
+            _ => {}
+        }
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&Entry) -> bool) {
+        match self {
+            Self::Empty => {}
+            Self::One(e) => {
+                let mut keep = keep;
+                if !keep(e) {
+                    *self = Self::Empty;
+                }
+            }
+            Self::Many(v) => v.retain(keep),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Self::Many(v) => v.clear(),
+            _ => *self = Self::Empty,
+        }
+    }
+}
+
+/// An ordered list of header fields, names with their case preserved, stored as offsets
+/// into one owned byte buffer.
+///
+/// Lookups by name are ASCII case-insensitive. Values are bytes (RFC 9110 §5.5 allows
+/// obs-text); [`Headers::get_str`] gives a value as `&str` when it is UTF-8.
+///
+/// Two lists are equal when they hold the same fields (names and values, byte for byte)
+/// in the same order, however the fields were added.
+///
+/// ```
+/// let mut h = http_core::Headers::new();
+/// h.append("Content-Type", "text/plain").append("Set-Cookie", "a=1").append("set-cookie", "b=2");
+/// assert_eq!(h.get("content-type"), Some(&b"text/plain"[..]));
+/// assert_eq!(h.get_all("Set-Cookie").count(), 2);
+/// assert_eq!(h.iter().next().unwrap().0, "Content-Type");
+/// ```
+#[derive(Clone)]
+pub struct Headers {
+    buf: Vec<u8>,
+    entries: Entries,
+    /// Whether every name is a token and every value free of CR, LF and NUL: checked as
+    /// fields are appended, so serializing does not scan them again.
+    valid: bool,
+}
+
+impl Default for Headers {
+    fn default() -> Self {
+        Self {
+            buf: Vec::new(),
+            entries: Entries::Empty,
+            valid: true,
+        }
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter_bytes().eq(other.iter_bytes())
+    }
+}
+
+impl Eq for Headers {}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a field at the end. Names and values are not checked here; the engine refuses
+    /// invalid ones when it serializes ([`SendError::InvalidHeader`]).
+    ///
+    /// [`SendError::InvalidHeader`]: crate::SendError::InvalidHeader
+    pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        let value = value.as_ref();
+        self.valid &= is_valid_name(name.as_bytes()) && is_valid_value(value);
+        // Grow once per field (and start at a size that fits a typical response's few
+        // headers), never once per name and again per value.
+        let need = name.len() + value.len();
+        if self.buf.capacity() - self.buf.len() < need {
+            self.buf.reserve(need.max(128));
+        }
+        let name = self.push_bytes(name.as_bytes());
+        let value = self.push_bytes(value);
+        self.entries.push(Entry::Buf { name, value });
+        self
+    }
+
+    /// Add a field checked when it was built, at the end: nothing is copied or checked,
+    /// and a list of one such field allocates nothing.
+    ///
+    /// ```
+    /// use http_core::{Headers, StaticHeader};
+    ///
+    /// static TEXT: StaticHeader = StaticHeader::new("Content-Type", "text/plain");
+    ///
+    /// let mut h = Headers::new();
+    /// h.push_static(&TEXT).append("X-Id", "7");
+    /// let fields: Vec<_> = h.iter().collect();
+    /// assert_eq!(fields, [("Content-Type", &b"text/plain"[..]), ("X-Id", &b"7"[..])]);
+    /// ```
+    #[inline]
+    pub fn push_static(&mut self, field: &'static StaticHeader) -> &mut Self {
+        self.entries.push(Entry::Static(field));
+        self
+    }
+
+    /// Replace every field named `name` by one with `value` (appended if none existed).
+    pub fn set(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        self.remove(name);
+        self.append(name, value)
+    }
+
+    /// Remove every field named `name`; returns whether any was present.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.entries.len();
+        let buf = &self.buf;
+        self.entries
+            .retain(|e| !e.name(buf).eq_ignore_ascii_case(name.as_bytes()));
+        if !self.valid {
+            let valid = self
+                .iter_bytes()
+                .all(|(n, v)| is_valid_name(n) && is_valid_value(v));
+            self.valid = valid;
+        }
+        before != self.entries.len()
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter_bytes()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `name`, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter_bytes()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.contains_bytes(name.as_bytes())
+    }
+
+    /// The fields in order, as (name, value).
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter {
+            headers: self,
+            next: 0,
+        }
+    }
+
+    /// Bytes of storage allocated for names and values (reused after [`clear`](Self::clear)).
+    pub fn capacity_hint(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Remove every field, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.entries.clear();
+        self.valid = true;
+    }
+
+    /// Whether every field has a token name and a value without CR, LF, NUL or other
+    /// controls (RFC 9110 §5.1, §5.5): what the engine requires to serialize them.
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    /// Name and value of field `index`.
+    fn entry(&self, index: usize) -> Option<(&str, &[u8])> {
+        let e = self.entries.as_slice().get(index)?;
+        let name = match *e {
+            // Names are checked tokens when parsed and `&str` when appended: always UTF-8.
+            Entry::Buf { name, .. } => std::str::from_utf8(&self.buf[name.range()]).unwrap_or(""),
+            Entry::Static(h) => h.name(),
+        };
+        Some((name, e.value(&self.buf)))
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> Span {
+        let start = self.buf.len() as u32;
+        self.buf.extend_from_slice(bytes);
+        Span {
+            start,
+            end: self.buf.len() as u32,
+        }
+    }
+
+    /// Restart as a copy of `raw` with no fields; fields are then added by offset.
+    pub(crate) fn reset_with_raw(&mut self, raw: &[u8]) {
+        self.clear();
+        self.buf.extend_from_slice(raw);
+    }
+
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
+    #[inline]
+    pub(crate) fn reserve(&mut self, fields: usize) {
+        self.entries.reserve(fields);
+    }
+
+    #[inline]
+    pub(crate) fn push_offsets(&mut self, name: Range<usize>, value: Range<usize>) {
+        self.entries.push(Entry::Buf {
+            name: Span {
+                start: name.start as u32,
+                end: name.end as u32,
+            },
+            value: Span {
+                start: value.start as u32,
+                end: value.end as u32,
+            },
+        });
+    }
+
+    /// Append every field as `Name: value\r\n` to `out`, if all are valid.
+    pub(crate) fn write_checked(&self, out: &mut Vec<u8>) -> bool {
+        if !self.valid {
+            return false;
+        }
+        for (name, value) in self.iter_bytes() {
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        true
+    }
+
+    /// The fields as raw (name, value) bytes, without UTF-8 checks.
+    pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.entries
+            .as_slice()
+            .iter()
+            .map(|e| (e.name(&self.buf), e.value(&self.buf)))
+    }
+
+    /// Whether a field named `name` is present (bytes form).
+    pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
+        self.iter_bytes().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Bytes of names and values stored in the buffer (static fields not counted).
+    pub(crate) fn raw_len(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
+            .finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a [u8]);
+    type IntoIter = HeaderIter<'a>;
+    fn into_iter(self) -> HeaderIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a [`Headers`] list, yielding (name, value) in order.
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a> {
+    headers: &'a Headers,
+    next: usize,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.headers.entry(self.next)?;
+        self.next += 1;
+        Some(item)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.headers.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for HeaderIter<'_> {}

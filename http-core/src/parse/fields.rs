@@ -1,0 +1,106 @@
+//! Field values read while parsing a head or trailers: Expect, digits, whitespace, the
+//! trailer section.
+
+use crate::error::RecvError;
+use crate::head::Headers;
+use crate::limits::Config;
+
+/// RFC 9110 §10.1.1: `Expect` is a list; `100-continue` is the only expectation defined
+/// (ignored in HTTP/1.0 requests), and any other one is answered with 417.
+pub(super) fn expect_continue(value: &[u8], minor: u8) -> Result<bool, RecvError> {
+    let mut found = false;
+    for item in value.split(|&b| b == b',') {
+        let item = trim(item);
+        if item.eq_ignore_ascii_case(b"100-continue") {
+            found = minor == 1;
+        } else if !item.is_empty() {
+            // RFC 9110 §5.6.1: empty list elements are ignored.
+            return Err(RecvError::ExpectationFailed);
+        }
+    }
+    Ok(found)
+}
+
+/// A plain run of digits (RFC 9110 §8.6), without overflow.
+pub(crate) fn parse_digits(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Strip optional whitespace (SP, HTAB) at both ends (RFC 9110 §5.6.3).
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// Parse a trailer section (`raw` ends with its blank line) into `trailers`.
+/// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message must not
+/// come as trailers.
+pub(crate) fn parse_trailers(
+    raw: &[u8],
+    config: &Config,
+    trailers: &mut Headers,
+) -> Result<(), RecvError> {
+    trailers.reset_with_raw(raw);
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let max = config.limits.headers().min(slots.len());
+    let parsed = httparse::parse_headers(raw, &mut slots[..max]);
+    let headers = match parsed {
+        Ok(httparse::Status::Complete((_, h))) => h,
+        Ok(httparse::Status::Partial) => return Err(RecvError::BadTrailer),
+        Err(httparse::Error::TooManyHeaders) => return Err(RecvError::TrailersTooLarge),
+        Err(_) => return Err(RecvError::BadTrailer),
+    };
+    let base = raw.as_ptr() as usize;
+    for h in headers {
+        let name = h.name.as_bytes();
+        for forbidden in [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"host",
+            b"trailer",
+            b"connection",
+        ] {
+            if name.eq_ignore_ascii_case(forbidden) {
+                return Err(RecvError::BadTrailer);
+            }
+        }
+        let value = trim(h.value);
+        let n = name.as_ptr() as usize - base;
+        let v = value.as_ptr() as usize - base;
+        trailers.push_offsets(n..n + name.len(), v..v + value.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits() {
+        assert_eq!(parse_digits(b"0"), Some(0));
+        assert_eq!(parse_digits(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_digits(b"18446744073709551616"), None);
+        assert_eq!(parse_digits(b"000000000000000000000042"), Some(42));
+        assert_eq!(parse_digits(b"+1"), None);
+        assert_eq!(parse_digits(b""), None);
+        assert_eq!(parse_digits(b"1 2"), None);
+    }
+}
