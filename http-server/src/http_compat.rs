@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::request::{Request, RequestBody};
+use crate::{Request, RequestBody};
 use crate::response::{Body, Frame, Response, ResponseBody};
 use http_core::Version;
 

@@ -54,16 +54,21 @@ mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod edge;
 mod error;
+mod extensions;
+mod form;
 mod handler;
 #[cfg(feature = "http")]
 mod http_compat;
+mod into_response;
 pub mod multipart;
 mod request;
+mod request_body;
 mod response;
 pub mod router;
 mod rt;
 mod server;
 mod shared;
+pub mod testing;
 #[cfg(feature = "tower")]
 mod tower;
 mod upgrade;
@@ -71,10 +76,16 @@ mod upgrade;
 pub use config::ServerConfig;
 pub use conn::{CloseReason, ConnectionId, serve_connection};
 pub use error::{Error, Timeout};
+pub use extensions::{Extensions, MAX_PARAMS, State};
+pub use form::{Form, percent_decode};
 pub use handler::Handler;
 #[cfg(feature = "http")]
 pub use http_compat::{BoxBody, ConversionError};
-pub use request::{Form, Request, RequestBody, percent_decode};
+#[cfg(feature = "serde")]
+pub use into_response::Json;
+pub use into_response::IntoResponse;
+pub use request::Request;
+pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
 pub use rt::{BoxFuture, Spawner};
 #[cfg(feature = "smol")]
