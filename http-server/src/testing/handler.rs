@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_lite::Stream;
 use futures_lite::future::{block_on, poll_fn};
-use http_core::{Connection, Event, Headers, Next};
+use http_core::{Connection, Event, Headers, Next, RecvError};
 
 use crate::request_body::RequestBody;
 use crate::response::ResponseBody;
@@ -171,9 +171,29 @@ impl TestRequest {
     ///
     /// # Panics
     ///
-    /// If the method, target or headers do not make a valid HTTP/1.1 request head: a
-    /// mistake in the test.
+    /// If the method, target or headers do not make a valid HTTP/1.1 request head (see
+    /// [`try_build`](Self::try_build) to test that).
     pub fn build(self) -> Request {
+        match self.try_build() {
+            Ok(req) => req,
+            Err((e, raw)) => panic!("not a valid request head ({e}): {raw:?}"),
+        }
+    }
+
+    /// The request, or why the server's engine would refuse its head (with the status
+    /// the connection would answer: [`RecvError::status`]) and the head as sent.
+    ///
+    /// ```
+    /// use http_server::testing::TestRequest;
+    ///
+    /// let refused = TestRequest::get("/").header("Bad Name", "x").try_build().unwrap_err();
+    /// assert_eq!(refused.0.status(), 400);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The engine's [`RecvError`] for a malformed head.
+    pub fn try_build(self) -> Result<Request, (RecvError, String)> {
         let mut raw = format!("{} {} HTTP/1.1\r\n", self.method, self.target).into_bytes();
         let has = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         if !has("host") {
@@ -197,19 +217,18 @@ impl TestRequest {
         raw.extend_from_slice(b"\r\n");
         let mut engine = Connection::new(Default::default());
         engine.receive(&raw);
+        let raw_text = || String::from_utf8_lossy(&raw).into_owned();
         let head = match engine.next_event() {
             Ok(Next::Event(Event::Head(head))) => head.clone(),
-            other => panic!(
-                "not a valid request head ({other:?}): {:?}",
-                String::from_utf8_lossy(&raw)
-            ),
+            Err(e) => return Err((e, raw_text())),
+            Ok(other) => panic!("the engine did not parse a head ({other:?}): {:?}", raw_text()),
         };
         let body = self.body.map_or_else(RequestBody::empty, |(b, _)| b);
         let mut req = Request::detached(head, body, self.peer, self.local, self.shared);
         if let Some(state) = self.state {
             req.set_state(state);
         }
-        req
+        Ok(req)
     }
 
     /// Call `handler` with the request.
