@@ -75,7 +75,9 @@ pub type Room = Hub<Line>;
 pub fn router(prefix: &str) -> Router {
     let mut r = Router::new();
     r.state(Room::new())
-        .get(&format!("{prefix}/"), |_req: Request| async { Response::html(200, PAGE) })
+        .get(&format!("{prefix}/"), |_req: Request| async {
+            Response::html(200, PAGE)
+        })
         .post(&format!("{prefix}/send"), send)
         .get(&format!("{prefix}/poll"), poll)
         .get(&format!("{prefix}/events"), events);
@@ -105,11 +107,17 @@ async fn send(mut req: Request) -> Result<Response, http_server::Error> {
 
 async fn poll(req: Request) -> Response {
     let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
-    longpoll::respond(&room(&req), ROOM, after, Duration::from_secs(25), |messages| {
-        let items: Vec<String> = messages.iter().map(object).collect();
-        Response::bytes(200, format!("[{}]", items.join(",")))
-            .header("Content-Type", "application/json")
-    })
+    longpoll::respond(
+        &room(&req),
+        ROOM,
+        after,
+        Duration::from_secs(25),
+        |messages| {
+            let items: Vec<String> = messages.iter().map(object).collect();
+            Response::bytes(200, format!("[{}]", items.join(",")))
+                .header("Content-Type", "application/json")
+        },
+    )
     .await
 }
 

@@ -27,8 +27,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::{Request, RequestBody};
 use crate::response::{Body, Frame, Response, ResponseBody};
+use crate::{Request, RequestBody};
 use http_core::Version;
 
 /// A boxed response [`Body`]: the body type of a `Response` converted to

@@ -211,7 +211,12 @@ mod tests {
 
     #[test]
     fn tuples_set_status_and_headers() {
-        let r = (418, vec![("X-A", "1"), ("X-B", "2")], Bytes::from_static(b"tea")).into_response();
+        let r = (
+            418,
+            vec![("X-A", "1"), ("X-B", "2")],
+            Bytes::from_static(b"tea"),
+        )
+            .into_response();
         assert_eq!(r.status(), 418);
         assert_eq!(r.headers().get_str("x-b"), Some("2"));
         assert_eq!(r.body_length(), Some(3));

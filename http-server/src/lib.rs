@@ -81,9 +81,9 @@ pub use form::{Form, percent_decode};
 pub use handler::Handler;
 #[cfg(feature = "http")]
 pub use http_compat::{BoxBody, ConversionError};
+pub use into_response::IntoResponse;
 #[cfg(feature = "serde")]
 pub use into_response::Json;
-pub use into_response::IntoResponse;
 pub use request::Request;
 pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};

@@ -383,4 +383,3 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
         .ok()
         .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
-

@@ -268,13 +268,15 @@ impl Body for RequestBody {
     }
 }
 
-
 impl Local {
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, Error>> {
         if !self.chunk.is_empty() {
             return Poll::Ready(Ok(Some(std::mem::take(&mut self.chunk))));
         }
-        let stream = self.stream.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let stream = self
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         loop {
             return match std::task::ready!(stream.as_mut().poll_next(cx)) {
                 Some(Ok(b)) if b.is_empty() => continue,

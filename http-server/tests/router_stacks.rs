@@ -31,7 +31,8 @@ fn mark(name: &'static str) -> impl Fn(Request) -> std::future::Ready<Flow> + Se
 }
 
 fn trail(req: &Request) -> String {
-    req.extension::<Trail>().map_or(String::new(), |t| t.0.join(">"))
+    req.extension::<Trail>()
+        .map_or(String::new(), |t| t.0.join(">"))
 }
 
 fn app(done: mpsc::Sender<Completed>) -> Router {
@@ -69,9 +70,7 @@ fn app(done: mpsc::Sender<Completed>) -> Router {
             Flow::replace(cx, |_cx: Request| async { "replacement" })
         })
         .get("/replace", |_cx: Request| async { "original" })
-        .before("/boom", |_cx: Request| async {
-            panic!("before handler")
-        })
+        .before("/boom", |_cx: Request| async { panic!("before handler") })
         .get("/boom", |_cx: Request| async { "unreachable" })
         .get("/cookies", |cx: Request| async move {
             let seen = cookie(&cx, "visits").unwrap_or("0").to_owned();

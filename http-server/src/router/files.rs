@@ -15,8 +15,8 @@ use futures_lite::FutureExt;
 use http_core::HttpDate;
 
 use crate::form::hex;
-use crate::{Handler, Request};
 use crate::{Body, Frame, Response};
+use crate::{Handler, Request};
 
 /// How much of a file one body frame carries.
 const CHUNK: u64 = 64 * 1024;

@@ -242,7 +242,10 @@ impl Router {
     ///     }
     /// });
     /// ```
-    pub fn rewrite(&mut self, rewriter: impl Fn(&mut Request) + Send + Sync + 'static) -> &mut Self {
+    pub fn rewrite(
+        &mut self,
+        rewriter: impl Fn(&mut Request) + Send + Sync + 'static,
+    ) -> &mut Self {
         self.rewriters.push(Arc::new(rewriter));
         self
     }

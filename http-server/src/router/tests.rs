@@ -49,9 +49,7 @@ fn sample() -> Router {
         .get("/static/*", |cx: Request| async move {
             format!("rest [{}]", cx.rest().unwrap())
         })
-        .any("/any", |cx: Request| async move {
-            cx.method().to_owned()
-        });
+        .any("/any", |cx: Request| async move { cx.method().to_owned() });
     r
 }
 
@@ -356,28 +354,48 @@ fn state_is_shared_by_type_without_copies() {
     r.state_arc(shared.clone())
         .state("label")
         .get("/", |req: Request| async move {
-            let n = req.state::<Counter>().unwrap().0.fetch_add(1, Ordering::SeqCst);
+            let n = req
+                .state::<Counter>()
+                .unwrap()
+                .0
+                .fetch_add(1, Ordering::SeqCst);
             format!("{} {n}", req.state::<&str>().unwrap())
         });
     assert_eq!(call(&r, "GET", "/").1, "label 0");
     assert_eq!(call(&r, "GET", "/").1, "label 1");
-    assert_eq!(shared.0.load(Ordering::SeqCst), 2, "the same value, not a copy");
+    assert_eq!(
+        shared.0.load(Ordering::SeqCst),
+        2,
+        "the same value, not a copy"
+    );
     let mut no_state = Router::new();
-    no_state.get("/", |req: Request| async move { format!("{}", req.state::<&str>().is_none()) });
+    no_state.get("/", |req: Request| async move {
+        format!("{}", req.state::<&str>().is_none())
+    });
     assert_eq!(call(&no_state, "GET", "/").1, "true");
 }
 
 #[test]
 fn handlers_return_anything_into_response() {
     let mut r = Router::new();
-    r.get("/tuple", |_req: Request| async { (201, [("X-A", "1")], "made") })
-        .get("/bytes", |_req: Request| async { bytes::Bytes::from_static(b"raw") })
-        .get("/err", |_req: Request| async {
-            Err::<&str, _>(crate::Error::BodyTooLarge { limit: 1 })
-        });
+    r.get("/tuple", |_req: Request| async {
+        (201, [("X-A", "1")], "made")
+    })
+    .get("/bytes", |_req: Request| async {
+        bytes::Bytes::from_static(b"raw")
+    })
+    .get("/err", |_req: Request| async {
+        Err::<&str, _>(crate::Error::BodyTooLarge { limit: 1 })
+    });
     let (status, body, resp) = call(&r, "GET", "/tuple");
-    assert_eq!((status, body.as_str(), resp.header("x-a")), (201, "made", Some("1")));
+    assert_eq!(
+        (status, body.as_str(), resp.header("x-a")),
+        (201, "made", Some("1"))
+    );
     let (status, body, resp) = call(&r, "GET", "/bytes");
-    assert_eq!((status, body.as_str(), resp.header("content-type")), (200, "raw", None));
+    assert_eq!(
+        (status, body.as_str(), resp.header("content-type")),
+        (200, "raw", None)
+    );
     assert_eq!(call(&r, "GET", "/err").0, 413);
 }

@@ -106,7 +106,8 @@ impl TestRequest {
     /// Add a header.
     #[must_use]
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.to_owned(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.to_owned(), value.as_ref().to_vec()));
         self
     }
 
@@ -130,7 +131,10 @@ impl TestRequest {
         let bytes = bytes.into();
         let length = bytes.len() as u64;
         let stream = futures_lite::stream::once(Ok(bytes));
-        self.body = Some((RequestBody::from_stream(Box::pin(stream), Some(length)), Some(length)));
+        self.body = Some((
+            RequestBody::from_stream(Box::pin(stream), Some(length)),
+            Some(length),
+        ));
         self
     }
 
@@ -195,7 +199,11 @@ impl TestRequest {
     /// The engine's [`RecvError`] for a malformed head.
     pub fn try_build(self) -> Result<Request, (RecvError, String)> {
         let mut raw = format!("{} {} HTTP/1.1\r\n", self.method, self.target).into_bytes();
-        let has = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         if !has("host") {
             raw.extend_from_slice(b"Host: test\r\n");
         }
@@ -221,7 +229,10 @@ impl TestRequest {
         let head = match engine.next_event() {
             Ok(Next::Event(Event::Head(head))) => head.clone(),
             Err(e) => return Err((e, raw_text())),
-            Ok(other) => panic!("the engine did not parse a head ({other:?}): {:?}", raw_text()),
+            Ok(other) => panic!(
+                "the engine did not parse a head ({other:?}): {:?}",
+                raw_text()
+            ),
         };
         let body = self.body.map_or_else(RequestBody::empty, |(b, _)| b);
         let mut req = Request::detached(head, body, self.peer, self.local, self.shared);

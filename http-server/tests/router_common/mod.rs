@@ -209,23 +209,29 @@ pub(crate) fn request(
             };
         }
     };
-    let mut r = http_server::testing::TestResponse::new(
-        block_on(handler.call(req)).into_response(),
-    );
+    let mut r =
+        http_server::testing::TestResponse::new(block_on(handler.call(req)).into_response());
     let status = r.status();
     let mut headers: Vec<(String, String)> = r
         .headers()
         .iter()
         .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
         .collect();
-    if let Some(n) = r.body_length().filter(|_| !matches!(status, 100..=199 | 204 | 304)) {
+    if let Some(n) = r
+        .body_length()
+        .filter(|_| !matches!(status, 100..=199 | 204 | 304))
+    {
         headers.push(("Content-Length".into(), n.to_string()));
     }
     let body = block_on(r.body_bytes()).unwrap_or_else(|e| panic!("{method} {target}: {e}"));
     Resp {
         status,
         headers,
-        body: if method == "HEAD" { Vec::new() } else { body.to_vec() },
+        body: if method == "HEAD" {
+            Vec::new()
+        } else {
+            body.to_vec()
+        },
     }
 }
 
