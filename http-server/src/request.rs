@@ -9,13 +9,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_core::{Headers, RequestHead, Version};
 
-use crate::conn::{CloseReason, ConnectionId};
 use crate::error::Error;
 use crate::extensions::{Extensions, Route, State};
 use crate::form::Form;
 use crate::request_body::RequestBody;
 use crate::rt::Spawner;
 use crate::shared::ConnShared;
+use crate::{CloseReason, ConnectionId};
 
 /// An HTTP request: method, target, version, headers, the connection it came on, and its
 /// body.

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::response::{Body, Frame};
 use crate::shared::{BodyState, ConnShared};
 
-/// The body of a [`Request`], read as an [`AsyncRead`], a [`Stream`] of chunks, or with
+/// The body of a [`Request`](crate::Request), read as an [`AsyncRead`], a [`Stream`] of chunks, or with
 /// [`chunk`](Self::chunk).
 ///
 /// Backpressure: nothing is read from the socket for the body until it is read here. The
