@@ -21,16 +21,21 @@
 //! - A [`Request`] carries its body as a [`RequestBody`] stream with backpressure: the
 //!   socket is read for the body only when the handler reads it.
 //! - A [`Response`] body is empty, bytes, text or any [`Body`] stream of [`Frame`]s.
+//! - A [`Handler`] is any `async` closure from a [`Request`] to something
+//!   [`IntoResponse`]: a `Response`, text, bytes, `(status, body)`, `(status, headers,
+//!   body)`, a `Result` of those. [`Request::spawn`] runs a task on the server's executor.
+//! - [`router`] routes to handlers, with stacks, state and helpers; [`multipart`] reads
+//!   uploads and forms; [`testing`] calls any handler without a socket.
 //!
 //! # Examples
 //!
 //! ```no_run
-//! use http_server::{Request, Response, Server};
+//! use http_server::{Request, Server};
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
 //!         let server = Server::bind("127.0.0.1:8080").await?;
-//!         let handle = server.serve(|_req: Request| async { Response::text(200, "Hello, World!\n") });
+//!         let handle = server.serve(|_req: Request| async { "Hello, World!\n" });
 //!         println!("listening on http://{}", handle.local_addr());
 //!         std::future::pending::<()>().await;
 //!         Ok(())

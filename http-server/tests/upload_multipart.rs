@@ -217,7 +217,7 @@ fn each_limit_answers_413_with_a_clear_message() {
         "multipart field value too large",
     );
 
-    // The default field limit is the seed's 50 KiB; files are not bounded by it.
+    // The default field limit is 50 KiB; files are not bounded by it.
     let big_field = multipart_body(B, &[("t", None, None, &file(50 * 1024 + 1))]);
     expect_failure(
         |o| o,

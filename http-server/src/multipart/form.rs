@@ -6,7 +6,7 @@ use crate::{Form, Request};
 /// Limits for urlencoded text: a form body or a query string. Lengths are of the text
 /// as sent (encoded), which bounds the decoded text too.
 ///
-/// Two presets follow the HTTP::Server::EV seed: [`FormLimits::body`] (the default:
+/// Two presets: [`FormLimits::body`] (the default:
 /// 4 KiB names, 50 KiB values, 1 MiB in all) and [`FormLimits::query`] (4 KiB names and
 /// values).
 #[derive(Debug, Clone, PartialEq, Eq)]
