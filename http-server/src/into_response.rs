@@ -1,4 +1,4 @@
-//! [`IntoResponse`]: what a [`Handler`](crate::Handler) may return, and [`Json`] with the
+//! [`IntoResponse`]: what a [`Handler`](crate::Handler) may return, and `Json` with the
 //! `serde` feature.
 
 use std::io;

@@ -123,7 +123,7 @@ impl UploadedFile {
     }
 }
 
-/// What [`save_uploads`] returns: the files (removed on drop unless persisted) and the
+/// What [`save_uploads`](super::save_uploads) returns: the files (removed on drop unless persisted) and the
 /// fields.
 #[derive(Debug)]
 pub struct Uploads {

@@ -31,7 +31,7 @@
 //!   finish on the old table.
 //! - Helpers: [`basic_auth`], [`BasicAuth`], [`cookies`], [`SetCookie`], [`redirect`],
 //!   [`Files`] (static files with content types, conditional GET, ranges, no traversal),
-//!   and [`Json`](crate::Json) with the `serde` feature.
+//!   and `Json` with the `serde` feature.
 //!
 //! Paths are normalized before anything else (RFC 3986 §6.2.2: percent-encoded
 //! unreserved characters decoded, `.` and `..` segments removed; a `..` above the root is a
