@@ -384,3 +384,88 @@ impl fmt::Debug for TestResponse {
         f.debug_tuple("TestResponse").field(&self.response).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_lite::AsyncReadExt;
+
+    use super::*;
+
+    #[test]
+    fn a_streamed_body_arrives_chunk_by_chunk_and_chunked() {
+        let chunks = ["ab", "", "cde"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+        let mut req = TestRequest::put("/up")
+            .body_stream(futures_lite::stream::iter(chunks))
+            .build();
+        assert_eq!(req.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(req.body_mut().length(), None);
+        let mut got = Vec::new();
+        while let Some(c) = block_on(req.body_mut().chunk()).unwrap() {
+            got.push(c);
+        }
+        assert_eq!(got, ["ab", "cde"], "empty chunks are skipped");
+        assert_eq!(req.body_mut().received(), 5);
+    }
+
+    #[test]
+    fn a_body_reads_as_async_read_and_fails_like_the_stream() {
+        let mut req = TestRequest::post("/").body("hello").build();
+        assert_eq!(req.header("content-length"), Some("5"));
+        let mut buf = [0; 3];
+        let body = req.body_mut();
+        assert_eq!(block_on(body.read(&mut buf)).unwrap(), 3);
+        assert_eq!(&buf, b"hel");
+        let mut rest = String::new();
+        block_on(body.read_to_string(&mut rest)).unwrap();
+        assert_eq!(rest, "lo");
+
+        let failing = futures_lite::stream::iter([Err(io::Error::other("gone"))]);
+        let mut req = TestRequest::post("/").body_stream(failing).build();
+        assert!(block_on(req.bytes(100)).is_err());
+    }
+
+    #[test]
+    fn addresses_state_and_spawner_are_the_tests() {
+        let peer: SocketAddr = "[::1]:5000".parse().unwrap();
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let count = spawned.clone();
+        let req = TestRequest::get("/")
+            .peer_addr(peer)
+            .state(7u8)
+            .spawner(move |task: crate::BoxFuture| {
+                count.fetch_add(1, Ordering::SeqCst);
+                block_on(task);
+            })
+            .build();
+        assert_eq!((req.peer_addr(), req.client_ip()), (peer, peer.ip()));
+        assert_eq!(req.state::<u8>(), Some(&7));
+        req.spawn(async {});
+        assert_eq!(spawned.load(Ordering::SeqCst), 1);
+        assert!(
+            block_on(req.upgrade()).is_err(),
+            "no connection to take over"
+        );
+    }
+
+    #[test]
+    fn shutdown_reaches_the_request() {
+        let test = TestRequest::get("/");
+        let shutdown = test.shutdown();
+        let req = test.build();
+        let signal = req.shutdown_signal();
+        assert!(!signal.is_requested());
+        shutdown.begin();
+        assert!(signal.is_requested());
+        block_on(signal.wait());
+    }
+
+    #[test]
+    fn a_close_response_has_no_frames() {
+        let mut r =
+            TestRequest::get("/").call_blocking(&|_req: Request| async { Response::close() });
+        assert!(r.is_close());
+        assert!(block_on(r.frame()).is_none());
+    }
+}
