@@ -131,6 +131,20 @@ impl<B: Body + Send + 'static> From<http::Response<B>> for Response {
     }
 }
 
+/// An `http::Response` whose body is a [`Body`] is a handler's answer too.
+///
+/// ```
+/// use http_server::IntoResponse;
+///
+/// let r = http::Response::builder().status(202).body(http_server::RequestBody::empty());
+/// assert_eq!(r.unwrap().into_response().status(), 202);
+/// ```
+impl<B: Body + Send + 'static> crate::IntoResponse for http::Response<B> {
+    fn into_response(self) -> Response {
+        self.into()
+    }
+}
+
 /// A body of bytes known up front.
 struct FullBody(Option<Bytes>);
 

@@ -24,6 +24,7 @@ use crate::Response;
 /// | `io::Error` | 404 (not found), 403 (permission denied), else 500 |
 /// | `Box<dyn Error + Send + Sync>` | 500 (logged, not sent) |
 /// | `Json<T>` (`serde` feature) | `200`, `application/json` |
+/// | `http::Response<B>` (`http` feature) | converted, `B` streamed as the body |
 ///
 /// http-stream's push bodies implement it too.
 ///
