@@ -18,20 +18,26 @@ use crate::shared::ConnShared;
 use crate::{CloseReason, ConnectionId};
 
 /// An HTTP request: method, target, version, headers, the connection it came on, and its
-/// body.
+/// body; once routed, the route's parameters ([`param`](Self::param)), typed per-request
+/// data ([`extension`](Self::extension)) and the application state
+/// ([`state`](Self::state)); and the executor it runs on ([`spawn`](Self::spawn)).
 ///
-/// ```no_run
-/// use http_server::{Request, Response};
+/// Build one in a test with [`TestRequest`](crate::testing::TestRequest).
 ///
-/// async fn handle(mut req: Request) -> Response {
+/// ```
+/// use http_server::{Request, testing::TestRequest};
+///
+/// async fn handle(mut req: Request) -> Result<String, http_server::Error> {
 ///     if req.method() == "POST" && req.path() == "/echo" {
-///         return match req.bytes(1 << 20).await {
-///             Ok(body) => Response::bytes(200, body),
-///             Err(e) => Response::from_error(&e),
-///         };
+///         return req.text(1 << 20).await;
 ///     }
-///     Response::text(200, format!("hello {}\n", req.client_ip()))
+///     Ok(format!("hello {}\n", req.client_ip()))
 /// }
+///
+/// let mut r = TestRequest::post("/echo").body("hi").call_blocking(&handle);
+/// assert_eq!(r.text_blocking(), "hi");
+/// let mut r = TestRequest::get("/").call_blocking(&handle);
+/// assert_eq!(r.text_blocking(), "hello 127.0.0.1\n");
 /// ```
 pub struct Request {
     /// Shared with the connection, which reuses the allocation once this request is gone.
