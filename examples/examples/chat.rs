@@ -4,21 +4,13 @@
 //! Run with: `cargo run --example chat -- 127.0.0.1:8081`, then open the printed URL in two
 //! windows (add `?mode=poll` for long-poll).
 
-use http_server::{Request, Response, Server};
+use http_server::Server;
 
 fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8081");
-    let room = examples::chat::Room::new();
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(move |req: Request| {
-            let room = room.clone();
-            async move {
-                examples::chat::route(req, &room, "")
-                    .await
-                    .unwrap_or_else(|_| Response::text(404, "not found\n"))
-            }
-        });
+        let handle = server.serve(examples::chat::router(""));
         println!(
             "chat on http://{}/ (long-poll: /?mode=poll)",
             handle.local_addr()

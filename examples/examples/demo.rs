@@ -7,16 +7,16 @@
 //! Run with: `cargo run --release --example demo -- 127.0.0.1:8080`
 //! (the first argument is the listen address; default 127.0.0.1:8080).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_io::Timer;
-use examples::chat::Room;
 use futures_lite::Stream;
-use http_server::{Bytes, Request, Response, Server, StreamBody};
+use http_server::router::Router;
+use http_server::{Bytes, Handler, Request, Response, Server, StreamBody};
 
 const INDEX: &str = r#"<!doctype html>
 <title>http-server demo</title>
@@ -45,19 +45,32 @@ const FORM: &str = r#"<!doctype html>
 </form>
 "#;
 
-async fn handle(req: Request, room: Room, uploads: Arc<PathBuf>) -> Response {
+/// The demo: its sections, and the state they need (no clones per request).
+struct Demo {
+    chat: Router,
+    uploads: PathBuf,
+}
+
+impl Handler for Demo {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Response {
+        handle(req, self).await
+    }
+}
+
+async fn handle(req: Request, demo: &Demo) -> Response {
     if let Some(response) = examples::clock::route(&req, "/clock") {
         return response;
     }
-    let req = match examples::chat::route(req, &room, "/chat").await {
-        Ok(response) => return response,
-        Err(req) => req,
-    };
+    if demo.chat.recognizes(req.path()) {
+        return demo.chat.call(req).await;
+    }
     let mut req = match examples::routes::route(req).await {
         Ok(response) => return response,
         Err(req) => req,
     };
-    if let Some(response) = examples::upload::route(&mut req, "/upload", &uploads).await {
+    if let Some(response) = examples::upload::route(&mut req, "/upload", &demo.uploads).await {
         return response;
     }
     // HEAD is answered like GET; the server sends the headers without the body.
@@ -129,16 +142,15 @@ impl Stream for Slow {
     }
 }
 
-use std::future::Future;
-
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);
     let addr = examples::listen_addr("127.0.0.1:8080");
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
-        let room = Room::new();
-        let uploads = Arc::new(examples::upload::default_dir());
-        let handle = server.serve(move |req: Request| handle(req, room.clone(), uploads.clone()));
+        let handle = server.serve(Demo {
+            chat: examples::chat::router("/chat"),
+            uploads: examples::upload::default_dir(),
+        });
         println!("demo listening on http://{}/", handle.local_addr());
         std::future::pending::<()>().await;
         Ok(())

@@ -6,8 +6,8 @@
 //! (the first argument is the listen address). `cargo xtask bench route` runs it under wrk
 //! with requests spread across the routes. Set `THREADS=N` for N more executor threads.
 
-use http_server::router::{RequestContext, Router};
-use http_server::{Response, Server, ThreadPool};
+use http_server::router::Router;
+use http_server::{Request, Response, Server, ThreadPool};
 
 /// Resources; each has 4 routes.
 const RESOURCES: usize = 25;
@@ -23,9 +23,9 @@ fn table() -> Router {
     r
 }
 
-async fn hello(cx: RequestContext) -> Response {
+async fn hello(req: Request) -> Response {
     // Touch the parameters, as a real handler would.
-    let _ = (cx.param("id"), cx.param("item"));
+    let _ = (req.param_raw("id"), req.param_raw("item"));
     Response::text(200, "Hello, World!\n")
 }
 

@@ -30,7 +30,7 @@ async fn handle(req: Request) -> Response {
     }
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = req.upgrade();
-    smol::spawn(async move {
+    req.spawn(async move {
         let io = match on_upgrade.await {
             Ok(io) => io,
             Err(e) => return log::warn!("upgrade failed: {e}"),
@@ -48,8 +48,7 @@ async fn handle(req: Request) -> Response {
                 _ => {}
             }
         }
-    })
-    .detach();
+    });
     Response::new(101)
         .header("Connection", "Upgrade")
         .header("Upgrade", "websocket")

@@ -1,12 +1,14 @@
 //! A small chat room: messages are posted to `send` and published on a long-poll [`Hub`];
 //! browsers follow the room either with Server-Sent Events (`events`) or with long-poll
 //! requests (`poll?after=N`, `204` after 25 s of quiet). A slow or vanished browser never
-//! holds up the others: publishing never waits.
+//! holds up the others: publishing never waits. The room is the router's state; event
+//! streams run on the server's executor and end when the server shuts down.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::FutureExt;
+use http_server::router::Router;
 use http_server::{Request, Response};
 use http_stream::longpoll::{self, Hub, Message};
 use http_stream::sse::{self, Event};
@@ -68,59 +70,80 @@ pub type Line = Arc<str>;
 /// The chat room: a hub shared by every request.
 pub type Room = Hub<Line>;
 
-/// Answer the chat's paths under `prefix` (`/`, `/send`, `/poll`, `/events`); `Err` gives
-/// the request back for other paths.
-pub async fn route(mut req: Request, hub: &Room, prefix: &str) -> Result<Response, Request> {
-    let Some(path) = req.path().strip_prefix(prefix) else {
-        return Err(req);
-    };
-    let path = path.to_owned();
-    Ok(match (req.method(), path.as_str()) {
-        ("GET", "/" | "") => Response::html(200, PAGE),
-        ("POST", "/send") => {
-            let form = match req.form(MAX_POST).await {
-                Ok(form) => form,
-                Err(e) => return Ok(Response::from_error(&e)),
-            };
-            let name = form.get("name").unwrap_or("guest");
-            let text = form.get("text").unwrap_or("");
-            if text.is_empty() {
-                return Ok(Response::text(400, "empty message\n"));
-            }
-            let line = format!(r#""name":{},"text":{}"#, json(name), json(text));
-            hub.publish(ROOM, line.into());
-            Response::empty(204)
-        }
-        ("GET", "/poll") => {
-            let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
-            longpoll::respond(hub, ROOM, after, Duration::from_secs(25), |messages| {
-                let items: Vec<String> = messages.iter().map(object).collect();
-                Response::bytes(200, format!("[{}]", items.join(",")))
-                    .header("Content-Type", "application/json")
-            })
-            .await
-        }
-        ("GET", "/events") => events(&req, hub),
-        _ => return Err(req),
-    })
+/// The chat's routes under `prefix` (`""` for the root): `/`, `/send`, `/poll`, `/events`,
+/// sharing one [`Room`].
+pub fn router(prefix: &str) -> Router {
+    let mut r = Router::new();
+    r.state(Room::new())
+        .get(&format!("{prefix}/"), |_req: Request| async {
+            Response::html(200, PAGE)
+        })
+        .post(&format!("{prefix}/send"), send)
+        .get(&format!("{prefix}/poll"), poll)
+        .get(&format!("{prefix}/events"), events);
+    if !prefix.is_empty() {
+        r.get(prefix, |_req: Request| async { Response::html(200, PAGE) });
+    }
+    r
+}
+
+/// The room of a request routed by [`router`].
+fn room(req: &Request) -> Arc<Room> {
+    req.state_arc::<Room>()
+        .expect("chat routes run in the chat router, which holds the room")
+}
+
+async fn send(mut req: Request) -> Result<Response, http_server::Error> {
+    let form = req.form(MAX_POST).await?;
+    let name = form.get("name").unwrap_or("guest");
+    let text = form.get("text").unwrap_or("");
+    if text.is_empty() {
+        return Ok(Response::text(400, "empty message\n"));
+    }
+    let line = format!(r#""name":{},"text":{}"#, json(name), json(text));
+    room(&req).publish(ROOM, line.into());
+    Ok(Response::empty(204))
+}
+
+async fn poll(req: Request) -> Response {
+    let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
+    longpoll::respond(
+        &room(&req),
+        ROOM,
+        after,
+        Duration::from_secs(25),
+        |messages| {
+            let items: Vec<String> = messages.iter().map(object).collect();
+            Response::bytes(200, format!("[{}]", items.join(",")))
+                .header("Content-Type", "application/json")
+        },
+    )
+    .await
 }
 
 /// An event stream of the room: the history after `Last-Event-ID` (all of it for a new
-/// browser), then every new message.
-fn events(req: &Request, hub: &Hub<Line>) -> Response {
-    let after = sse::last_event_id(req)
+/// browser), then every new message, until the browser goes away or the server shuts
+/// down.
+async fn events(req: Request) -> Response {
+    let after = sse::last_event_id(&req)
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
-    let mut messages = hub.subscribe(ROOM, Some(after));
-    let (tx, response) = sse::Options::new().response();
-    smol::spawn(async move {
+    let mut messages = room(&req).subscribe(ROOM, Some(after));
+    let (tx, response) = sse::Options::new().response_for(&req);
+    req.spawn(async move {
         loop {
-            let next = async { Some(messages.next().await) }.or(async {
-                tx.closed().await;
-                None
-            });
+            let next = async { Some(messages.next().await) }
+                .or(async {
+                    tx.closed().await;
+                    None
+                })
+                .or(async {
+                    tx.shutdown_requested().await;
+                    None
+                });
             let Some(batch) = next.await else {
-                return; // the browser went away
+                let _ = tx.close();
+                return; // the browser went away, or the server is shutting down
             };
             for m in batch {
                 let event = Event::new().id(m.id.to_string()).data(object(&m));
@@ -129,8 +152,7 @@ fn events(req: &Request, hub: &Hub<Line>) -> Response {
                 }
             }
         }
-    })
-    .detach();
+    });
     response
 }
 

@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_io::Timer;
 use futures_lite::FutureExt;
 use http_server::{Request, Response};
-use http_stream::Shutdown;
 use http_stream::sse::{self, Event};
 
 const PAGE: &str = r#"<!doctype html>
@@ -48,11 +47,12 @@ fn clock(req: &Request) -> Response {
     let mut seq: u64 = sse::last_event_id(req)
         .and_then(|id| id.parse().ok())
         .unwrap_or(0);
+    // The stream takes the request's shutdown signal; the producer runs on the server's
+    // executor.
     let (tx, response) = sse::Options::new()
         .retry(Some(Duration::from_secs(2)))
-        .shutdown(&Shutdown::from(req.shutdown_signal()))
-        .response();
-    smol::spawn(async move {
+        .response_for(req);
+    req.spawn(async move {
         loop {
             seq += 1;
             let event = Event::new().event("tick").id(seq.to_string()).data(now());
@@ -81,8 +81,7 @@ fn clock(req: &Request) -> Response {
                 return;
             }
         }
-    })
-    .detach();
+    });
     response
 }
 

@@ -2,6 +2,7 @@
 //! the demo's sections (each also runnable on its own).
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod routes;

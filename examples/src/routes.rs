@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http_server::router::{
-    AuthUser, BasicAuth, Completed, Files, Flow, Redirect, RequestContext, Router, SameSite,
-    SetCookie, cookie, redirect,
+    AuthUser, BasicAuth, Completed, Files, Flow, Redirect, Router, SameSite, SetCookie, cookie,
+    redirect,
 };
 use http_server::{Handler, Request, Response};
 
@@ -33,9 +33,9 @@ pub struct Arrived(pub Instant);
 /// When `static_root` does not exist.
 pub fn router(static_root: &Path) -> std::io::Result<Router> {
     let mut r = Router::new();
-    r.before("/", |mut cx: RequestContext| async move {
-        cx.insert(Arrived(Instant::now()));
-        Flow::Continue(cx)
+    r.before("/", |mut req: Request| async move {
+        req.insert_extension(Arrived(Instant::now()));
+        Flow::Continue(req)
     })
     .before(
         "/admin",
@@ -47,7 +47,7 @@ pub fn router(static_root: &Path) -> std::io::Result<Router> {
     .get("/admin/*", admin)
     .get("/static/*", Files::new(static_root)?)
     .get("/users/:id", user)
-    .get("/go-home", |_cx: RequestContext| async {
+    .get("/go-home", |_req: Request| async {
         redirect(Redirect::SeeOther, "/")
     })
     .after("/", |done: &Completed| {
@@ -82,8 +82,8 @@ pub async fn route(req: Request) -> Result<Response, Request> {
     }
 }
 
-async fn admin(cx: RequestContext) -> Response {
-    let user = cx.get::<AuthUser>().map_or("?", |u| u.0.as_str());
+async fn admin(req: Request) -> Response {
+    let user = req.extension::<AuthUser>().map_or("?", |u| u.0.as_str());
     Response::html(
         200,
         format!(
@@ -91,21 +91,21 @@ async fn admin(cx: RequestContext) -> Response {
              <p>Signed in as <b>{}</b> (Basic authentication; the browser keeps sending \
              the credentials).</p><p>Path: <code>{}</code></p>",
             escape(user),
-            escape(cx.path())
+            escape(req.path())
         ),
     )
 }
 
-async fn user(cx: RequestContext) -> Response {
-    let id = cx.param_decoded("id").unwrap_or_default().into_owned();
-    let visits: u32 = cookie(cx.request(), "visits")
+async fn user(req: Request) -> Response {
+    let id = req.param("id").unwrap_or_default().into_owned();
+    let visits: u32 = cookie(&req, "visits")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
         + 1;
-    let waited = cx
-        .get::<Arrived>()
+    let waited = req
+        .extension::<Arrived>()
         .map_or(Duration::ZERO, |a| a.0.elapsed());
-    let lang = cx.query().get("lang").unwrap_or("en").to_owned();
+    let lang = req.query_pairs().get("lang").unwrap_or("en").to_owned();
     let greeting = if lang == "fr" { "Bonjour" } else { "Hello" };
     Response::text(
         200,

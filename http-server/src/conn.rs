@@ -29,7 +29,9 @@ use http_core::{
 use crate::config::ServerConfig;
 use crate::error::{ErrorKind, Timeout};
 use crate::handler::Handler;
-use crate::request::{Request, RequestBody};
+use crate::into_response::IntoResponse;
+use crate::request::Request;
+use crate::request_body::RequestBody;
 use crate::response::{Body, Frame, Response, ResponseBody};
 use crate::shared::{BodyState, CTL_GRACEFUL, CTL_KILL, CTL_RUN, ConnShared};
 use crate::upgrade::Upgraded;
@@ -609,7 +611,10 @@ where
         // Taken apart here: a `Response` is too large to be moved without a memcpy call, its
         // head and body are not.
         let (head, body) = match outcome {
-            Ok(Ok(Response { head, body })) => (head, body),
+            Ok(Ok(r)) => {
+                let Response { head, body } = r.into_response();
+                (head, body)
+            }
             Ok(Err(_panic)) => {
                 log::error!(
                     "connection {}: handler panicked; answering 500",

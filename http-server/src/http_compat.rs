@@ -27,8 +27,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::request::{Request, RequestBody};
 use crate::response::{Body, Frame, Response, ResponseBody};
+use crate::{Request, RequestBody};
 use http_core::Version;
 
 /// A boxed response [`Body`]: the body type of a `Response` converted to
@@ -128,6 +128,20 @@ impl<B: Body + Send + 'static> From<http::Response<B>> for Response {
         let mut resp = head_from_parts(&parts, body.length());
         resp.body = ResponseBody::Stream(Box::pin(body));
         resp
+    }
+}
+
+/// An `http::Response` whose body is a [`Body`] is a handler's answer too.
+///
+/// ```
+/// use http_server::IntoResponse;
+///
+/// let r = http::Response::builder().status(202).body(http_server::RequestBody::empty());
+/// assert_eq!(r.unwrap().into_response().status(), 202);
+/// ```
+impl<B: Body + Send + 'static> crate::IntoResponse for http::Response<B> {
+    fn into_response(self) -> Response {
+        self.into()
     }
 }
 

@@ -21,16 +21,21 @@
 //! - A [`Request`] carries its body as a [`RequestBody`] stream with backpressure: the
 //!   socket is read for the body only when the handler reads it.
 //! - A [`Response`] body is empty, bytes, text or any [`Body`] stream of [`Frame`]s.
+//! - A [`Handler`] is any `async` closure from a [`Request`] to something
+//!   [`IntoResponse`]: a `Response`, text, bytes, `(status, body)`, `(status, headers,
+//!   body)`, a `Result` of those. [`Request::spawn`] runs a task on the server's executor.
+//! - [`router`] routes to handlers, with stacks, state and helpers; [`multipart`] reads
+//!   uploads and forms; [`testing`] calls any handler without a socket.
 //!
 //! # Examples
 //!
 //! ```no_run
-//! use http_server::{Request, Response, Server};
+//! use http_server::{Request, Server};
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
 //!         let server = Server::bind("127.0.0.1:8080").await?;
-//!         let handle = server.serve(|_req: Request| async { Response::text(200, "Hello, World!\n") });
+//!         let handle = server.serve(|_req: Request| async { "Hello, World!\n" });
 //!         println!("listening on http://{}", handle.local_addr());
 //!         std::future::pending::<()>().await;
 //!         Ok(())
@@ -54,16 +59,21 @@ mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod edge;
 mod error;
+mod extensions;
+mod form;
 mod handler;
 #[cfg(feature = "http")]
 mod http_compat;
+mod into_response;
 pub mod multipart;
 mod request;
+mod request_body;
 mod response;
 pub mod router;
 mod rt;
 mod server;
 mod shared;
+pub mod testing;
 #[cfg(feature = "tower")]
 mod tower;
 mod upgrade;
@@ -71,10 +81,16 @@ mod upgrade;
 pub use config::ServerConfig;
 pub use conn::{CloseReason, ConnectionId, serve_connection};
 pub use error::{Error, Timeout};
+pub use extensions::{Extensions, MAX_PARAMS, State};
+pub use form::{Form, percent_decode};
 pub use handler::Handler;
 #[cfg(feature = "http")]
 pub use http_compat::{BoxBody, ConversionError};
-pub use request::{Form, Request, RequestBody, percent_decode};
+pub use into_response::IntoResponse;
+#[cfg(feature = "serde")]
+pub use into_response::Json;
+pub use request::Request;
+pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
 pub use rt::{BoxFuture, Spawner};
 #[cfg(feature = "smol")]

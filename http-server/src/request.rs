@@ -1,37 +1,43 @@
-//! [`Request`]: a request head, where it came from, and its body as a [`RequestBody`]
-//! stream with backpressure.
+//! [`Request`]: a request head, where it came from, its body as a [`RequestBody`]
+//! stream with backpressure, and the executor it runs on.
 
 use std::fmt;
-use std::io;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_lite::{AsyncRead, Stream};
 use http_core::{Headers, RequestHead, Version};
 
-use crate::conn::{CloseReason, ConnectionId};
 use crate::error::Error;
-use crate::response::{Body, Frame};
-use crate::shared::{BodyState, ConnShared};
+use crate::extensions::{Extensions, Route, State};
+use crate::form::Form;
+use crate::request_body::RequestBody;
+use crate::rt::Spawner;
+use crate::shared::ConnShared;
+use crate::{CloseReason, ConnectionId};
 
 /// An HTTP request: method, target, version, headers, the connection it came on, and its
-/// body.
+/// body; once routed, the route's parameters ([`param`](Self::param)), typed per-request
+/// data ([`extension`](Self::extension)) and the application state
+/// ([`state`](Self::state)); and the executor it runs on ([`spawn`](Self::spawn)).
 ///
-/// ```no_run
-/// use http_server::{Request, Response};
+/// Build one in a test with [`TestRequest`](crate::testing::TestRequest).
 ///
-/// async fn handle(mut req: Request) -> Response {
+/// ```
+/// use http_server::{Request, testing::TestRequest};
+///
+/// async fn handle(mut req: Request) -> Result<String, http_server::Error> {
 ///     if req.method() == "POST" && req.path() == "/echo" {
-///         return match req.bytes(1 << 20).await {
-///             Ok(body) => Response::bytes(200, body),
-///             Err(e) => Response::from_error(&e),
-///         };
+///         return req.text(1 << 20).await;
 ///     }
-///     Response::text(200, format!("hello {}\n", req.client_ip()))
+///     Ok(format!("hello {}\n", req.client_ip()))
 /// }
+///
+/// let mut r = TestRequest::post("/echo").body("hi").call_blocking(&handle);
+/// assert_eq!(r.text_blocking(), "hi");
+/// let mut r = TestRequest::get("/").call_blocking(&handle);
+/// assert_eq!(r.text_blocking(), "hello 127.0.0.1\n");
 /// ```
 pub struct Request {
     /// Shared with the connection, which reuses the allocation once this request is gone.
@@ -43,37 +49,11 @@ pub struct Request {
     trusted: Option<Arc<[IpAddr]>>,
     shared: Option<Arc<ConnShared>>,
     unix: bool,
-}
-
-/// The body of a [`Request`], read as an [`AsyncRead`], a [`Stream`] of chunks, or with
-/// [`chunk`](Self::chunk).
-///
-/// Backpressure: nothing is read from the socket for the body until it is read here. The
-/// first read sends `100 Continue` when the client asked for it (RFC 9110 §10.1.1). A
-/// body left unread when the response is sent is discarded by the engine (up to
-/// `Limits::max_discard_bytes`, past which the connection closes).
-///
-/// Reads fail with [`Error::Timeout`] when the client stalls or trickles (see
-/// [`ServerConfig::body_timeout`](crate::ServerConfig::body_timeout) and
-/// [`ServerConfig::min_body_rate`](crate::ServerConfig::min_body_rate)); the connection
-/// then closes after the response.
-pub struct RequestBody {
-    shared: Option<Arc<ConnShared>>,
-    generation: u64,
-    length: Option<u64>,
-    received: u64,
-}
-
-/// Pairs decoded from `application/x-www-form-urlencoded` text (a form body or a query).
-///
-/// ```
-/// let form = http_server::Form::parse(b"name=J%C3%B6rg+M&x=1&x=2");
-/// assert_eq!(form.get("name"), Some("Jörg M"));
-/// assert_eq!(form.get_all("x").collect::<Vec<_>>(), ["1", "2"]);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Form {
-    pairs: Vec<(String, String)>,
+    pub(crate) route: Route,
+    pub(crate) ext: Extensions,
+    pub(crate) state: Option<Arc<State>>,
+    /// Built by the test kit, not read from a connection: cannot be upgraded.
+    detached: bool,
 }
 
 impl Request {
@@ -95,6 +75,34 @@ impl Request {
             trusted,
             shared: Some(shared),
             unix: false,
+            route: Route::default(),
+            ext: Extensions::new(),
+            state: None,
+            detached: false,
+        }
+    }
+
+    /// A request not read from a connection (built by [`testing`](crate::testing)).
+    pub(crate) fn detached(
+        head: RequestHead,
+        body: RequestBody,
+        peer: SocketAddr,
+        local: SocketAddr,
+        shared: Arc<ConnShared>,
+    ) -> Self {
+        Self {
+            head: Arc::new(head),
+            body,
+            id: ConnectionId::next(),
+            peer,
+            local,
+            trusted: None,
+            shared: Some(shared),
+            unix: false,
+            route: Route::default(),
+            ext: Extensions::new(),
+            state: None,
+            detached: true,
         }
     }
 
@@ -269,6 +277,40 @@ impl Request {
         Ok(Form::parse(&bytes))
     }
 
+    /// Run `task` in the background on the executor this request's server runs on (its
+    /// [`Spawner`]), whatever the runtime: the way to start a stream's producer.
+    ///
+    /// A request served by [`Server`](crate::Server) uses the server's spawner. One served
+    /// by [`serve_connection`](crate::serve_connection) (no server) or built by
+    /// [`testing`](crate::testing) uses smol's global executor with the `smol` feature,
+    /// and without it a thread of its own per task (correct anywhere, since sockets and
+    /// timers come from async-io's reactor, but not cheap).
+    ///
+    /// ```
+    /// use http_server::{Request, testing::TestRequest};
+    ///
+    /// let handler = |req: Request| async move {
+    ///     let (tx, rx) = async_channel::bounded(1);
+    ///     req.spawn(async move {
+    ///         let _ = tx.send("done in the background").await;
+    ///     });
+    ///     rx.recv().await.unwrap_or("lost")
+    /// };
+    /// let mut r = TestRequest::get("/").call_blocking(&handler);
+    /// assert_eq!(r.text_blocking(), "done in the background");
+    /// ```
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.spawner().spawn(Box::pin(task));
+    }
+
+    /// The executor this request runs on (see [`spawn`](Self::spawn)).
+    pub fn spawner(&self) -> Arc<dyn Spawner> {
+        self.shared
+            .as_ref()
+            .and_then(|s| s.spawner.get().cloned())
+            .unwrap_or_else(fallback_spawner)
+    }
+
     /// Ask to take the connection over after answering `101 Switching Protocols` (or a
     /// 2xx to `CONNECT`): the returned future resolves to the [`Upgraded`](crate::Upgraded)
     /// connection once the server has written that response head. Await it in a task of
@@ -298,11 +340,12 @@ impl Request {
     /// }
     /// ```
     pub fn upgrade(&self) -> crate::OnUpgrade {
-        crate::OnUpgrade::new(self.shared.as_ref().map(|s| s.want_upgrade()))
+        let shared = self.shared.as_ref().filter(|_| !self.detached);
+        crate::OnUpgrade::new(shared.map(|s| s.want_upgrade()))
     }
 
     /// Call `hook` when this request's connection closes, with its id and the reason
-    /// (SimpleHTTP's `SETCLOSEHANDLER`). Runs in the connection's task, after the server's
+    /// Runs in the connection's task, after the server's
     /// [`on_close`](crate::ServerConfig::on_close) hook.
     pub fn on_close(&self, hook: impl FnOnce(ConnectionId, &CloseReason) + Send + 'static) {
         if let Some(shared) = &self.shared {
@@ -320,326 +363,29 @@ impl fmt::Debug for Request {
             .field("headers", self.headers())
             .field("peer", &self.peer)
             .field("id", &self.id)
+            .field("params", &self.params().collect::<Vec<_>>())
+            .field("extensions", &self.ext)
             .finish_non_exhaustive()
     }
+}
+
+/// The executor of requests served without a [`Server`](crate::Server): smol's global
+/// executor with the `smol` feature, else a thread per task.
+fn fallback_spawner() -> Arc<dyn Spawner> {
+    crate::rt::default_spawner().unwrap_or_else(|| {
+        Arc::new(|task: crate::rt::BoxFuture| {
+            let run = std::thread::Builder::new()
+                .name("http-server-task".into())
+                .spawn(move || futures_lite::future::block_on(task));
+            if let Err(e) = run {
+                log::error!("cannot start a thread for a spawned task: {e}");
+            }
+        })
+    })
 }
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>()
         .ok()
         .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
-}
-
-impl RequestBody {
-    /// An empty body.
-    pub fn empty() -> Self {
-        Self {
-            shared: None,
-            generation: 0,
-            length: Some(0),
-            received: 0,
-        }
-    }
-
-    pub(crate) fn new(shared: Arc<ConnShared>, generation: u64, length: Option<u64>) -> Self {
-        Self {
-            shared: Some(shared),
-            generation,
-            length,
-            received: 0,
-        }
-    }
-
-    /// The declared `Content-Length`; `None` for a chunked body.
-    pub fn length(&self) -> Option<u64> {
-        self.length
-    }
-
-    /// Body bytes read through this handle so far.
-    pub fn received(&self) -> u64 {
-        self.received
-    }
-
-    /// The trailer fields of a chunked body, once it was read whole.
-    pub fn trailers(&self) -> Option<Headers> {
-        let shared = self.shared.as_ref()?;
-        let slot = shared.body();
-        (slot.generation == self.generation && slot.state == BodyState::Eof)
-            .then(|| slot.trailers.clone())
-            .flatten()
-    }
-
-    /// The next piece of the body; `None` at its end.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Protocol`] for a malformed body (or the peer closing mid-body),
-    /// [`Error::Timeout`] ([`Timeout::BodyStall`](crate::Timeout::BodyStall),
-    /// [`Timeout::BodyRate`](crate::Timeout::BodyRate)), [`Error::Io`], and
-    /// [`Error::BodyClosed`] after the response was sent.
-    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        futures_lite::future::poll_fn(|cx| self.poll_chunk(cx)).await
-    }
-
-    /// Read the whole body, at most `limit` bytes.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::BodyTooLarge`] past `limit`, and the errors of [`chunk`](Self::chunk).
-    pub async fn bytes(&mut self, limit: u64) -> Result<Bytes, Error> {
-        if self.length.is_some_and(|n| n > limit) {
-            return Err(Error::BodyTooLarge { limit });
-        }
-        let mut first: Option<Bytes> = None;
-        let mut all = Vec::new();
-        while let Some(chunk) = self.chunk().await? {
-            if self.received > limit {
-                return Err(Error::BodyTooLarge { limit });
-            }
-            match &first {
-                None if all.is_empty() => first = Some(chunk),
-                _ => {
-                    if let Some(f) = first.take() {
-                        all.extend_from_slice(&f);
-                    }
-                    all.extend_from_slice(&chunk);
-                }
-            }
-        }
-        Ok(first.unwrap_or_else(|| all.into()))
-    }
-
-    /// Poll for the next piece of the body (see [`chunk`](Self::chunk)).
-    ///
-    /// # Errors
-    ///
-    /// As [`chunk`](Self::chunk).
-    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, Error>> {
-        let Some(shared) = &self.shared else {
-            return Poll::Ready(Ok(None));
-        };
-        let mut slot = shared.body();
-        if slot.generation != self.generation {
-            return Poll::Ready(Err(Error::BodyClosed));
-        }
-        if slot.pos < slot.chunk.len() {
-            let bytes = if slot.pos == 0 {
-                Bytes::from(std::mem::take(&mut slot.chunk))
-            } else {
-                let b = Bytes::copy_from_slice(&slot.chunk[slot.pos..]);
-                slot.chunk.clear();
-                b
-            };
-            slot.pos = 0;
-            self.received += bytes.len() as u64;
-            return Poll::Ready(Ok(Some(bytes)));
-        }
-        match slot.state {
-            BodyState::Eof => Poll::Ready(Ok(None)),
-            BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error())),
-            BodyState::Reading => {
-                slot.park_reader(cx.waker());
-                drop(slot);
-                shared.wake_conn();
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl Default for RequestBody {
-    fn default() -> Self {
-        Self::empty()
-    }
-}
-
-impl fmt::Debug for RequestBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestBody")
-            .field("length", &self.length)
-            .field("received", &self.received)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AsyncRead for RequestBody {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let Some(shared) = &this.shared else {
-            return Poll::Ready(Ok(0));
-        };
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let mut slot = shared.body();
-        if slot.generation != this.generation {
-            return Poll::Ready(Err(Error::BodyClosed.into()));
-        }
-        if slot.pos < slot.chunk.len() {
-            let n = buf.len().min(slot.chunk.len() - slot.pos);
-            buf[..n].copy_from_slice(&slot.chunk[slot.pos..slot.pos + n]);
-            slot.pos += n;
-            if slot.pos == slot.chunk.len() {
-                slot.chunk.clear();
-                slot.pos = 0;
-            }
-            this.received += n as u64;
-            return Poll::Ready(Ok(n));
-        }
-        match slot.state {
-            BodyState::Eof => Poll::Ready(Ok(0)),
-            BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error().into())),
-            BodyState::Reading => {
-                slot.park_reader(cx.waker());
-                drop(slot);
-                shared.wake_conn();
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl Stream for RequestBody {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut()
-            .poll_chunk(cx)
-            .map(|r| r.map_err(io::Error::from).transpose())
-    }
-}
-
-impl Body for RequestBody {
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
-        self.poll_next(cx).map(|c| c.map(|r| r.map(Frame::Data)))
-    }
-
-    fn length(&self) -> Option<u64> {
-        self.length
-    }
-}
-
-impl FromIterator<(String, String)> for Form {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        Self {
-            pairs: pairs.into_iter().collect(),
-        }
-    }
-}
-
-impl Form {
-    /// Decode `application/x-www-form-urlencoded` bytes: `&`-separated `name=value`
-    /// pairs, `+` as space, `%XX` escapes. Lenient like browsers: a malformed escape is
-    /// kept as text and invalid UTF-8 becomes U+FFFD.
-    pub fn parse(input: &[u8]) -> Self {
-        let pairs = input
-            .split(|&b| b == b'&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                    Some(i) => (&pair[..i], &pair[i + 1..]),
-                    None => (pair, &b""[..]),
-                };
-                (percent_decode(name), percent_decode(value))
-            })
-            .collect();
-        Self { pairs }
-    }
-
-    /// Append a decoded pair.
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.pairs.push((name.into(), value.into()));
-    }
-
-    /// The first value of `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The pairs, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-
-    /// How many pairs.
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// Whether there are no pairs.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-}
-
-/// Decode `+` and `%XX` (urlencoded form rules).
-pub fn percent_decode(input: &[u8]) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding_is_lenient() {
-        assert_eq!(percent_decode(b"a+b%20c"), "a b c");
-        assert_eq!(percent_decode(b"100%"), "100%");
-        assert_eq!(percent_decode(b"%zz%4"), "%zz%4");
-        assert_eq!(percent_decode(b"%41"), "A");
-        assert_eq!(percent_decode(b"%ff"), "\u{fffd}");
-    }
-
-    #[test]
-    fn form_pairs_keep_order_and_empty_values() {
-        let f = Form::parse(b"a=1&&b&c=x%3Dy");
-        assert_eq!(
-            f.iter().collect::<Vec<_>>(),
-            [("a", "1"), ("b", ""), ("c", "x=y")]
-        );
-        assert_eq!(f.len(), 3);
-    }
 }

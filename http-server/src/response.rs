@@ -155,8 +155,7 @@ impl Response {
         }
     }
 
-    /// Drop the connection without sending anything for this request (SimpleHTTP's
-    /// `CLOSE`). Responses to earlier pipelined requests are still written first.
+    /// Drop the connection without sending anything for this request. Responses to earlier pipelined requests are still written first.
     pub fn close() -> Self {
         Self {
             head: ResponseHead::new(500),

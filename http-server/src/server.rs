@@ -830,6 +830,7 @@ fn spawn_io<H, IO, F>(
         id,
     };
     let spawner = service.spawner.clone();
+    let _ = shared.spawner.set(spawner.clone());
     let service = service.clone();
     spawner.spawn(Box::pin(async move {
         let _guard = guard;

@@ -2,7 +2,7 @@
 //! slot, the shutdown control word and per-connection close callbacks.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
 use atomic_waker::AtomicWaker;
@@ -36,6 +36,9 @@ pub(crate) struct ConnShared {
     /// `upgrade_wanted` says whether it is set, so requests without it take no lock.
     upgrade: Mutex<Option<async_channel::Sender<Upgraded>>>,
     upgrade_wanted: AtomicBool,
+    /// The server's executor, for [`Request::spawn`](crate::Request::spawn) (unset: the
+    /// default one).
+    pub(crate) spawner: OnceLock<std::sync::Arc<dyn crate::rt::Spawner>>,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -75,6 +78,7 @@ impl ConnShared {
             shutdown: event_listener::Event::new(),
             upgrade: Mutex::new(None),
             upgrade_wanted: AtomicBool::new(false),
+            spawner: OnceLock::new(),
         }
     }
 

@@ -12,8 +12,8 @@ use futures_lite::future::poll_fn;
 use http_core::Headers;
 
 use crate::handler::Handler;
-use crate::request::{Request, RequestBody};
 use crate::response::{Body, Frame, Response};
+use crate::{Request, RequestBody};
 
 /// A [`Handler`] serving a tower service: each request is converted to an
 /// `http::Request<RequestBody>` (see the `http` feature), the service (cloned per
@@ -74,6 +74,8 @@ where
     B::Data: Send,
     B::Error: fmt::Display,
 {
+    type Output = Response;
+
     async fn call(&self, req: Request) -> Response {
         let req = match req.into_http() {
             Ok(req) => req,

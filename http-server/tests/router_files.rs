@@ -1,15 +1,13 @@
-//! `router::Files` over loopback: content types, index files, conditional GET, ranges,
-//! and a set of hostile paths that must all be refused.
-#![cfg(feature = "smol")]
+//! `router::Files` through the test kit: content types, index files, conditional GET,
+//! ranges, and a set of hostile paths that must all be refused.
 
 mod router_common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http_server::ServerHandle;
 use http_server::router::{Files, Router};
-use router_common::{Client, get, request, serve};
+use router_common::{Kit, get, request};
 
 /// What only the file outside the root contains.
 const SECRET: &str = "TOP-SECRET-OUTSIDE-ROOT";
@@ -62,18 +60,18 @@ impl Drop for Tree {
     }
 }
 
-fn server(root: &Path) -> ServerHandle {
+fn server(root: &Path) -> Router {
     let mut r = Router::new();
     r.get("/static/*", Files::new(root).unwrap())
         .get("/*", Files::new(root).unwrap().index(None));
-    serve(r)
+    r
 }
 
 #[test]
 fn serves_files_with_content_types_and_index() {
     let tree = Tree::new();
-    let server = server(&tree.root());
-    let addr = server.local_addr();
+    let app = server(&tree.root());
+    let addr = &app;
     let r = get(addr, "/static/a.txt", &[]);
     assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
@@ -113,8 +111,8 @@ fn serves_files_with_content_types_and_index() {
 #[test]
 fn conditional_get_answers_304() {
     let tree = Tree::new();
-    let server = server(&tree.root());
-    let mut c = Client::connect(server.local_addr());
+    let app = server(&tree.root());
+    let mut c = Kit(&app);
     let r = c.send("GET", "/static/a.txt", &[]).unwrap();
     let last_modified = r.header("last-modified").unwrap().to_owned();
     let etag = r.header("etag").unwrap().to_owned();
@@ -165,8 +163,8 @@ fn conditional_get_answers_304() {
 #[test]
 fn single_ranges_answer_206_and_unsatisfiable_ones_416() {
     let tree = Tree::new();
-    let server = server(&tree.root());
-    let mut c = Client::connect(server.local_addr());
+    let app = server(&tree.root());
+    let mut c = Kit(&app);
     let len = tree.big.len();
     let r = c
         .send("GET", "/static/big.bin", &[("Range", "bytes=0-9")])
@@ -235,8 +233,8 @@ fn single_ranges_answer_206_and_unsatisfiable_ones_416() {
 #[test]
 fn hostile_paths_are_all_refused() {
     let tree = Tree::new();
-    let server = server(&tree.root());
-    let addr = server.local_addr();
+    let app = server(&tree.root());
+    let addr = &app;
     let hostile = [
         "/static/../secret.txt",
         "/static/../../secret.txt",

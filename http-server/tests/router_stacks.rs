@@ -1,5 +1,6 @@
-//! Router over loopback: before stacks, denial, after handlers, basic auth, cookies,
-//! panics, waiting before handlers.
+//! Router stacks: before stacks, denial, basic auth, cookies and waiting before handlers
+//! through the test kit; panics and after handlers over loopback, where the connection
+//! going on and the body being written are the point.
 #![cfg(feature = "smol")]
 
 mod router_common;
@@ -8,30 +9,30 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use async_io::Timer;
-use http_server::Response;
 use http_server::router::{
-    AuthUser, BasicAuth, Completed, Flow, Redirect, RequestContext, Router, SameSite, SetCookie,
-    cookie, redirect,
+    AuthUser, BasicAuth, Completed, Flow, Redirect, Router, SameSite, SetCookie, cookie, redirect,
 };
-use router_common::{Client, get, request, serve};
+use http_server::{Request, Response};
+use router_common::{Client, get, serve};
 
 /// The names of the before handlers that ran, in order.
 struct Trail(Vec<&'static str>);
 
-fn mark(name: &'static str) -> impl Fn(RequestContext) -> std::future::Ready<Flow> + Send + Sync {
-    move |mut cx: RequestContext| {
-        match cx.get_mut::<Trail>() {
+fn mark(name: &'static str) -> impl Fn(Request) -> std::future::Ready<Flow> + Send + Sync {
+    move |mut req: Request| {
+        match req.extensions_mut().get_mut::<Trail>() {
             Some(t) => t.0.push(name),
             None => {
-                cx.insert(Trail(vec![name]));
+                req.insert_extension(Trail(vec![name]));
             }
         }
-        std::future::ready(Flow::Continue(cx))
+        std::future::ready(Flow::Continue(req))
     }
 }
 
-fn trail(cx: &RequestContext) -> String {
-    cx.get::<Trail>().map_or(String::new(), |t| t.0.join(">"))
+fn trail(req: &Request) -> String {
+    req.extension::<Trail>()
+        .map_or(String::new(), |t| t.0.join(">"))
 }
 
 fn app(done: mpsc::Sender<Completed>) -> Router {
@@ -40,41 +41,39 @@ fn app(done: mpsc::Sender<Completed>) -> Router {
         .before("/a", mark("a"))
         .before("/a/b", mark("b"))
         .before("/a/b/c", mark("c"))
-        .get("/a/*", |cx: RequestContext| async move { trail(&cx) })
-        .get("/x", |cx: RequestContext| async move { trail(&cx) })
+        .get("/a/*", |cx: Request| async move { trail(&cx) })
+        .get("/x", |cx: Request| async move { trail(&cx) })
         // Denials: 401, 403, a redirect; the content handler never runs.
-        .before("/private", |_cx: RequestContext| async {
+        .before("/private", |_cx: Request| async {
             Flow::Respond(Response::text(403, "forbidden\n"))
         })
-        .get("/private", |_cx: RequestContext| async { "leak" })
-        .before("/moved", |_cx: RequestContext| async {
+        .get("/private", |_cx: Request| async { "leak" })
+        .before("/moved", |_cx: Request| async {
             Flow::Respond(redirect(Redirect::Permanent, "/x"))
         })
-        .get("/moved", |_cx: RequestContext| async { "leak" })
+        .get("/moved", |_cx: Request| async { "leak" })
         .before(
             "/admin",
             BasicAuth::new("the \"admin\" area", |u, p| u == "root" && p == "pw"),
         )
-        .get("/admin/*", |cx: RequestContext| async move {
-            format!("hello {}", cx.get::<AuthUser>().unwrap().0)
+        .get("/admin/*", |cx: Request| async move {
+            format!("hello {}", cx.extension::<AuthUser>().unwrap().0)
         })
-        // RC_WAIT: a before handler that waits, then lets the request go on.
-        .before("/slow", |mut cx: RequestContext| async move {
+        // A before handler that waits, then lets the request go on.
+        .before("/slow", |mut cx: Request| async move {
             Timer::after(Duration::from_millis(50)).await;
-            cx.insert(Trail(vec!["waited"]));
+            cx.insert_extension(Trail(vec!["waited"]));
             Flow::Continue(cx)
         })
-        .get("/slow", |cx: RequestContext| async move { trail(&cx) })
-        .before("/replace", |cx: RequestContext| async move {
-            Flow::replace(cx, |_cx: RequestContext| async { "replacement" })
+        .get("/slow", |cx: Request| async move { trail(&cx) })
+        .before("/replace", |cx: Request| async move {
+            Flow::replace(cx, |_cx: Request| async { "replacement" })
         })
-        .get("/replace", |_cx: RequestContext| async { "original" })
-        .before("/boom", |_cx: RequestContext| async {
-            panic!("before handler")
-        })
-        .get("/boom", |_cx: RequestContext| async { "unreachable" })
-        .get("/cookies", |cx: RequestContext| async move {
-            let seen = cookie(cx.request(), "visits").unwrap_or("0").to_owned();
+        .get("/replace", |_cx: Request| async { "original" })
+        .before("/boom", |_cx: Request| async { panic!("before handler") })
+        .get("/boom", |_cx: Request| async { "unreachable" })
+        .get("/cookies", |cx: Request| async move {
+            let seen = cookie(&cx, "visits").unwrap_or("0").to_owned();
             let n: u32 = seen.parse().unwrap_or(0) + 1;
             Response::text(200, format!("visit {n}"))
                 .header(
@@ -97,8 +96,8 @@ fn app(done: mpsc::Sender<Completed>) -> Router {
 #[test]
 fn before_handlers_stack_from_root_down() {
     let (tx, _rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let addr = server.local_addr();
+    let app = app(tx);
+    let addr = &app;
     assert_eq!(get(addr, "/a/b/c/d", &[]).text(), "root>a>b>c");
     assert_eq!(get(addr, "/a/b", &[]).text(), "root>a>b");
     assert_eq!(get(addr, "/a/bc", &[]).text(), "root>a");
@@ -115,8 +114,8 @@ fn before_handlers_stack_from_root_down() {
 #[test]
 fn denials_stop_the_stack() {
     let (tx, _rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let addr = server.local_addr();
+    let app = app(tx);
+    let addr = &app;
     let r = get(addr, "/private/file", &[]);
     assert_eq!((r.status, r.text().as_str()), (403, "forbidden\n"));
     let r = get(addr, "/moved", &[]);
@@ -133,8 +132,8 @@ fn denials_stop_the_stack() {
 #[test]
 fn basic_auth_lets_the_right_user_in() {
     let (tx, _rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let addr = server.local_addr();
+    let app = app(tx);
+    let addr = &app;
     // root:pw and root:nope
     let ok = get(
         addr,
@@ -155,8 +154,8 @@ fn basic_auth_lets_the_right_user_in() {
 #[test]
 fn cookies_round_trip() {
     let (tx, _rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let addr = server.local_addr();
+    let app = app(tx);
+    let addr = &app;
     let first = get(addr, "/cookies", &[]);
     assert_eq!(first.text(), "visit 1");
     assert_eq!(
@@ -219,7 +218,7 @@ fn after_handlers_get_status_bytes_and_duration_once_written() {
         ("HEAD", 0, true)
     );
 
-    let r = request(addr, "DELETE", "/x", &[]);
+    let r = c.send("DELETE", "/x", &[]).unwrap();
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
     let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();

@@ -9,16 +9,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use http_server::router::{RequestContext, Router, SwappableRouter};
+use http_server::Request;
+use http_server::router::{Router, SwappableRouter};
 use router_common::{Client, serve};
 
 /// Table number `n`: `/item/:id` answers `table <n> item <id>`.
 fn table(n: u64) -> Router {
     let mut r = Router::new();
-    r.get("/item/:id", move |cx: RequestContext| async move {
-        format!("table {n} item {}", cx.param("id").unwrap_or(""))
+    r.get("/item/:id", move |cx: Request| async move {
+        format!("table {n} item {}", cx.param("id").unwrap_or_default())
     })
-    .get("/static", move |_cx: RequestContext| async move {
+    .get("/static", move |_cx: Request| async move {
         format!("table {n}")
     });
     r

@@ -1,6 +1,7 @@
-//! Uploads over loopback (issue 6): real `curl -F` bodies, every limit's status and
-//! message, boundary edge cases, events in order, a client gone mid-file (no temporary
-//! file left), urlencoded forms and queries with limits.
+//! Uploads: every limit's status and message, events in order, boundary edge cases and
+//! urlencoded forms and queries with limits through the test kit; real `curl -F` bodies,
+//! bodies in small writes and a client gone mid-file (no temporary file left) over
+//! loopback.
 #![cfg(feature = "smol")]
 
 mod upload_common;
@@ -12,8 +13,9 @@ use std::time::Duration;
 
 use http_core::MultipartLimits;
 use http_server::multipart::{FormLimits, UploadOptions, query_form, read_form};
-use http_server::{Request, Response, Server};
-use upload_common::{Fnv, TempDir, Upload, block_on, multipart_body, post, tricky_content};
+use http_server::testing::TestRequest;
+use http_server::{Request, Response};
+use upload_common::{Fnv, TempDir, Upload, multipart_body, tricky_content};
 
 const CT: &str = "multipart/form-data; boundary=Bd7e-boundary";
 const B: &str = "Bd7e-boundary";
@@ -88,7 +90,7 @@ fn curl_form_with_several_files_and_fields() {
 #[test]
 fn events_come_in_order_and_cover_every_byte() {
     let tmp = TempDir::new("events");
-    let server = Upload::start(options(&tmp), true);
+    let server = Upload::new(options(&tmp), true);
     let big = tricky_content(50_000, 3);
     let body = multipart_body(
         B,
@@ -98,7 +100,7 @@ fn events_come_in_order_and_cover_every_byte() {
             ("g", Some("two.txt"), None, b"tiny"),
         ],
     );
-    let (status, text) = post(server.addr(), CT, &body);
+    let (status, text) = server.post(CT, &body);
     assert_eq!(status, 200, "{text}");
     let events = server.events();
     // Group the Written events: each file's totals grow by the chunk sizes and end at
@@ -156,8 +158,8 @@ fn expect_failure(
 ) {
     let tmp = TempDir::new("limit");
     let dir = tmp.path().to_path_buf();
-    let server = Upload::start(move || opts(UploadOptions::new(&dir)), false);
-    let (got, text) = post(server.addr(), content_type, body);
+    let server = Upload::new(move || opts(UploadOptions::new(&dir)), false);
+    let (got, text) = server.post(content_type, body);
     assert_eq!(got, status, "{message}: {text}");
     assert!(text.contains(message), "want {message:?} in {text:?}");
     server.wait_event("failed");
@@ -217,7 +219,7 @@ fn each_limit_answers_413_with_a_clear_message() {
         "multipart field value too large",
     );
 
-    // The default field limit is the seed's 50 KiB; files are not bounded by it.
+    // The default field limit is 50 KiB; files are not bounded by it.
     let big_field = multipart_body(B, &[("t", None, None, &file(50 * 1024 + 1))]);
     expect_failure(
         |o| o,
@@ -313,9 +315,9 @@ fn unusable_temp_dir_is_a_clear_500() {
     let file = tmp.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let dir = file.join("sub");
-    let server = Upload::start(move || UploadOptions::new(&dir), false);
+    let server = Upload::new(move || UploadOptions::new(&dir), false);
     let body = multipart_body(B, &[("f", Some("a"), None, b"abc")]);
-    let (status, text) = post(server.addr(), CT, &body);
+    let (status, text) = server.post(CT, &body);
     assert_eq!(status, 500, "{text}");
     assert_eq!(text, "upload failed: server error\n");
     server.wait_event("failed");
@@ -331,9 +333,9 @@ fn temp_dir_is_created_when_missing() {
     let tmp = TempDir::new("mkdir");
     let dir = tmp.path().join("a/b/c");
     let d = dir.clone();
-    let server = Upload::start(move || UploadOptions::new(&d), true);
+    let server = Upload::new(move || UploadOptions::new(&d), true);
     let body = multipart_body(B, &[("f", Some("a"), None, b"abc")]);
-    let (status, text) = post(server.addr(), CT, &body);
+    let (status, text) = server.post(CT, &body);
     assert_eq!(status, 200, "{text}");
     assert!(dir.is_dir());
     TempDir::wait_empty(&dir);
@@ -380,7 +382,7 @@ fn boundary_edge_cases() {
             ],
         ));
         body.extend_from_slice(b"epilogue to ignore");
-        let (status, text) = post(server.addr(), ct, &body);
+        let (status, text) = server.post(ct, &body);
         assert_eq!(status, 200, "{ct}: {text}");
         assert!(
             text.contains(&format!("file f x.bin 20000 {h:016x} {h:016x}")),
@@ -481,22 +483,19 @@ async fn form_app(mut req: Request) -> Response {
 
 #[test]
 fn urlencoded_forms_and_queries_have_limits() {
-    let handle = block_on(async { Server::bind("127.0.0.1:0").await.unwrap().serve(form_app) });
-    let addr = handle.local_addr();
     let get = |target: &str| {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        upload_common::read_response(&mut s)
+        let mut r = TestRequest::get(target).call_blocking(&form_app);
+        (r.status(), r.text_blocking())
+    };
+    let post = |content_type: &str, body: &[u8]| {
+        let req = TestRequest::post("/").header("Content-Type", content_type);
+        let mut r = req.body(body.to_vec()).call_blocking(&form_app);
+        (r.status(), r.text_blocking())
     };
     let form = "application/x-www-form-urlencoded; charset=UTF-8";
     assert_eq!(get("/?a=1&b=x+y%21"), (200, "a=1,b=x y!".into()));
     assert_eq!(
-        post(addr, form, b"name=J%C3%B6rg&x="),
+        post(form, b"name=J%C3%B6rg&x="),
         (200, "name=Jörg,x=".into())
     );
     let cases: [(u16, &str, &[u8]); 6] = [
@@ -517,7 +516,7 @@ fn urlencoded_forms_and_queries_have_limits() {
     ];
     for (status, message, body) in cases {
         let ct = if status == 400 { "text/plain" } else { form };
-        let (got, text) = post(addr, ct, body);
+        let (got, text) = post(ct, body);
         assert_eq!(got, status, "{message}: {text}");
         assert!(text.contains(message), "want {message:?} in {text:?}");
     }

@@ -52,7 +52,7 @@ impl Config {
         self
     }
 
-    /// The `dont_flush` mode (SimpleHTTP's option of that name): when `true`,
+    /// The `dont_flush` mode: when `true`,
     /// [`send`](crate::Sender::send) holds chunks back from the connection until
     /// [`flush`](crate::Sender::flush) is called or [`high_water`](Self::high_water) bytes
     /// are held, so the producer decides how often the client is written to. Each send can

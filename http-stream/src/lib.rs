@@ -24,8 +24,12 @@
 //!   (broken response, connection closed).
 //! - The client going away drops the body: [`closed`](Sender::closed) resolves and every
 //!   later send fails with [`Closed`], which gives the chunk back.
-//! - Shutdown: a [`Shutdown`] signal given to the streams' configs resolves
-//!   [`Sender::shutdown_requested`].
+//! - Shutdown: a stream made from a request ([`response_for`], [`channel_for`],
+//!   [`sse::Options::response_for`]) picks up that request's shutdown signal, so
+//!   [`Sender::shutdown_requested`] resolves when the server begins a graceful shutdown;
+//!   any other [`Shutdown`] can be given in the [`Config`].
+//! - Spawning the producer: [`Request::spawn`](http_server::Request::spawn) runs it on
+//!   the server's executor, whatever the runtime.
 //! - [`sse`]: Server-Sent Events (encoder, headers, keep-alive comments, `Last-Event-ID`).
 //! - [`longpoll`]: a topic [`Hub`](longpoll::Hub) and a parked-request helper (204 on
 //!   timeout).
@@ -34,17 +38,18 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use http_server::{Request, Response, Server};
+//! use http_server::{Request, Server};
 //! use http_stream::Config;
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
 //!         let server = Server::bind("127.0.0.1:8080").await?;
-//!         let _handle = server.serve(|_req: Request| async {
+//!         let _handle = server.serve(|req: Request| async move {
 //!             let mut config = Config::new();
 //!             config.dont_flush(true);
-//!             let (tx, response) = http_stream::response(200, config);
-//!             smol::spawn(async move {
+//!             // Ends by itself when the server shuts down.
+//!             let (tx, response) = http_stream::response_for(&req, 200, config);
+//!             req.spawn(async move {
 //!                 for i in 0..100 {
 //!                     // Held back: the client gets ten lines per write.
 //!                     if tx.send(format!("line {i}\n")).await.is_err() {
@@ -56,8 +61,7 @@
 //!                     }
 //!                 }
 //!                 let _ = tx.close();
-//!             })
-//!             .detach();
+//!             });
 //!             response
 //!         });
 //!         std::future::pending::<()>().await;
@@ -78,7 +82,7 @@ pub mod sse;
 
 use std::sync::Arc;
 
-use http_server::Response;
+use http_server::{IntoResponse, Request, Response};
 
 pub use body::PushBody;
 pub use config::Config;
@@ -117,4 +121,43 @@ pub fn channel(config: Config) -> (Sender, PushBody) {
 pub fn response(status: u16, config: Config) -> (Sender, Response) {
     let (tx, body) = channel(config);
     (tx, Response::stream(status, body))
+}
+
+/// [`response`] for a stream answering `req`: unless `config` names a
+/// [`Shutdown`](Config::shutdown), the stream takes `req`'s
+/// [shutdown signal](http_server::Request::shutdown_signal), so
+/// [`Sender::shutdown_requested`] resolves when the server begins shutting down.
+///
+/// ```
+/// use futures_lite::future::block_on;
+/// use http_server::testing::TestRequest;
+///
+/// let test = TestRequest::get("/stream");
+/// let shutdown = test.shutdown();
+/// let req = test.build();
+/// let (tx, _response) = http_stream::response_for(&req, 200, http_stream::Config::new());
+/// assert!(!tx.is_shutdown_requested());
+/// shutdown.begin();
+/// block_on(tx.shutdown_requested());
+/// ```
+pub fn response_for(req: &Request, status: u16, config: Config) -> (Sender, Response) {
+    let (tx, body) = channel_for(req, config);
+    (tx, Response::stream(status, body))
+}
+
+/// [`channel`] for a stream answering `req`, with `req`'s shutdown signal (as
+/// [`response_for`]).
+pub fn channel_for(req: &Request, mut config: Config) -> (Sender, PushBody) {
+    if config.shutdown.is_none() {
+        config.shutdown(&Shutdown::from(req.shutdown_signal()));
+    }
+    channel(config)
+}
+
+/// A push body is a `200` streaming response (use a `(status, body)` tuple for another
+/// status).
+impl IntoResponse for PushBody {
+    fn into_response(self) -> Response {
+        Response::stream(200, self)
+    }
 }

@@ -11,7 +11,9 @@ use event_listener::Event;
 /// A one-shot signal that many streams can wait for: "the server is shutting down, say
 /// goodbye". Cheap to clone; every clone is the same signal.
 ///
-/// The usual source is the server: `Shutdown::from(req.shutdown_signal())` fires when the
+/// The usual source is the server: a stream made with
+/// [`response_for`](crate::response_for) takes its request's signal, and
+/// `Shutdown::from(req.shutdown_signal())` is the same by hand. It fires when the
 /// server begins a graceful (or immediate) shutdown, so each producer sees
 /// [`Sender::shutdown_requested`](crate::Sender::shutdown_requested) resolve, sends its
 /// last words and closes, and the server's deadline bounds whoever does not. A signal

@@ -233,6 +233,18 @@ impl Options {
         self
     }
 
+    /// [`response`](Self::response) for a stream answering `req`: unless a
+    /// [`shutdown`](Self::shutdown) signal was set, the stream takes `req`'s, so
+    /// [`EventSender::shutdown_requested`] resolves when the server begins shutting down.
+    pub fn response_for(&self, req: &Request) -> (EventSender, Response) {
+        if self.config.shutdown.is_some() {
+            return self.response();
+        }
+        let mut options = self.clone();
+        options.shutdown(&Shutdown::from(req.shutdown_signal()));
+        options.response()
+    }
+
     /// An event sender and a `200` response streaming the events, with the
     /// `text/event-stream`, `Cache-Control: no-cache` and `X-Accel-Buffering: no` (no
     /// proxy buffering) headers.

@@ -251,11 +251,8 @@ fn closed_resolves_within_a_second_of_disconnect_while_idle() {
 
 #[test]
 fn server_shutdown_signal_reaches_streams_without_a_manual_trigger() {
-    let (server, rx) = stream_server(|req| {
-        let mut config = Config::new();
-        config.shutdown(&Shutdown::from(req.shutdown_signal()));
-        http_stream::response(200, config)
-    });
+    // A stream made from the request ends on shutdown with no wiring.
+    let (server, rx) = stream_server(|req| http_stream::response_for(req, 200, Config::new()));
     let mut client = server.connect();
     client.get("/");
     let tx = next_sender(&rx);

@@ -6,7 +6,7 @@ use crate::{Form, Request};
 /// Limits for urlencoded text: a form body or a query string. Lengths are of the text
 /// as sent (encoded), which bounds the decoded text too.
 ///
-/// Two presets follow the HTTP::Server::EV seed: [`FormLimits::body`] (the default:
+/// Two presets: [`FormLimits::body`] (the default:
 /// 4 KiB names, 50 KiB values, 1 MiB in all) and [`FormLimits::query`] (4 KiB names and
 /// values).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,16 +88,10 @@ pub fn parse_form(input: &[u8], limits: &FormLimits) -> Result<Form, UploadError
         limit,
         max: max as u64,
     };
-    let mut pairs = 0;
-    for pair in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        pairs += 1;
-        if pairs > limits.max_pairs {
+    for (count, (key, value)) in crate::form::pairs(input).enumerate() {
+        if count >= limits.max_pairs {
             return Err(too_large(Limit::FormPairs, limits.max_pairs));
         }
-        let (key, value) = match memchr_eq(pair) {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        };
         if key.len() > limits.max_key_bytes {
             return Err(too_large(Limit::FormKeyBytes, limits.max_key_bytes));
         }
@@ -106,10 +100,6 @@ pub fn parse_form(input: &[u8], limits: &FormLimits) -> Result<Form, UploadError
         }
     }
     Ok(Form::parse(input))
-}
-
-fn memchr_eq(pair: &[u8]) -> Option<usize> {
-    pair.iter().position(|&b| b == b'=')
 }
 
 /// Read `req`'s body as an `application/x-www-form-urlencoded` form within `limits`.

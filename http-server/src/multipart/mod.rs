@@ -43,12 +43,14 @@
 //! ```
 
 mod error;
+mod files;
 mod form;
 mod reader;
 mod save;
 
 pub use error::{Limit, UploadError};
+pub use files::{FileInfo, UploadedFile, Uploads};
 pub use form::{FormLimits, parse_form, query_form, read_form};
 pub use http_core::{MultipartError, MultipartLimits, PartHead};
 pub use reader::{Multipart, Part};
-pub use save::{FileInfo, UploadEvent, UploadOptions, UploadedFile, Uploads, save_uploads};
+pub use save::{UploadEvent, UploadOptions, save_uploads};

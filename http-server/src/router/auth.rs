@@ -4,11 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Before, Flow, RequestContext};
+use super::{Before, Flow};
 use crate::{Request, Response};
 
 /// The user name a [`BasicAuth`] handler accepted, stored in the request's
-/// [`Extensions`](super::Extensions).
+/// [extensions](Request::extension).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser(pub String);
 
@@ -72,14 +72,20 @@ pub fn unauthorized(realm: &str) -> Response {
 /// `check` accepts, storing the user as [`AuthUser`]; others get [`unauthorized`].
 ///
 /// ```
-/// use http_server::router::{AuthUser, BasicAuth, RequestContext, Router};
+/// use http_server::router::{AuthUser, BasicAuth, Router};
+/// use http_server::{Request, testing::TestRequest};
 ///
 /// let mut router = Router::new();
 /// router
 ///     .before("/admin", BasicAuth::new("admin", |user, pass| user == "root" && pass == "pw"))
-///     .get("/admin", |cx: RequestContext| async move {
-///         format!("hello {}\n", cx.get::<AuthUser>().map_or("", |u| u.0.as_str()))
+///     .get("/admin", |req: Request| async move {
+///         format!("hello {}\n", req.extension::<AuthUser>().map_or("", |u| u.0.as_str()))
 ///     });
+/// assert_eq!(TestRequest::get("/admin").call_blocking(&router).status(), 401);
+/// let mut ok = TestRequest::get("/admin")
+///     .header("Authorization", "Basic cm9vdDpwdw==")
+///     .call_blocking(&router);
+/// assert_eq!(ok.text_blocking(), "hello root\n");
 /// ```
 #[derive(Clone)]
 pub struct BasicAuth {
@@ -109,11 +115,11 @@ impl fmt::Debug for BasicAuth {
 }
 
 impl Before for BasicAuth {
-    async fn call(&self, mut cx: RequestContext) -> Flow {
-        match basic_auth(cx.request()) {
+    async fn call(&self, mut req: Request) -> Flow {
+        match basic_auth(&req) {
             Some((user, pass)) if (self.check)(&user, &pass) => {
-                cx.insert(AuthUser(user));
-                Flow::Continue(cx)
+                req.insert_extension(AuthUser(user));
+                Flow::Continue(req)
             }
             _ => Flow::Respond(unauthorized(&self.realm)),
         }

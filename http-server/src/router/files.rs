@@ -14,9 +14,9 @@ use bytes::Bytes;
 use futures_lite::FutureExt;
 use http_core::HttpDate;
 
-use super::context::hex;
-use super::{Endpoint, RequestContext};
+use crate::form::hex;
 use crate::{Body, Frame, Response};
+use crate::{Handler, Request};
 
 /// How much of a file one body frame carries.
 const CHUNK: u64 = 64 * 1024;
@@ -71,13 +71,15 @@ impl Files {
     }
 }
 
-impl Endpoint for Files {
-    async fn call(&self, cx: RequestContext) -> Response {
+impl Handler for Files {
+    type Output = Response;
+
+    async fn call(&self, cx: Request) -> Response {
         let method = cx.method();
         if method != "GET" && method != "HEAD" {
             return Response::text(405, "method not allowed\n").header("Allow", "GET, HEAD");
         }
-        let wanted = cx.rest().unwrap_or_else(|| cx.path());
+        let wanted = cx.rest().unwrap_or_else(|| cx.route_path());
         let relative = match relative_path(wanted) {
             Ok(p) => p,
             Err(status) => return refuse(status),
@@ -189,7 +191,7 @@ fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<
 }
 
 /// The response for an opened file: conditional, ranged or whole.
-fn respond(cx: &RequestContext, file: File, meta: &Metadata, name: &str) -> Response {
+fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
     let len = meta.len();
     let mtime = meta
         .modified()

@@ -1,53 +1,61 @@
-//! Routing and handler stacks: what POE::Component::Server::HTTP and SimpleHTTP users
-//! organised their servers around, in Rust.
+//! Routing and handler stacks: a [`Router`] is a [`Handler`] made of handlers.
 //!
-//! A [`Router`] is itself a [`Handler`]. A request goes through:
+//! A request goes through:
 //!
 //! ```text
 //!  Request ─▶ normalize path ─▶ rewriters ─▶ before stack ─▶ route ─▶ content handler ─▶ Response
-//!             (%61→a, /./, /../)  (TransHandler) (PreHandler: /, /a, /a/b …)  (ContentHandler)
-//!                                                 │ Respond: deny, redirect          │
+//!             (%61→a, /./, /../)              (/, /a, /a/b …)                   │
+//!                                                 │ Flow::Respond: deny, redirect    │
 //!                                                 └──────────────────────────────────┤
-//!                                   after stack (PostHandler), once the body was written ◀┘
+//!                                   after stack, once the body was written ◀─────────┘
 //! ```
 //!
 //! - Routes: exact paths (`/about`), parameters (`/users/:id`), mounts (`/static/*`) and a
 //!   [fallback](Router::fallback); `404`, `405` with `Allow`, `HEAD` served by `GET`
 //!   routes, `OPTIONS` answered with `Allow`. Routes compile into a segment trie: a
 //!   match walks the path once and allocates nothing.
+//! - Every route is a plain [`Handler`]: a closure `|req: Request| async { .. }` returning
+//!   anything [`IntoResponse`](crate::IntoResponse). The matched parameters are on the
+//!   request: [`Request::param`] (decoded), [`Request::param_raw`], [`Request::params`],
+//!   [`Request::rest`].
+//! - Application state: [`Router::state`] shares a value with every request, read by type
+//!   with [`Request::state`]; no cloning by hand.
 //! - [Rewriters](Router::rewrite) may change the routing path. [Before](Router::before)
 //!   handlers are stacked by path prefix from `/` down to the deepest matching prefix; each
 //!   returns a [`Flow`]: continue, respond (deny), or replace the content handler.
 //!   [After](Router::after) handlers get a [`Completed`] record (status, bytes, duration)
 //!   once the response body was written.
-//! - Typed per-request data: [`RequestContext::insert`] / [`RequestContext::get`].
+//! - Typed per-request data: [`Request::insert_extension`] / [`Request::extension`].
 //! - A panic (or an error result) in any handler answers `500` for that request only.
-//! - [`SwappableRouter`] replaces the whole table while serving (SimpleHTTP's
-//!   `GETHANDLERS` / `SETHANDLERS`): requests already routed finish on the old table.
+//! - [`SwappableRouter`] replaces the whole table while serving: requests already routed
+//!   finish on the old table.
 //! - Helpers: [`basic_auth`], [`BasicAuth`], [`cookies`], [`SetCookie`], [`redirect`],
 //!   [`Files`] (static files with content types, conditional GET, ranges, no traversal),
-//!   and `json` with the `serde` feature.
+//!   and `Json` with the `serde` feature.
 //!
 //! Paths are normalized before anything else (RFC 3986 §6.2.2: percent-encoded
 //! unreserved characters decoded, `.` and `..` segments removed; a `..` above the root is a
 //! `400`), so a before handler on `/admin` also guards `/%61dmin` and `/x/../admin`.
 //!
+//! Handlers are tested without a socket with [`testing`](crate::testing). Coming from
+//! another framework? See [`coming_from_poe`].
+//!
 //! # Examples
 //!
 //! ```no_run
-//! use http_server::router::{BasicAuth, Files, RequestContext, Router};
-//! use http_server::{Response, Server};
+//! use http_server::router::{BasicAuth, Files, Router};
+//! use http_server::{Request, Server};
 //!
 //! # fn main() -> std::io::Result<()> { smol::block_on(async {
 //! let mut router = Router::new();
 //! router
-//!     .get("/", |_cx: RequestContext| async { "home\n" })
-//!     .get("/users/:id", |cx: RequestContext| async move {
-//!         Response::text(200, format!("user {}\n", cx.param("id").unwrap_or("")))
+//!     .get("/", |_req: Request| async { "home\n" })
+//!     .get("/users/:id", |req: Request| async move {
+//!         format!("user {}\n", req.param("id").unwrap_or_default())
 //!     })
 //!     .get("/static/*", Files::new("./public")?)
 //!     .before("/admin", BasicAuth::new("admin", |user, pass| user == "root" && pass == "s3cret"))
-//!     .get("/admin", |_cx: RequestContext| async { "welcome\n" })
+//!     .get("/admin", |_req: Request| async { "welcome\n" })
 //!     .after("/", |done: &http_server::router::Completed| {
 //!         log::info!("{} {} {} {}B {:?}", done.method, done.target, done.status, done.bytes, done.duration);
 //!     });
@@ -56,33 +64,35 @@
 //! ```
 
 mod auth;
-mod context;
+pub mod coming_from_poe;
 mod cookie;
 mod files;
 mod respond;
 mod stack;
+mod swap;
 mod trie;
 
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_lite::FutureExt;
 
-use crate::{Handler, Request, Response};
-use stack::{AfterFn, BoxFut, ErasedBefore, internal_error};
+use crate::into_response::internal_error;
+use crate::{Handler, Request, Response, State};
+use stack::{AfterFn, BoxFut, ErasedBefore};
 use trie::{Node, Prefix};
 
 pub use auth::{AuthUser, BasicAuth, basic_auth, unauthorized};
-pub use context::{Extensions, MAX_PARAMS, RequestContext};
 pub use cookie::{SameSite, SetCookie, cookie, cookies};
 pub use files::Files;
 pub use respond::{Redirect, redirect};
 #[cfg(feature = "serde")]
 pub use respond::{json, read_json};
-pub use stack::{Before, BoxEndpoint, Completed, Endpoint, Flow, IntoResponse};
+pub use stack::{Before, BoxHandler, Completed, Flow};
+pub use swap::{RouterHandle, SwappableRouter};
 
 /// A routing table with handler stacks; a [`Handler`].
 ///
@@ -97,15 +107,16 @@ pub use stack::{Before, BoxEndpoint, Completed, Endpoint, Flow, IntoResponse};
 /// # Panics
 ///
 /// The route and stack methods panic on a malformed pattern (not starting with `/`, `*`
-/// not last, more than [`MAX_PARAMS`] parameters, two parameter names at one position):
+/// not last, more than [`MAX_PARAMS`](crate::MAX_PARAMS) parameters, two parameter names at one position):
 /// a programming error found at startup.
 ///
 /// ```
-/// use http_server::router::{RequestContext, Router};
+/// use http_server::router::Router;
+/// use http_server::Request;
 ///
 /// let mut router = Router::new();
-/// router.get("/users/:id", |cx: RequestContext| async move {
-///     format!("user {}\n", cx.param("id").unwrap_or(""))
+/// router.get("/users/:id", |req: Request| async move {
+///     format!("user {}\n", req.param("id").unwrap_or_default())
 /// });
 /// assert!(router.recognizes("/users/7"));
 /// assert!(!router.recognizes("/users"));
@@ -116,17 +127,18 @@ pub struct Router {
     before: Prefix<Arc<dyn ErasedBefore>>,
     after: Prefix<AfterFn>,
     rewriters: Vec<Rewriter>,
-    fallback: Option<BoxEndpoint>,
+    fallback: Option<BoxHandler>,
+    state: Option<Arc<State>>,
 }
 
-type Rewriter = Arc<dyn Fn(&mut RequestContext) + Send + Sync>;
+type Rewriter = Arc<dyn Fn(&mut Request) + Send + Sync>;
 
 /// The handlers of one route pattern, by method.
 #[derive(Clone)]
 struct Methods {
     names: Arc<[Box<str>]>,
-    entries: Vec<(Box<str>, BoxEndpoint)>,
-    any: Option<BoxEndpoint>,
+    entries: Vec<(Box<str>, BoxHandler)>,
+    any: Option<BoxHandler>,
     /// The `Allow` value, kept up to date as methods are added.
     allow: Box<str>,
 }
@@ -137,73 +149,104 @@ impl Router {
         Self::default()
     }
 
-    /// Answer `method` requests for `pattern` with `endpoint` (replacing an earlier one).
+    /// Answer `method` requests for `pattern` with `handler` (replacing an earlier one).
     ///
     /// # Panics
     ///
     /// On a malformed pattern (see [`Router`]).
-    pub fn route(&mut self, method: &str, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.add(Some(method), pattern, BoxEndpoint::new(endpoint))
+    pub fn route(&mut self, method: &str, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.add(Some(method), pattern, BoxHandler::new(handler))
     }
 
-    /// Answer requests of any method for `pattern` with `endpoint` (no `405` here).
+    /// Answer requests of any method for `pattern` with `handler` (no `405` here).
     ///
     /// # Panics
     ///
     /// On a malformed pattern (see [`Router`]).
-    pub fn any(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.add(None, pattern, BoxEndpoint::new(endpoint))
+    pub fn any(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.add(None, pattern, BoxHandler::new(handler))
     }
 
     /// [`route`](Self::route) for `GET` (and so `HEAD`).
-    pub fn get(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.route("GET", pattern, endpoint)
+    pub fn get(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.route("GET", pattern, handler)
     }
 
     /// [`route`](Self::route) for `POST`.
-    pub fn post(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.route("POST", pattern, endpoint)
+    pub fn post(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.route("POST", pattern, handler)
     }
 
     /// [`route`](Self::route) for `PUT`.
-    pub fn put(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.route("PUT", pattern, endpoint)
+    pub fn put(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.route("PUT", pattern, handler)
     }
 
     /// [`route`](Self::route) for `DELETE`.
-    pub fn delete(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.route("DELETE", pattern, endpoint)
+    pub fn delete(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.route("DELETE", pattern, handler)
     }
 
     /// [`route`](Self::route) for `PATCH`.
-    pub fn patch(&mut self, pattern: &str, endpoint: impl Endpoint) -> &mut Self {
-        self.route("PATCH", pattern, endpoint)
+    pub fn patch(&mut self, pattern: &str, handler: impl Handler) -> &mut Self {
+        self.route("PATCH", pattern, handler)
     }
 
     /// Answer requests no route matches (default: `404 not found`). Before handlers run
     /// first, as for any request.
-    pub fn fallback(&mut self, endpoint: impl Endpoint) -> &mut Self {
-        self.fallback = Some(BoxEndpoint::new(endpoint));
+    pub fn fallback(&mut self, handler: impl Handler) -> &mut Self {
+        self.fallback = Some(BoxHandler::new(handler));
         self
     }
 
-    /// Add a rewriter (POE's TransHandler): runs on every request before the stacks are
-    /// chosen, in the order added, and may change the routing path with
-    /// [`RequestContext::set_path`].
+    /// Share `value` with every request this router answers, read by type with
+    /// [`Request::state`] (or [`Request::state_arc`] to move it into a task). Stored once
+    /// behind an `Arc`: a request costs one reference-count increment, whatever the
+    /// number of values, and nothing when the router has no state. A second value of the
+    /// same type replaces the first.
+    ///
+    /// ```
+    /// use http_server::router::Router;
+    /// use http_server::{Request, testing::TestRequest};
+    ///
+    /// struct Config { greeting: String }
+    ///
+    /// let mut router = Router::new();
+    /// router
+    ///     .state(Config { greeting: "hello".into() })
+    ///     .get("/", |req: Request| async move {
+    ///         format!("{}\n", req.state::<Config>().unwrap().greeting)
+    ///     });
+    /// assert_eq!(TestRequest::get("/").call_blocking(&router).text_blocking(), "hello\n");
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(&mut self, value: T) -> &mut Self {
+        self.state_arc(Arc::new(value))
+    }
+
+    /// [`state`](Self::state) with a value already shared (the application keeps a
+    /// handle too).
+    pub fn state_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) -> &mut Self {
+        let state = self.state.get_or_insert_with(Default::default);
+        Arc::make_mut(state).insert_arc(value);
+        self
+    }
+
+    /// Add a rewriter: runs on every request before the stacks are chosen, in the order
+    /// added, and may change the routing path with [`Request::set_route_path`].
     ///
     /// ```
     /// # let mut router = http_server::router::Router::new();
     /// // Old URLs keep working.
-    /// router.rewrite(|cx| {
-    ///     if let Some(rest) = cx.path().strip_prefix("/old/") {
+    /// router.rewrite(|req| {
+    ///     if let Some(rest) = req.route_path().strip_prefix("/old/") {
     ///         let new = format!("/new/{rest}");
-    ///         cx.set_path(new);
+    ///         req.set_route_path(new);
     ///     }
     /// });
     /// ```
     pub fn rewrite(
         &mut self,
-        rewriter: impl Fn(&mut RequestContext) + Send + Sync + 'static,
+        rewriter: impl Fn(&mut Request) + Send + Sync + 'static,
     ) -> &mut Self {
         self.rewriters.push(Arc::new(rewriter));
         self
@@ -257,7 +300,7 @@ impl Router {
         self.routes.lookup(path).is_some()
     }
 
-    fn add(&mut self, method: Option<&str>, pattern: &str, endpoint: BoxEndpoint) -> &mut Self {
+    fn add(&mut self, method: Option<&str>, pattern: &str, endpoint: BoxHandler) -> &mut Self {
         let segs = match trie::parse_pattern(pattern) {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
@@ -289,11 +332,13 @@ impl Router {
     /// Everything up to the choice of the content handler runs here, synchronously, when
     /// the path has no before handler (the usual case): the returned future is then just
     /// the content handler's boxed future, with no state machine of the router's around it.
-    fn serve(&self, req: Request) -> Serve<'_> {
+    fn serve(&self, mut cx: Request) -> Serve<'_> {
         let started = Instant::now();
-        let mut cx = RequestContext::new(req);
+        if let Some(state) = &self.state {
+            cx.set_state(state.clone());
+        }
         let mut early = None;
-        match trie::normalize(cx.request().path()) {
+        match trie::normalize(cx.path()) {
             Ok(None) => {}
             Ok(Some(p)) => cx.set_normalized(Some(p)),
             Err(()) => early = Some(Response::text(400, "bad path\n")),
@@ -310,7 +355,7 @@ impl Router {
             }
         }
         // One look at the path for the stacks and (without before handlers) the route.
-        let path = cx.path();
+        let path = cx.route_path();
         let hooks = self.after.find(path);
         let routed_now = early.is_none() && self.before.find(path).is_empty();
         let found = if routed_now {
@@ -323,7 +368,7 @@ impl Router {
                 hooks: hooks.clone(),
                 record: Completed {
                     method: cx.method().to_owned(),
-                    target: cx.request().target().to_owned(),
+                    target: cx.target().to_owned(),
                     status: 0,
                     bytes: 0,
                     duration: Default::default(),
@@ -345,9 +390,9 @@ impl Router {
     }
 
     /// The before stack, then the content handler (when the path has before handlers).
-    async fn dispatch(&self, mut cx: RequestContext) -> Response {
+    async fn dispatch(&self, mut cx: Request) -> Response {
         let mut replaced = None;
-        for handler in self.before.find(cx.path()).iter() {
+        for handler in self.before.find(cx.route_path()).iter() {
             match AssertUnwindSafe(handler.call_boxed(cx))
                 .catch_unwind()
                 .await
@@ -385,8 +430,8 @@ impl Router {
 
     /// The content handler for the request (its parameters stored in `cx`), or the
     /// router's own answer: `404`, `405`, `OPTIONS`.
-    fn select(&self, cx: RequestContext) -> Selected<'_> {
-        let found = self.routes.lookup(cx.path());
+    fn select(&self, cx: Request) -> Selected<'_> {
+        let found = self.routes.lookup(cx.route_path());
         self.select_found(found, cx)
     }
 
@@ -394,10 +439,10 @@ impl Router {
     fn select_found<'a>(
         &'a self,
         found: Option<trie::Found<'a, Methods>>,
-        mut cx: RequestContext,
+        mut cx: Request,
     ) -> Selected<'a> {
         let Some(found) = found else {
-            if cx.path() == "*" && cx.method() == "OPTIONS" {
+            if cx.route_path() == "*" && cx.method() == "OPTIONS" {
                 return Selected::Answer(self.options_asterisk());
             }
             return match &self.fallback {
@@ -406,12 +451,8 @@ impl Router {
             };
         };
         let methods = found.value;
-        if found.len > 0 {
-            cx.params.names = Some(methods.names.clone());
-            cx.params.ranges = found.ranges;
-            cx.params.len = found.len;
-        }
-        cx.rest = found.rest;
+        let names = (found.len > 0).then(|| methods.names.clone());
+        cx.set_route(names, found.ranges, found.len, found.rest);
         match methods.select(cx.method()) {
             Some(endpoint) => Selected::Endpoint(endpoint, cx),
             None if cx.method() == "OPTIONS" => {
@@ -448,13 +489,15 @@ impl std::fmt::Debug for Router {
 }
 
 impl Handler for Router {
+    type Output = Response;
+
     fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
         self.serve(req)
     }
 }
 
 impl Methods {
-    fn select(&self, method: &str) -> Option<&BoxEndpoint> {
+    fn select(&self, method: &str) -> Option<&BoxHandler> {
         let find = |m: &str| self.entries.iter().find(|(n, _)| &**n == m).map(|(_, e)| e);
         find(method)
             .or_else(|| if method == "HEAD" { find("GET") } else { None })
@@ -485,12 +528,12 @@ struct Tracking {
 
 /// The outcome of routing: a content handler to run, or the router's own answer.
 enum Selected<'a> {
-    Endpoint(&'a BoxEndpoint, RequestContext),
+    Endpoint(&'a BoxHandler, Request),
     Answer(Response),
 }
 
 /// Start a content handler (a panic while creating its future is a `500` too).
-fn start(endpoint: &BoxEndpoint, cx: RequestContext) -> Inner<'_> {
+fn start(endpoint: &BoxHandler, cx: Request) -> Inner<'_> {
     match std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.0.call_boxed(cx))) {
         Ok(fut) => Inner::Future(fut),
         Err(_) => {
@@ -548,96 +591,6 @@ fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
         list.push("OPTIONS");
     }
     list.join(", ")
-}
-
-/// A [`Router`] that can be replaced while serving (SimpleHTTP's `GETHANDLERS` /
-/// `SETHANDLERS`); a [`Handler`].
-///
-/// Each request takes the current table (an `Arc` clone under a read lock held for that
-/// instant, never across an await) and finishes on it, even if the table is replaced
-/// meanwhile. Connections are never dropped by a swap.
-///
-/// ```
-/// use http_server::router::{RequestContext, Router, SwappableRouter};
-///
-/// let mut v1 = Router::new();
-/// v1.get("/", |_cx: RequestContext| async { "v1\n" });
-/// let live = SwappableRouter::new(v1);
-/// let handle = live.handle();
-/// // Serve `live`; later, from anywhere:
-/// handle.update(|table| {
-///     table.get("/", |_cx: RequestContext| async { "v2\n" });
-/// });
-/// assert!(handle.get().recognizes("/"));
-/// ```
-#[derive(Debug)]
-pub struct SwappableRouter {
-    handle: RouterHandle,
-}
-
-/// Reads and replaces the table of a [`SwappableRouter`]; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct RouterHandle {
-    current: Arc<RwLock<Arc<Router>>>,
-    /// Serializes [`update`](Self::update)s so that none is lost.
-    writer: Arc<Mutex<()>>,
-}
-
-impl SwappableRouter {
-    /// Serve `router` until replaced.
-    pub fn new(router: Router) -> Self {
-        Self {
-            handle: RouterHandle {
-                current: Arc::new(RwLock::new(Arc::new(router))),
-                writer: Arc::new(Mutex::new(())),
-            },
-        }
-    }
-
-    /// A handle to read and replace the table.
-    pub fn handle(&self) -> RouterHandle {
-        self.handle.clone()
-    }
-}
-
-impl Handler for SwappableRouter {
-    fn call(&self, req: Request) -> impl Future<Output = Response> + Send {
-        let table = self.handle.get();
-        async move { table.serve(req).await }
-    }
-}
-
-impl RouterHandle {
-    /// The current table (`GETHANDLERS`). Clone it (`(*handle.get()).clone()`) to edit a
-    /// copy.
-    pub fn get(&self) -> Arc<Router> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Replace the table (`SETHANDLERS`); returns the old one. Requests already routed
-    /// finish on the old table; the next request uses `router`.
-    pub fn set(&self, router: Router) -> Arc<Router> {
-        self.replace(Arc::new(router))
-    }
-
-    /// Replace the table with one already shared.
-    pub fn replace(&self, router: Arc<Router>) -> Arc<Router> {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *current, router)
-    }
-
-    /// Edit a copy of the current table and install it, atomically with respect to
-    /// other updates (the read-modify-write of `GETHANDLERS` + `SETHANDLERS`). Requests
-    /// are served from the old table meanwhile.
-    pub fn update(&self, edit: impl FnOnce(&mut Router)) {
-        let _one_at_a_time = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut copy = (*self.get()).clone();
-        edit(&mut copy);
-        self.set(copy);
-    }
 }
 
 #[cfg(test)]

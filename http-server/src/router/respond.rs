@@ -46,7 +46,8 @@ pub fn redirect(kind: Redirect, location: &str) -> Response {
         .header("Location", location)
 }
 
-/// A JSON response (`application/json`); `500` if `value` cannot be serialized.
+/// A JSON response (`application/json`) with `status`; `500` if `value` cannot be
+/// serialized. The same as returning `(status, Json(value))`.
 ///
 /// ```
 /// let r = http_server::router::json(200, &serde_json::json!({"ok": true}));
@@ -55,13 +56,8 @@ pub fn redirect(kind: Redirect, location: &str) -> Response {
 /// ```
 #[cfg(feature = "serde")]
 pub fn json<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => Response::bytes(status, body).header("Content-Type", "application/json"),
-        Err(e) => {
-            log::error!("json response: {e}");
-            super::stack::internal_error()
-        }
-    }
+    use crate::IntoResponse;
+    (status, crate::Json(value)).into_response()
 }
 
 /// Read the request body (at most `limit` bytes) as JSON.

@@ -1,6 +1,6 @@
-//! The handler kinds a [`Router`](super::Router) stacks: content [`Endpoint`]s, [`Before`]
-//! handlers and their [`Flow`], after handlers and their [`Completed`] record, and
-//! [`IntoResponse`] for handler results.
+//! The handler kinds a [`Router`](super::Router) stacks: content handlers (any
+//! [`Handler`], boxed as [`BoxHandler`]), [`Before`] handlers and their [`Flow`], and
+//! after handlers with their [`Completed`] record.
 
 use std::fmt;
 use std::future::Future;
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_core::Headers;
 
-use super::RequestContext;
 use crate::response::{Body, Frame, Response, ResponseBody};
+use crate::{Handler, IntoResponse, Request};
 
 /// A boxed future borrowing the table it came from.
 pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -23,111 +23,78 @@ pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// An after handler, as stored.
 pub(crate) type AfterFn = Arc<dyn Fn(&Completed) + Send + Sync>;
 
-/// A content handler: answers a routed request (POE's ContentHandler).
-///
-/// Any `Fn(RequestContext) -> impl Future<Output = impl IntoResponse>` closure is one;
-/// [`Files`](super::Files) is one; a type can implement it to keep state.
-///
-/// ```
-/// use http_server::router::{Endpoint, RequestContext};
-/// use http_server::Response;
-///
-/// struct Greeter(&'static str);
-///
-/// impl Endpoint for Greeter {
-///     async fn call(&self, cx: RequestContext) -> Response {
-///         Response::text(200, format!("{}, {}\n", self.0, cx.param("name").unwrap_or("you")))
-///     }
-/// }
-/// # let mut r = http_server::router::Router::new();
-/// # r.get("/hi/:name", Greeter("hello"));
-/// ```
-pub trait Endpoint: Send + Sync + 'static {
-    /// Answer the request.
-    fn call(&self, cx: RequestContext) -> impl Future<Output = Response> + Send;
-}
-
-impl<F, Fut> Endpoint for F
-where
-    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send,
-    Fut::Output: IntoResponse,
-{
-    async fn call(&self, cx: RequestContext) -> Response {
-        self(cx).await.into_response()
-    }
-}
-
-/// A type-erased, cheaply cloned [`Endpoint`]: what [`Flow::Replace`] carries.
+/// A type-erased, cheaply cloned [`Handler`]: what [`Flow::Replace`] carries, and how a
+/// [`Router`](super::Router) stores its routes.
 #[derive(Clone)]
-pub struct BoxEndpoint(pub(crate) Arc<dyn ErasedEndpoint>);
+pub struct BoxHandler(pub(crate) Arc<dyn ErasedHandler>);
 
-/// [`Endpoint`] behind a pointer: one boxed future per call.
-pub(crate) trait ErasedEndpoint: Send + Sync {
-    fn call_boxed(&self, cx: RequestContext) -> BoxFut<'_, Response>;
+/// [`Handler`] behind a pointer: one boxed future per call.
+pub(crate) trait ErasedHandler: Send + Sync {
+    fn call_boxed(&self, req: Request) -> BoxFut<'_, Response>;
 }
 
-impl<E: Endpoint> ErasedEndpoint for E {
-    fn call_boxed(&self, cx: RequestContext) -> BoxFut<'_, Response> {
-        Box::pin(self.call(cx))
+impl<H: Handler> ErasedHandler for H {
+    fn call_boxed(&self, req: Request) -> BoxFut<'_, Response> {
+        Box::pin(async move { self.call(req).await.into_response() })
     }
 }
 
-impl BoxEndpoint {
-    /// Box `endpoint`.
-    pub fn new(endpoint: impl Endpoint) -> Self {
-        Self(Arc::new(endpoint))
+impl BoxHandler {
+    /// Box `handler`.
+    pub fn new(handler: impl Handler) -> Self {
+        Self(Arc::new(handler))
     }
 }
 
-impl fmt::Debug for BoxEndpoint {
+impl fmt::Debug for BoxHandler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BoxEndpoint")
+        f.write_str("BoxHandler")
     }
 }
 
-/// A handler run before routing, stacked by path prefix (POE's PreHandler): it lets the
-/// request go on, answers it itself (deny: 401, 403, a redirect), or replaces the
-/// content handler. Waiting on something slow is just `.await` (POE's `RC_WAIT`).
+/// A handler run before routing, stacked by path prefix: it lets the request go on
+/// (changed, perhaps: an [extension](Request::insert_extension) for later handlers),
+/// answers it itself (deny: 401, 403, a redirect), or replaces the content handler.
+/// Waiting on something slow is just `.await`.
 ///
-/// Any `Fn(RequestContext) -> impl Future<Output = Flow>` closure is one;
+/// Any `Fn(Request) -> impl Future<Output = Flow>` closure is one;
 /// [`BasicAuth`](super::BasicAuth) is one.
 ///
 /// ```
-/// use http_server::router::{Flow, RequestContext, Router};
-/// use http_server::Response;
+/// use http_server::router::{Flow, Router};
+/// use http_server::Request;
 ///
 /// let mut router = Router::new();
-/// router.before("/private", |cx: RequestContext| async move {
-///     if cx.header("x-token") == Some("secret") {
-///         Flow::Continue(cx)
+/// router.before("/private", |req: Request| async move {
+///     if req.header("x-token") == Some("secret") {
+///         Flow::Continue(req)
 ///     } else {
-///         Flow::Respond(Response::text(403, "forbidden\n"))
+///         Flow::respond((403, "forbidden\n"))
 ///     }
 /// });
 /// ```
 pub trait Before: Send + Sync + 'static {
     /// Look at (and change) the request; say what happens next.
-    fn call(&self, cx: RequestContext) -> impl Future<Output = Flow> + Send;
+    fn call(&self, req: Request) -> impl Future<Output = Flow> + Send;
 }
 
 impl<F, Fut> Before for F
 where
-    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Flow> + Send,
 {
-    fn call(&self, cx: RequestContext) -> impl Future<Output = Flow> + Send {
-        self(cx)
+    fn call(&self, req: Request) -> impl Future<Output = Flow> + Send {
+        self(req)
     }
 }
 
 pub(crate) trait ErasedBefore: Send + Sync {
-    fn call_boxed(&self, cx: RequestContext) -> BoxFut<'_, Flow>;
+    fn call_boxed(&self, req: Request) -> BoxFut<'_, Flow>;
 }
 
 impl<B: Before> ErasedBefore for B {
-    fn call_boxed(&self, cx: RequestContext) -> BoxFut<'_, Flow> {
-        Box::pin(self.call(cx))
+    fn call_boxed(&self, req: Request) -> BoxFut<'_, Flow> {
+        Box::pin(self.call(req))
     }
 }
 
@@ -135,23 +102,28 @@ impl<B: Before> ErasedBefore for B {
 #[derive(Debug)]
 pub enum Flow {
     /// Go on: the next handler of the stack, then the content handler.
-    Continue(RequestContext),
+    Continue(Request),
     /// Stop here and send this response (a denial, a redirect, a cached answer). After
     /// handlers still run.
     Respond(Response),
     /// Go on, but answer with this content handler instead of the routed one (the
     /// latest replacement wins).
-    Replace(RequestContext, BoxEndpoint),
+    Replace(Request, BoxHandler),
 }
 
 impl Flow {
-    /// [`Flow::Replace`] with `endpoint` boxed.
-    pub fn replace(cx: RequestContext, endpoint: impl Endpoint) -> Self {
-        Self::Replace(cx, BoxEndpoint::new(endpoint))
+    /// [`Flow::Respond`] with anything that is [`IntoResponse`].
+    pub fn respond(response: impl IntoResponse) -> Self {
+        Self::Respond(response.into_response())
+    }
+
+    /// [`Flow::Replace`] with `handler` boxed.
+    pub fn replace(req: Request, handler: impl Handler) -> Self {
+        Self::Replace(req, BoxHandler::new(handler))
     }
 }
 
-/// What an after handler learns once a response was written (POE's PostHandler): for
+/// What an after handler learns once a response was written: for
 /// access logs and metrics.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
@@ -169,76 +141,6 @@ pub struct Completed {
     /// Whether the response was sent whole; `false` when the connection went away (or
     /// the body failed) first, or the response was [`Response::close`].
     pub finished: bool,
-}
-
-/// What a handler may return: a [`Response`], text, or a `Result` of those and an error
-/// that answers itself.
-///
-/// Errors: [`crate::Error`] answers with its status (413 for a body over the limit…);
-/// `io::Error` with 404 (not found), 403 (permission denied) or 500; a boxed error with
-/// 500. The error is logged; its text is not sent to the client.
-pub trait IntoResponse {
-    /// The response.
-    fn into_response(self) -> Response;
-}
-
-impl IntoResponse for Response {
-    fn into_response(self) -> Response {
-        self
-    }
-}
-
-impl IntoResponse for &'static str {
-    fn into_response(self) -> Response {
-        Response::text(200, self)
-    }
-}
-
-impl IntoResponse for String {
-    fn into_response(self) -> Response {
-        Response::text(200, self)
-    }
-}
-
-impl<R: IntoResponse, E: IntoResponse> IntoResponse for Result<R, E> {
-    fn into_response(self) -> Response {
-        match self {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        }
-    }
-}
-
-impl IntoResponse for crate::Error {
-    fn into_response(self) -> Response {
-        log::debug!("handler error: {self}");
-        Response::from_error(&self)
-    }
-}
-
-impl IntoResponse for io::Error {
-    fn into_response(self) -> Response {
-        match self.kind() {
-            io::ErrorKind::NotFound => Response::text(404, "not found\n"),
-            io::ErrorKind::PermissionDenied => Response::text(403, "forbidden\n"),
-            _ => {
-                log::error!("handler error: {self}");
-                internal_error()
-            }
-        }
-    }
-}
-
-impl IntoResponse for Box<dyn std::error::Error + Send + Sync> {
-    fn into_response(self) -> Response {
-        log::error!("handler error: {self}");
-        internal_error()
-    }
-}
-
-/// The answer to a panic or an error inside a handler.
-pub(crate) fn internal_error() -> Response {
-    Response::text(500, "internal server error\n")
 }
 
 /// Wrap `response`'s body so that `hooks` run once it was written (or dropped).

@@ -1,84 +1,35 @@
-//! Routing tables without sockets: a request value in, a response value out.
+//! Routing tables without sockets, through the public test kit: a request value in, a
+//! response value out.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_lite::future::block_on;
-use http_core::{Connection, Event, Next};
 
 use super::*;
-use crate::conn::ConnectionId;
-use crate::request::RequestBody;
-use crate::response::ResponseBody;
-use crate::shared::ConnShared;
+use crate::testing::{TestRequest, TestResponse};
 
-/// A request parsed from a head (no body).
-fn req(method: &str, target: &str, headers: &[(&str, &str)]) -> Request {
-    let mut conn = Connection::new(Default::default());
-    let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: t\r\n");
-    for (n, v) in headers {
-        raw.push_str(&format!("{n}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    conn.receive(raw.as_bytes());
-    let Ok(Next::Event(Event::Head(head))) = conn.next_event() else {
-        panic!("no head for {raw:?}");
-    };
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    Request::new(
-        Arc::new(head.clone()),
-        RequestBody::empty(),
-        ConnectionId::next(),
-        addr,
-        addr,
-        None,
-        Arc::new(ConnShared::new()),
-    )
-}
-
-/// Status and body text of the router's answer.
-fn call(router: &Router, method: &str, target: &str) -> (u16, String, Response) {
+/// Status, body text and the response of `router`'s answer.
+fn call(router: &impl Handler, method: &str, target: &str) -> (u16, String, TestResponse) {
     call_with(router, method, target, &[])
 }
 
 fn call_with(
-    router: &Router,
+    router: &impl Handler,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
-) -> (u16, String, Response) {
-    let mut r = block_on(router.call(req(method, target, headers)));
-    let text = body_text(&mut r);
-    (r.status(), text, r)
+) -> (u16, String, TestResponse) {
+    let mut req = TestRequest::new(method, target);
+    for (n, v) in headers {
+        req = req.header(n, v);
+    }
+    let mut r = req.call_blocking(router);
+    (r.status(), r.text_blocking(), r)
 }
 
-/// The body of a response, driving a stream body to its end.
-fn body_text(r: &mut Response) -> String {
-    let bytes = match std::mem::replace(&mut r.body, ResponseBody::Empty) {
-        ResponseBody::Empty | ResponseBody::Close => Vec::new(),
-        ResponseBody::Full(b) => b.to_vec(),
-        ResponseBody::Stream(mut s) => {
-            let mut out = Vec::new();
-            block_on(futures_lite::future::poll_fn(|cx| {
-                loop {
-                    match s.as_mut().poll_frame(cx) {
-                        Poll::Ready(Some(Ok(crate::Frame::Data(d)))) => out.extend_from_slice(&d),
-                        Poll::Ready(Some(Ok(_))) => {}
-                        Poll::Ready(Some(Err(e))) => panic!("{e}"),
-                        Poll::Ready(None) => return Poll::Ready(()),
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-            }));
-            out
-        }
-    };
-    String::from_utf8(bytes).unwrap()
-}
-
-fn text(s: &'static str) -> impl Endpoint {
-    move |_cx: RequestContext| async move { s }
+fn text(s: &'static str) -> impl Handler {
+    move |_req: Request| async move { s }
 }
 
 fn sample() -> Router {
@@ -87,20 +38,18 @@ fn sample() -> Router {
         .get("/users", text("list"))
         .post("/users", text("create"))
         .get("/users/me", text("me"))
-        .get("/users/:id", |cx: RequestContext| async move {
+        .get("/users/:id", |cx: Request| async move {
             format!("user {}", cx.param("id").unwrap())
         })
         .delete("/users/:id", text("deleted"))
-        .get("/users/:id/posts/:post", |cx: RequestContext| async move {
+        .get("/users/:id/posts/:post", |cx: Request| async move {
             let p: Vec<String> = cx.params().map(|(n, v)| format!("{n}={v}")).collect();
             p.join(",")
         })
-        .get("/static/*", |cx: RequestContext| async move {
+        .get("/static/*", |cx: Request| async move {
             format!("rest [{}]", cx.rest().unwrap())
         })
-        .any("/any", |cx: RequestContext| async move {
-            cx.method().to_owned()
-        });
+        .any("/any", |cx: Request| async move { cx.method().to_owned() });
     r
 }
 
@@ -168,9 +117,7 @@ fn head_uses_get_and_options_lists_methods() {
 #[test]
 fn fallback_answers_unrouted_paths() {
     let mut r = sample();
-    r.fallback(
-        |cx: RequestContext| async move { Response::text(404, format!("no {}", cx.path())) },
-    );
+    r.fallback(|cx: Request| async move { (404, format!("no {}", cx.path())) });
     let (status, body, _) = call(&r, "GET", "/zzz");
     assert_eq!((status, body.as_str()), (404, "no /zzz"));
 }
@@ -178,7 +125,7 @@ fn fallback_answers_unrouted_paths() {
 #[test]
 fn paths_are_normalized_before_routing() {
     let mut r = sample();
-    r.before("/users", |_cx: RequestContext| async {
+    r.before("/users", |_cx: Request| async {
         Flow::Respond(Response::text(403, "guarded"))
     });
     assert_eq!(call(&r, "GET", "/%75sers/1").1, "guarded");
@@ -193,11 +140,11 @@ fn before_stacks_run_root_first_and_can_deny_or_replace() {
     struct Trail(Vec<&'static str>);
     let mut r = sample();
     let mark = |name: &'static str| {
-        move |mut cx: RequestContext| async move {
-            match cx.get_mut::<Trail>() {
+        move |mut cx: Request| async move {
+            match cx.extensions_mut().get_mut::<Trail>() {
                 Some(t) => t.0.push(name),
                 None => {
-                    cx.insert(Trail(vec![name]));
+                    cx.insert_extension(Trail(vec![name]));
                 }
             }
             Flow::Continue(cx)
@@ -207,8 +154,8 @@ fn before_stacks_run_root_first_and_can_deny_or_replace() {
         .before("/users/:id", mark("never: prefixes are literal"))
         .before("/users", mark("users"))
         .before("/users/7", mark("seven"))
-        .get("/trail/*", |cx: RequestContext| async move {
-            format!("{:?}", cx.get::<Trail>().unwrap().0)
+        .get("/trail/*", |cx: Request| async move {
+            format!("{:?}", cx.extension::<Trail>().unwrap().0)
         })
         .before("/trail/a", mark("a"))
         .before("/trail/a/b", mark("b"))
@@ -219,14 +166,14 @@ fn before_stacks_run_root_first_and_can_deny_or_replace() {
     );
     assert_eq!(call(&r, "GET", "/trail/ab").1, r#"["root"]"#);
 
-    r.before("/users/7", |_cx: RequestContext| async {
+    r.before("/users/7", |_cx: Request| async {
         Flow::Respond(redirect(Redirect::Found, "/users/8"))
     });
     let (status, _, resp) = call(&r, "GET", "/users/7");
     assert_eq!(status, 302);
     assert_eq!(resp.headers().get_str("location"), Some("/users/8"));
 
-    r.before("/users/9", |cx: RequestContext| async move {
+    r.before("/users/9", |cx: Request| async move {
         Flow::replace(cx, text("replaced"))
     });
     assert_eq!(call(&r, "GET", "/users/9").1, "replaced");
@@ -238,9 +185,9 @@ fn before_stacks_run_root_first_and_can_deny_or_replace() {
 fn rewriters_change_the_routing_path() {
     let mut r = sample();
     r.rewrite(|cx| {
-        if let Some(id) = cx.path().strip_prefix("/u/") {
+        if let Some(id) = cx.route_path().strip_prefix("/u/") {
             let p = format!("/users/{id}");
-            cx.set_path(p);
+            cx.set_route_path(p);
         }
     });
     assert_eq!(call(&r, "GET", "/u/5").1, "user 5");
@@ -249,17 +196,17 @@ fn rewriters_change_the_routing_path() {
 #[test]
 fn panics_and_errors_become_500() {
     let mut r = Router::new();
-    r.get("/content", |_cx: RequestContext| async {
+    r.get("/content", |_cx: Request| async {
         panic!("content") as Response
     })
     .get("/ok", text("ok"))
-    .get("/err", |_cx: RequestContext| async {
+    .get("/err", |_cx: Request| async {
         Err::<Response, _>(std::io::Error::other("disk on fire"))
     })
-    .get("/missing", |_cx: RequestContext| async {
+    .get("/missing", |_cx: Request| async {
         Err::<Response, _>(std::io::Error::from(std::io::ErrorKind::NotFound))
     })
-    .before("/before", |_cx: RequestContext| async { panic!("before") })
+    .before("/before", |_cx: Request| async { panic!("before") })
     .get("/before", text("unreachable"));
     let mut r2 = r.clone();
     r2.rewrite(|_| panic!("rewriter"));
@@ -311,7 +258,7 @@ fn after_handlers_fire_on_drop_of_an_unsent_body() {
         assert!(!c.finished);
         m.fetch_add(1, Ordering::SeqCst);
     });
-    let resp = block_on(r.call(req("GET", "/users", &[])));
+    let resp = TestRequest::get("/users").call_blocking(&r);
     assert_eq!(n.load(Ordering::SeqCst), 0, "not before the body went");
     drop(resp);
     assert_eq!(n.load(Ordering::SeqCst), 1);
@@ -324,18 +271,17 @@ fn swapping_tables_keeps_requests_on_theirs() {
     let live = SwappableRouter::new(v1);
     let handle = live.handle();
     // A request that already took the table finishes on it.
-    let in_flight = live.call(req("GET", "/", &[]));
+    let in_flight = live.call(TestRequest::get("/").build());
     handle.update(|t| {
         t.get("/", text("v2")).get("/new", text("new"));
     });
-    let mut old = block_on(in_flight);
-    assert_eq!(body_text(&mut old), "v1");
-    let mut now = block_on(live.call(req("GET", "/", &[])));
-    assert_eq!(body_text(&mut now), "v2");
+    let mut old = TestResponse::new(block_on(in_flight));
+    assert_eq!(old.text_blocking(), "v1");
+    assert_eq!(call(&live, "GET", "/").1, "v2");
     assert!(handle.get().recognizes("/new"));
     let previous = handle.set(Router::new());
     assert!(previous.recognizes("/new"));
-    assert_eq!(block_on(live.call(req("GET", "/", &[]))).status(), 404);
+    assert_eq!(call(&live, "GET", "/").0, 404);
 }
 
 #[test]
@@ -345,8 +291,8 @@ fn basic_auth_guard_stores_the_user() {
         "/admin",
         BasicAuth::new("adm", |u, p| u == "root" && p == "pw"),
     )
-    .get("/admin/*", |cx: RequestContext| async move {
-        format!("hi {}", cx.get::<AuthUser>().unwrap().0)
+    .get("/admin/*", |cx: Request| async move {
+        format!("hi {}", cx.extension::<AuthUser>().unwrap().0)
     });
     let (status, _, resp) = call(&r, "GET", "/admin/x");
     assert_eq!(status, 401);
@@ -375,7 +321,10 @@ fn basic_auth_guard_stores_the_user() {
 
 #[test]
 fn cookies_are_read() {
-    let r = req("GET", "/", &[("Cookie", "a=1; b=2"), ("Cookie", "c=3")]);
+    let r = TestRequest::get("/")
+        .header("Cookie", "a=1; b=2")
+        .header("Cookie", "c=3")
+        .build();
     assert_eq!(
         cookies(&r).collect::<Vec<_>>(),
         [("a", "1"), ("b", "2"), ("c", "3")]
@@ -387,12 +336,66 @@ fn cookies_are_read() {
 #[test]
 fn decoded_params() {
     let mut r = Router::new();
-    r.get("/f/:name", |cx: RequestContext| async move {
+    r.get("/f/:name", |cx: Request| async move {
         format!(
             "{}|{}",
-            cx.param("name").unwrap(),
-            cx.param_decoded("name").unwrap()
+            cx.param_raw("name").unwrap(),
+            cx.param("name").unwrap()
         )
     });
     assert_eq!(call(&r, "GET", "/f/a%20b%2Fc").1, "a%20b%2Fc|a b/c");
+}
+
+#[test]
+fn state_is_shared_by_type_without_copies() {
+    struct Counter(AtomicUsize);
+    let shared = Arc::new(Counter(AtomicUsize::new(0)));
+    let mut r = Router::new();
+    r.state_arc(shared.clone())
+        .state("label")
+        .get("/", |req: Request| async move {
+            let n = req
+                .state::<Counter>()
+                .unwrap()
+                .0
+                .fetch_add(1, Ordering::SeqCst);
+            format!("{} {n}", req.state::<&str>().unwrap())
+        });
+    assert_eq!(call(&r, "GET", "/").1, "label 0");
+    assert_eq!(call(&r, "GET", "/").1, "label 1");
+    assert_eq!(
+        shared.0.load(Ordering::SeqCst),
+        2,
+        "the same value, not a copy"
+    );
+    let mut no_state = Router::new();
+    no_state.get("/", |req: Request| async move {
+        format!("{}", req.state::<&str>().is_none())
+    });
+    assert_eq!(call(&no_state, "GET", "/").1, "true");
+}
+
+#[test]
+fn handlers_return_anything_into_response() {
+    let mut r = Router::new();
+    r.get("/tuple", |_req: Request| async {
+        (201, [("X-A", "1")], "made")
+    })
+    .get("/bytes", |_req: Request| async {
+        bytes::Bytes::from_static(b"raw")
+    })
+    .get("/err", |_req: Request| async {
+        Err::<&str, _>(crate::Error::BodyTooLarge { limit: 1 })
+    });
+    let (status, body, resp) = call(&r, "GET", "/tuple");
+    assert_eq!(
+        (status, body.as_str(), resp.header("x-a")),
+        (201, "made", Some("1"))
+    );
+    let (status, body, resp) = call(&r, "GET", "/bytes");
+    assert_eq!(
+        (status, body.as_str(), resp.header("content-type")),
+        (200, "raw", None)
+    );
+    assert_eq!(call(&r, "GET", "/err").0, 413);
 }

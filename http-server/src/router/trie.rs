@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use std::cmp::Ordering;
 
-use super::context::{MAX_PARAMS, hex};
+use crate::MAX_PARAMS;
+use crate::form::hex;
 
 /// One node of the route trie.
 #[derive(Clone)]

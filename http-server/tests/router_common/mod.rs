@@ -1,5 +1,6 @@
-//! Shared by the router loopback tests: start a server, a small keep-alive HTTP/1.1
-//! client over std sockets that reads `Content-Length` framed answers.
+//! Shared by the router tests: one request through the public test kit (no socket), and,
+//! where the connection is the point, a server and a small keep-alive HTTP/1.1 client over
+//! std sockets that reads `Content-Length` framed answers.
 #![allow(dead_code)] // Each test file uses a different part of this module.
 
 use std::io::{Read, Write};
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::{FutureExt, future};
-use http_server::{Handler, Server, ServerHandle};
+use http_server::testing::TestRequest;
+use http_server::{Handler, IntoResponse, Server, ServerHandle};
 
 /// Run `fut`, failing the test after 30 s.
 pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
@@ -179,19 +181,71 @@ impl Client {
     }
 }
 
-/// One request on a fresh connection.
-pub(crate) fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Resp {
-    request(addr, "GET", target, headers)
+/// `GET target` answered by `handler` through the test kit.
+pub(crate) fn get(handler: &impl Handler, target: &str, headers: &[(&str, &str)]) -> Resp {
+    request(handler, "GET", target, headers)
 }
 
-/// One request of any method on a fresh connection.
+/// One request of any method answered by `handler` through the test kit, read as the
+/// connection would send it: `Content-Length` when the length is known, no body for HEAD,
+/// and the engine's status for a head it refuses.
 pub(crate) fn request(
-    addr: SocketAddr,
+    handler: &impl Handler,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
 ) -> Resp {
-    Client::connect(addr)
-        .send(method, target, headers)
-        .unwrap_or_else(|e| panic!("{method} {target}: {e}"))
+    let mut req = TestRequest::new(method, target);
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    let req = match req.try_build() {
+        Ok(req) => req,
+        Err((e, _)) => {
+            return Resp {
+                status: e.status(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+        }
+    };
+    let mut r =
+        http_server::testing::TestResponse::new(block_on(handler.call(req)).into_response());
+    let status = r.status();
+    let mut headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    if let Some(n) = r
+        .body_length()
+        .filter(|_| !matches!(status, 100..=199 | 204 | 304))
+    {
+        headers.push(("Content-Length".into(), n.to_string()));
+    }
+    let body = block_on(r.body_bytes()).unwrap_or_else(|e| panic!("{method} {target}: {e}"));
+    Resp {
+        status,
+        headers,
+        body: if method == "HEAD" {
+            Vec::new()
+        } else {
+            body.to_vec()
+        },
+    }
+}
+
+/// [`request`] with the calling shape of [`Client`]: a handler stands in for a connection.
+pub(crate) struct Kit<'a, H>(pub(crate) &'a H);
+
+impl<H: Handler> Kit<'_, H> {
+    /// Send `method target` with `headers`, read the answer (never fails).
+    pub(crate) fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, std::convert::Infallible> {
+        Ok(request(self.0, method, target, headers))
+    }
 }

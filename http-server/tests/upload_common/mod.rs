@@ -1,5 +1,7 @@
-//! Shared by the `upload_*` tests: a served upload handler that records its events, a
-//! temporary directory that cleans up after itself, raw HTTP over std sockets.
+//! Shared by the `upload_*` tests: an upload handler that records its events, called
+//! through the test kit or served over loopback where the socket is the point (curl, a
+//! client going away, memory under a real connection), a temporary directory that cleans
+//! up after itself, raw HTTP over std sockets.
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Read, Write};
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::{FutureExt, future};
 use http_server::multipart::{UploadEvent, UploadOptions, save_uploads};
+use http_server::testing::TestRequest;
 use http_server::{Request, Response, Server, ServerHandle};
 
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
@@ -106,31 +109,64 @@ impl Fnv {
 /// field (`field NAME=VALUE`); errors answer with their status and message. Events are
 /// recorded as text lines in `events`.
 pub struct Upload {
-    pub handle: ServerHandle,
+    /// The server, when started with [`Upload::start`].
+    pub handle: Option<ServerHandle>,
     pub events: Arc<Mutex<Vec<String>>>,
+    options: Arc<dyn Fn() -> UploadOptions + Send + Sync>,
+    hash_files: bool,
 }
 
 impl Upload {
+    /// The handler, called through the test kit with [`post`](Self::post): no socket.
+    pub fn new(
+        options: impl Fn() -> UploadOptions + Send + Sync + 'static,
+        hash_files: bool,
+    ) -> Self {
+        Self {
+            handle: None,
+            events: Arc::new(Mutex::new(Vec::new())),
+            options: Arc::new(options),
+            hash_files,
+        }
+    }
+
+    /// The handler served on a loopback port ([`addr`](Self::addr)).
     pub fn start(
         options: impl Fn() -> UploadOptions + Send + Sync + 'static,
         hash_files: bool,
     ) -> Self {
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&events);
-        let options = Arc::new(options);
-        let handle = block_on(async move {
+        let mut upload = Self::new(options, hash_files);
+        let log = Arc::clone(&upload.events);
+        let options = Arc::clone(&upload.options);
+        upload.handle = Some(block_on(async move {
             let server = Server::bind("127.0.0.1:0").await.unwrap();
             server.serve(move |mut req: Request| {
                 let log = Arc::clone(&log);
                 let options = Arc::clone(&options);
                 async move { save(&mut req, options(), log, hash_files).await }
             })
-        });
-        Self { handle, events }
+        }));
+        upload
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.handle.local_addr()
+        self.handle
+            .as_ref()
+            .expect("started with Upload::start")
+            .local_addr()
+    }
+
+    /// POST `body` to `/save` with `content_type` through the test kit; the response's
+    /// status and body text.
+    pub fn post(&self, content_type: &str, body: &[u8]) -> (u16, String) {
+        let mut req = TestRequest::post("/save")
+            .header("Content-Type", content_type)
+            .body(body.to_vec())
+            .build();
+        let log = Arc::clone(&self.events);
+        let response = block_on(save(&mut req, (self.options)(), log, self.hash_files));
+        let mut r = http_server::testing::TestResponse::new(response);
+        (r.status(), block_on(r.text()).unwrap())
     }
 
     pub fn events(&self) -> Vec<String> {

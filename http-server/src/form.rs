@@ -1,0 +1,160 @@
+//! `application/x-www-form-urlencoded` decoding and path-segment percent-decoding: the one
+//! place the crate decodes `%XX` escapes. [`Form`] holds the decoded pairs; the
+//! limit-checked readers in [`multipart`](crate::multipart) split pairs with [`pairs`].
+
+/// Pairs decoded from `application/x-www-form-urlencoded` text (a form body or a query).
+///
+/// ```
+/// let form = http_server::Form::parse(b"name=J%C3%B6rg+M&x=1&x=2");
+/// assert_eq!(form.get("name"), Some("Jörg M"));
+/// assert_eq!(form.get_all("x").collect::<Vec<_>>(), ["1", "2"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Decode `application/x-www-form-urlencoded` bytes: `&`-separated `name=value`
+    /// pairs, `+` as space, `%XX` escapes. Lenient like browsers: a malformed escape is
+    /// kept as text and invalid UTF-8 becomes U+FFFD.
+    pub fn parse(input: &[u8]) -> Self {
+        let pairs = pairs(input)
+            .map(|(name, value)| (percent_decode(name), percent_decode(value)))
+            .collect();
+        Self { pairs }
+    }
+
+    /// Append a decoded pair.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((name.into(), value.into()));
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+impl FromIterator<(String, String)> for Form {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self {
+            pairs: pairs.into_iter().collect(),
+        }
+    }
+}
+
+/// The still-encoded `(name, value)` pairs of urlencoded `input`, empty pairs skipped.
+pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    input
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        })
+}
+
+/// Decode `+` and `%XX` (urlencoded form rules).
+///
+/// ```
+/// assert_eq!(http_server::percent_decode(b"a+b%20c"), "a b c");
+/// ```
+pub fn percent_decode(input: &[u8]) -> String {
+    decode(input, true)
+}
+
+/// Percent-decode one path segment (`+` is not a space in paths).
+pub(crate) fn decode_path_segment(input: &str) -> String {
+    decode(input.as_bytes(), false)
+}
+
+/// Decode `%XX` escapes (and `+` as a space when `plus`); a malformed escape stays as
+/// text, invalid UTF-8 becomes U+FFFD.
+fn decode(input: &[u8], plus: bool) -> String {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' if plus => out.push(b' '),
+            b'%' => match (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The value of one hex digit.
+pub(crate) fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_is_lenient() {
+        assert_eq!(percent_decode(b"a+b%20c"), "a b c");
+        assert_eq!(percent_decode(b"100%"), "100%");
+        assert_eq!(percent_decode(b"%zz%4"), "%zz%4");
+        assert_eq!(percent_decode(b"%41"), "A");
+        assert_eq!(percent_decode(b"%ff"), "\u{fffd}");
+        assert_eq!(decode_path_segment("a+b%2Fc"), "a+b/c");
+    }
+
+    #[test]
+    fn form_pairs_keep_order_and_empty_values() {
+        let f = Form::parse(b"a=1&&b&c=x%3Dy");
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("b", ""), ("c", "x=y")]
+        );
+        assert_eq!(f.len(), 3);
+    }
+}
