@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http_core::{Config, Limits};
 
-use crate::conn::{CloseReason, ConnectionId};
+use crate::close::{CloseReason, ConnectionId};
 
 type ConnectHook = Arc<dyn Fn(ConnectionId, SocketAddr) + Send + Sync>;
 type CloseHookFn = Arc<dyn Fn(ConnectionId, &CloseReason) + Send + Sync>;

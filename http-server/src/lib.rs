@@ -49,6 +49,7 @@
 //! any executor.
 #![forbid(unsafe_code)]
 
+mod close;
 mod config;
 mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -68,8 +69,9 @@ mod shared;
 mod tower;
 mod upgrade;
 
+pub use close::{CloseReason, ConnectionId};
 pub use config::ServerConfig;
-pub use conn::{CloseReason, ConnectionId, serve_connection};
+pub use conn::serve_connection;
 pub use error::{Error, Timeout};
 pub use handler::Handler;
 #[cfg(feature = "http")]

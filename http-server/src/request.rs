@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_lite::{AsyncRead, Stream};
 use http_core::{Headers, RequestHead, Version};
 
-use crate::conn::{CloseReason, ConnectionId};
+use crate::close::{CloseReason, ConnectionId};
 use crate::error::Error;
 use crate::response::{Body, Frame};
 use crate::shared::{BodyState, ConnShared};

@@ -19,11 +19,12 @@ use async_net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 use event_listener::Event;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt, ready};
 
+use crate::close::ConnectionId;
 use crate::config::ServerConfig;
-use crate::conn::{self, ConnInfo, ConnectionId};
+use crate::conn::{self, Clock, ConnInfo};
 use crate::handler::Handler;
 use crate::rt::{Spawner, SpawnerDebug, default_spawner};
-use crate::shared::{CTL_GRACEFUL, CTL_KILL, ConnShared};
+use crate::shared::{ConnShared, Control};
 
 /// A server being set up: its listening sockets, its [`ServerConfig`] and its
 /// [`Spawner`]. [`serve`](Self::serve) starts it and returns a [`ServerHandle`].
@@ -528,7 +529,7 @@ impl ServerHandle {
     /// cut). Returns once every connection task has ended.
     pub async fn shutdown(&self) {
         self.begin_shutdown().await;
-        self.signal_all(CTL_KILL);
+        self.signal_all(Control::Kill);
         self.wait_idle().await;
         self.finish();
     }
@@ -539,13 +540,13 @@ impl ServerHandle {
     /// ended.
     pub async fn shutdown_graceful(&self, deadline: Duration) {
         self.begin_shutdown().await;
-        self.signal_all(CTL_GRACEFUL);
+        self.signal_all(Control::Graceful);
         let drained = async {
             self.wait_idle().await;
             true
         }
         .or(async {
-            Timer::after(deadline).await;
+            Clock::System.sleep(deadline).await;
             false
         })
         .await;
@@ -554,7 +555,7 @@ impl ServerHandle {
                 "graceful shutdown deadline passed; closing {} connections",
                 self.connection_count()
             );
-            self.signal_all(CTL_KILL);
+            self.signal_all(Control::Kill);
             self.wait_idle().await;
         }
         self.finish();
@@ -581,7 +582,7 @@ impl ServerHandle {
         self.stop_listening_locked().await;
     }
 
-    fn signal_all(&self, ctl: u8) {
+    fn signal_all(&self, ctl: Control) {
         let conns: Vec<Arc<ConnShared>> = lock(&self.inner.conns).values().cloned().collect();
         for c in conns {
             c.signal(ctl);
@@ -823,7 +824,7 @@ fn spawn_io<H, IO, F>(
     inner.live.fetch_add(1, Ordering::AcqRel);
     lock(&inner.conns).insert(id, shared.clone());
     if inner.shutting_down.load(Ordering::Acquire) {
-        shared.signal(CTL_GRACEFUL);
+        shared.signal(Control::Graceful);
     }
     let guard = LiveGuard {
         inner: inner.clone(),
@@ -846,7 +847,15 @@ fn spawn_io<H, IO, F>(
             local,
             unix,
         };
-        conn::run(stream, info, &service.handler, &service.config, &shared).await;
+        conn::run(
+            stream,
+            info,
+            &service.handler,
+            &service.config,
+            &shared,
+            Clock::System,
+        )
+        .await;
     }));
 }
 

@@ -1,5 +1,5 @@
 //! State shared between a connection task and the outside: the request-body hand-off
-//! slot, the shutdown control word and per-connection close callbacks.
+//! slot, the shutdown control and per-connection close callbacks.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -8,16 +8,30 @@ use std::task::Waker;
 use atomic_waker::AtomicWaker;
 use http_core::Headers;
 
-use crate::conn::{CloseReason, ConnectionId};
+use crate::close::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
 use crate::upgrade::Upgraded;
 
-/// Keep serving.
-pub(crate) const CTL_RUN: u8 = 0;
-/// Finish in-flight requests, then close; close at once when idle.
-pub(crate) const CTL_GRACEFUL: u8 = 1;
-/// Close now.
-pub(crate) const CTL_KILL: u8 = 2;
+/// What the server asks of a connection. Ordered: a connection's control only rises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Control {
+    /// Keep serving.
+    Run = 0,
+    /// Finish in-flight requests, then close; close at once when idle.
+    Graceful = 1,
+    /// Close now.
+    Kill = 2,
+}
+
+impl Control {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::Run,
+            1 => Self::Graceful,
+            _ => Self::Kill,
+        }
+    }
+}
 
 /// A close callback registered through [`Request::on_close`](crate::Request::on_close).
 pub(crate) type CloseHook = Box<dyn FnOnce(ConnectionId, &CloseReason) + Send>;
@@ -30,7 +44,7 @@ pub(crate) struct ConnShared {
     waker: AtomicWaker,
     body: Mutex<BodySlot>,
     hooks: Mutex<Vec<CloseHook>>,
-    /// Notified when the control word rises (shutdown), for [`ShutdownSignal`] waiters.
+    /// Notified when the control rises (shutdown), for [`ShutdownSignal`] waiters.
     shutdown: event_listener::Event,
     /// Where to hand the connection over after a `101` ([`crate::Request::upgrade`]);
     /// `upgrade_wanted` says whether it is set, so requests without it take no lock.
@@ -68,7 +82,7 @@ pub(crate) enum BodyState {
 impl ConnShared {
     pub(crate) fn new() -> Self {
         Self {
-            ctl: AtomicU8::new(CTL_RUN),
+            ctl: AtomicU8::new(Control::Run as u8),
             waker: AtomicWaker::new(),
             body: Mutex::new(BodySlot::default()),
             hooks: Mutex::new(Vec::new()),
@@ -97,14 +111,14 @@ impl ConnShared {
             .take()
     }
 
-    /// The control word: [`CTL_RUN`], [`CTL_GRACEFUL`] or [`CTL_KILL`].
-    pub(crate) fn ctl(&self) -> u8 {
-        self.ctl.load(Ordering::Acquire)
+    /// What the server asks of this connection now.
+    pub(crate) fn ctl(&self) -> Control {
+        Control::from_u8(self.ctl.load(Ordering::Acquire))
     }
 
-    /// Raise the control word (never lowers it) and wake the task.
-    pub(crate) fn signal(&self, ctl: u8) {
-        self.ctl.fetch_max(ctl, Ordering::AcqRel);
+    /// Raise the control (never lowers it) and wake the task.
+    pub(crate) fn signal(&self, ctl: Control) {
+        self.ctl.fetch_max(ctl as u8, Ordering::AcqRel);
         self.waker.wake();
         self.shutdown.notify(usize::MAX);
     }
@@ -205,7 +219,7 @@ impl ShutdownSignal {
 
     /// Whether shutdown began.
     pub fn is_requested(&self) -> bool {
-        self.shared.ctl() >= CTL_GRACEFUL
+        self.shared.ctl() >= Control::Graceful
     }
 
     /// Resolves once shutdown begins (at once if it already has).
@@ -213,11 +227,11 @@ impl ShutdownSignal {
         let shared = self.shared.clone();
         async move {
             loop {
-                if shared.ctl() >= CTL_GRACEFUL {
+                if shared.ctl() >= Control::Graceful {
                     return;
                 }
                 let listener = shared.shutdown.listen();
-                if shared.ctl() >= CTL_GRACEFUL {
+                if shared.ctl() >= Control::Graceful {
                     return;
                 }
                 listener.await;

@@ -184,7 +184,7 @@ fn stalled_body_fails_the_read_and_closes() {
     block_on(h.wait_idle());
     assert_eq!(
         reasons.lock().unwrap().as_slice(),
-        [CloseReason::BodyTimeout(Timeout::BodyStall)]
+        [CloseReason::Timeout(Timeout::BodyStall)]
     );
     block_on(h.shutdown());
 }
@@ -239,7 +239,7 @@ fn write_timeout_drops_a_client_that_stopped_reading() {
     assert!(t0.elapsed() >= Duration::from_millis(300));
     assert_eq!(
         reasons.lock().unwrap().as_slice(),
-        [CloseReason::WriteTimeout]
+        [CloseReason::Timeout(Timeout::Write)]
     );
     block_on(h.shutdown());
 }

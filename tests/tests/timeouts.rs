@@ -69,7 +69,10 @@ fn a_partial_head_gets_408_and_a_close_after_the_head_timeout() {
     c.expect_closed();
     assert!(elapsed >= SHORT - Duration::from_millis(20), "{elapsed:?}");
     assert!(elapsed < LONG / 4, "{elapsed:?}");
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
+    assert_eq!(
+        hooks.only_close_reason(),
+        CloseReason::Timeout(Timeout::Head)
+    );
 }
 
 #[test]
@@ -87,7 +90,10 @@ fn slowloris_trickling_a_head_cannot_hold_the_connection() {
     assert_eq!(r.status, 408);
     c.expect_closed();
     assert!(t0.elapsed() < LONG / 4, "{:?}", t0.elapsed());
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
+    assert_eq!(
+        hooks.only_close_reason(),
+        CloseReason::Timeout(Timeout::Head)
+    );
 }
 
 #[test]
@@ -100,7 +106,10 @@ fn a_silent_new_connection_is_closed_quietly_after_the_head_timeout() {
     let t0 = Instant::now();
     c.expect_closed();
     assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
+    assert_eq!(
+        hooks.only_close_reason(),
+        CloseReason::Timeout(Timeout::Head)
+    );
 }
 
 #[test]
@@ -116,7 +125,10 @@ fn an_idle_keep_alive_connection_closes_quietly() {
     let elapsed = t0.elapsed();
     assert!(elapsed >= SHORT - Duration::from_millis(20), "{elapsed:?}");
     assert!(elapsed < LONG / 4, "{elapsed:?}");
-    assert_eq!(hooks.only_close_reason(), CloseReason::KeepAliveTimeout);
+    assert_eq!(
+        hooks.only_close_reason(),
+        CloseReason::Timeout(Timeout::KeepAlive)
+    );
 }
 
 #[test]
@@ -151,7 +163,7 @@ fn a_stalled_body_fails_the_read_and_closes_after_the_response() {
     assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
     assert_eq!(
         hooks.only_close_reason(),
-        CloseReason::BodyTimeout(Timeout::BodyStall)
+        CloseReason::Timeout(Timeout::BodyStall)
     );
 }
 
@@ -174,7 +186,7 @@ fn a_body_below_the_minimum_rate_fails_the_read() {
     assert!(t0.elapsed() < LONG / 4);
     assert_eq!(
         hooks.only_close_reason(),
-        CloseReason::BodyTimeout(Timeout::BodyRate)
+        CloseReason::Timeout(Timeout::BodyRate)
     );
 }
 
@@ -207,7 +219,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     c.send(get("/endless"));
     // Never read: the socket buffers fill, the server's writes stop making progress.
     let reason = hooks.only_close_reason();
-    assert_eq!(reason, CloseReason::WriteTimeout);
+    assert_eq!(reason, CloseReason::Timeout(Timeout::Write));
     assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
     wait_until("the connection to be released", WAIT, || {
         server.handle.connection_count() == 0

@@ -8,7 +8,7 @@ use futures_lite::future::block_on;
 use http_core::{Connection, Event, Next};
 
 use super::*;
-use crate::conn::ConnectionId;
+use crate::close::ConnectionId;
 use crate::request::RequestBody;
 use crate::response::ResponseBody;
 use crate::shared::ConnShared;
