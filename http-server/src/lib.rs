@@ -65,6 +65,7 @@ pub mod router;
 mod rt;
 mod server;
 mod shared;
+pub mod testing;
 #[cfg(feature = "tower")]
 mod tower;
 mod upgrade;
