@@ -259,8 +259,9 @@ impl TestConnection {
         .await
     }
 
-    /// Poll the driver until it ends or stays pending without waking itself.
-    async fn settle(&mut self) {
+    /// Let the server run until it has nothing to do right now (it waits for input, for
+    /// time to pass or for its handler), without reading what it wrote.
+    pub async fn settle(&mut self) {
         poll_fn(|cx| {
             for _ in 0..SETTLE_POLLS {
                 let flag = Arc::new(Flag {
