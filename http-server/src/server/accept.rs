@@ -20,43 +20,25 @@ async fn accept_until_stopped<H: Handler>(
     service: &Arc<Service<H>>,
     stop: &Receiver<()>,
 ) {
-    let inner = &service.inner;
     let fallback = listener
         .tcp_addr()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     loop {
-        // At the connection limit: pause until one closes.
-        while inner.live.load(Ordering::Acquire) >= inner.max_connections {
-            let closed = inner.closed.listen();
-            if inner.live.load(Ordering::Acquire) < inner.max_connections {
-                break;
-            }
-            let stopped = async {
-                closed.await;
-                false
-            }
-            .or(async {
-                let _ = stop.recv().await;
-                true
-            })
-            .await;
-            if stopped {
-                return;
-            }
+        if unless_stopped(stop, room_for_one(&service.inner))
+            .await
+            .is_none()
+        {
+            return;
         }
-        let accepted = async { Some(listener.accept().await) }
-            .or(async {
-                let _ = stop.recv().await;
-                None
-            })
-            .await;
+        let Some(accepted) = unless_stopped(stop, listener.accept()).await else {
+            return;
+        };
         match accepted {
-            None => return,
-            Some(Ok(Accepted::Tcp(stream, peer))) => {
+            Ok(Accepted::Tcp(stream, peer)) => {
                 spawn_connection(service, stream, peer, fallback);
             }
             #[cfg(unix)]
-            Some(Ok(Accepted::Unix(stream))) => {
+            Ok(Accepted::Unix(stream)) => {
                 spawn_io(
                     service,
                     async move { Ok(stream) },
@@ -65,7 +47,7 @@ async fn accept_until_stopped<H: Handler>(
                     true,
                 );
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.
                 let pause = match e.raw_os_error() {
@@ -73,20 +55,32 @@ async fn accept_until_stopped<H: Handler>(
                     _ => Duration::from_millis(5),
                 };
                 log::warn!("accept failed: {e}; retrying in {pause:?}");
-                let stopped = async {
-                    Timer::after(pause).await;
-                    false
-                }
-                .or(async {
-                    let _ = stop.recv().await;
-                    true
-                })
-                .await;
-                if stopped {
+                if unless_stopped(stop, Timer::after(pause)).await.is_none() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// `fut`'s output, or `None` once `stop` closes first.
+async fn unless_stopped<T>(stop: &Receiver<()>, fut: impl Future<Output = T>) -> Option<T> {
+    async { Some(fut.await) }
+        .or(async {
+            let _ = stop.recv().await;
+            None
+        })
+        .await
+}
+
+/// At the connection limit: wait until a connection closes.
+async fn room_for_one(inner: &Inner) {
+    while inner.live.load(Ordering::Acquire) >= inner.max_connections {
+        let closed = inner.closed.listen();
+        if inner.live.load(Ordering::Acquire) < inner.max_connections {
+            break;
+        }
+        closed.await;
     }
 }
 
