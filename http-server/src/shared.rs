@@ -180,11 +180,16 @@ impl BodySlot {
     }
 
     /// The reader waits for more bytes: ask the connection for them and keep its waker.
-    pub(crate) fn park_reader(&mut self, waker: &Waker) {
-        self.want = true;
+    /// Returns whether the connection must be woken: only when this is a new ask. While
+    /// an ask is pending the connection already pumps, and waking it again would spin a
+    /// handler that runs in the connection's own task.
+    #[must_use]
+    pub(crate) fn park_reader(&mut self, waker: &Waker) -> bool {
+        let new_ask = !std::mem::replace(&mut self.want, true);
         if !self.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
             self.reader = Some(waker.clone());
         }
+        new_ask
     }
 
     /// Wake the reader, if one waits.

@@ -39,6 +39,7 @@ async fn app(mut req: Request) -> Response {
             Timer::after(Duration::from_millis(300)).await;
             Response::text(200, "slept")
         }
+        "/hang" => futures_lite::future::pending().await,
         "/big" => Response::bytes(200, vec![b'x'; 8 << 20]),
         "/panic" => panic!("boom"),
         "/close" => Response::close(),
@@ -243,7 +244,8 @@ fn graceful_shutdown_finishes_in_flight_requests() {
 fn immediate_shutdown_cuts_everything() {
     let h = start(|_| {});
     let mut s = connect(h.local_addr());
-    s.write_all(b"GET /sleep HTTP/1.1\r\nHost: a\r\n\r\n")
+    // A handler that never finishes: whenever the shutdown comes, it cuts the request.
+    s.write_all(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
         .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     block_on(h.shutdown());

@@ -92,7 +92,7 @@ where
         is_head: bool,
         streamed: bool,
     ) -> Result<bool, SendError> {
-        if self.is_graceful() {
+        if self.is_graceful() || (!streamed && self.unread_body_past_budget()) {
             self.engine.close_after_response();
         }
         let status = head.status();
@@ -104,6 +104,19 @@ where
         }
         self.engine.send_head(head, &mut self.out.buf)?;
         Ok(no_body)
+    }
+
+    /// Whether the request body left unread is larger than the engine will discard to keep
+    /// the connection: then the connection closes after this response, and its head says
+    /// so. (Only known for a `Content-Length` body; a streamed response may still read it.)
+    fn unread_body_past_budget(&self) -> bool {
+        if !self.engine.is_reading_body() {
+            return false;
+        }
+        let budget = self.engine.config().limits().discard_bytes();
+        self.engine
+            .body_length()
+            .is_some_and(|len| len.saturating_sub(self.engine.body_received()) > budget)
     }
 
     /// Copy `bytes[body_sent..]` into the output piece by piece, stopping past the

@@ -263,12 +263,15 @@ impl TestConnection {
     /// time to pass or for its handler), without reading what it wrote.
     pub async fn settle(&mut self) {
         poll_fn(|cx| {
+            // One waker for the whole settle: a wake of the waker the driver kept from an
+            // earlier poll counts too.
+            let flag = Arc::new(Flag {
+                set: AtomicBool::new(false),
+                inner: Some(cx.waker().clone()),
+            });
+            let waker = Waker::from(flag.clone());
             for _ in 0..SETTLE_POLLS {
-                let flag = Arc::new(Flag {
-                    set: AtomicBool::new(false),
-                    inner: Some(cx.waker().clone()),
-                });
-                let waker = Waker::from(flag.clone());
+                flag.set.store(false, Ordering::Release);
                 self.poll_driver(&mut Context::from_waker(&waker));
                 if self.reason.is_some() || !flag.set.load(Ordering::Acquire) {
                     break;
