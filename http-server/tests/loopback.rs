@@ -39,7 +39,7 @@ async fn app(mut req: Request) -> Response {
             Timer::after(Duration::from_millis(300)).await;
             Response::text(200, "slept")
         }
-        "/hang" => futures_lite::future::pending().await,
+        "/hang" => future::pending().await,
         "/big" => Response::bytes(200, vec![b'x'; 8 << 20]),
         "/panic" => panic!("boom"),
         "/close" => Response::close(),

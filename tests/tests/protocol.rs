@@ -498,7 +498,6 @@ mod kit {
     use std::pin::pin;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Poll;
     use std::time::Duration;
 
     use futures_lite::future::{block_on, poll_fn};

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::poll_fn;
@@ -16,6 +16,7 @@ use http_core::{Event, Next, RequestHead};
 use super::send::Sent;
 use super::{BodyLink, DateStamp, Driver, Step};
 use crate::close::CloseReason;
+use crate::error::Timeout;
 use crate::handler::Handler;
 use crate::request::{Request, RequestBody};
 use crate::response::Response;
@@ -130,6 +131,7 @@ where
         F: Future<Output = std::thread::Result<Response>>,
     {
         let mut fut = pin!(fut);
+        let deadline = self.config.handler_timeout.map(|t| self.clock.now() + t);
         let outcome = poll_fn(|cx| {
             loop {
                 if let Poll::Ready(r) = fut.as_mut().poll(cx) {
@@ -150,7 +152,10 @@ where
                     Poll::Pending => {
                         // The handler waits: its response comes later than the read.
                         self.date = DateStamp::Stale;
-                        return Poll::Pending;
+                        return match self.poll_handler_watch(cx, deadline) {
+                            Some(reason) => Poll::Ready(ControlFlow::Break(reason)),
+                            None => Poll::Pending,
+                        };
                     }
                 }
             }
@@ -173,9 +178,41 @@ where
             }
             ControlFlow::Break(reason) => {
                 self.detach_body();
+                if reason == CloseReason::Timeout(Timeout::Handler) {
+                    self.refresh_date();
+                    let _ =
+                        self.engine
+                            .send_error(503, "the handler took too long", &mut self.out.buf);
+                    let _ = self.flush().await;
+                }
                 ControlFlow::Break(reason)
             }
         }
+    }
+
+    /// While the handler waits: end the exchange when the client left (unless
+    /// [`ServerConfig::cancel_on_disconnect`] is off) or the handler's deadline passed.
+    /// Returning a reason drops the handler's future.
+    fn poll_handler_watch(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: Option<Instant>,
+    ) -> Option<CloseReason> {
+        if self.config.cancel_on_disconnect {
+            if let Poll::Ready(reason) = self.poll_watch_peer(cx) {
+                log::debug!(
+                    "connection {}: client left while the handler ran ({reason})",
+                    self.info.id
+                );
+                return Some(reason);
+            }
+        }
+        let at = deadline?;
+        if self.handler_timer.poll_expired(cx, at) {
+            log::warn!("connection {}: handler timed out", self.info.id);
+            return Some(CloseReason::Timeout(Timeout::Handler));
+        }
+        None
     }
 }
 

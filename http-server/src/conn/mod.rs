@@ -191,6 +191,8 @@ struct Driver<'a, IO> {
     /// When an idle connection frees its buffers.
     release_timer: Deadline,
     write_timer: Deadline,
+    /// The handler's deadline ([`ServerConfig::handler_timeout`]).
+    handler_timer: Deadline,
     /// When the current wait for input began.
     wait_since: Option<Instant>,
     /// When the current write stopped making progress.
@@ -235,6 +237,7 @@ where
             read_timer: clock.deadline(),
             release_timer: clock.deadline(),
             write_timer: clock.deadline(),
+            handler_timer: clock.deadline(),
             clock,
             wait_since: None,
             write_since: None,
