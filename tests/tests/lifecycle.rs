@@ -374,6 +374,45 @@ fn hooks_report_each_connection_with_its_id_and_why_it_closed() {
     assert_eq!(*per_request.lock().unwrap(), [(ids[0], CloseReason::Done)]);
 }
 
+#[test]
+fn graceful_shutdown_answers_connections_still_in_the_accept_queue() {
+    let gate = Gate::default();
+    let server = TestServer::start(
+        |c| {
+            c.max_connections(1);
+        },
+        gate.handler(),
+    );
+    let addr = server.handle.local_addr();
+    let mut busy = server.connect();
+    busy.send(get("/held"));
+    gate.wait_for(1);
+    // At the limit: the kernel completes these handshakes, the server does not accept.
+    let mut queued: Vec<Client> = (0..5)
+        .map(|i| {
+            let mut c = server.connect();
+            c.send(get(&format!("/q{i}")));
+            c
+        })
+        .collect();
+    assert!(queued[0].is_quiet_for(Duration::from_millis(100)));
+
+    let handle = server.handle.clone();
+    let shutdown = in_thread(move || block_on(handle.shutdown_graceful(WAIT)));
+    // The listener closes while the queue is still full.
+    wait_until("the listener to close", WAIT, || refused(addr));
+    gate.open();
+    let r = busy.read_response();
+    assert_eq!(r.text(), "/held");
+    assert!(r.is_close());
+    for (i, c) in queued.iter_mut().enumerate() {
+        let r = c.read_response();
+        assert_eq!(r.text(), format!("/q{i}"));
+        assert!(r.is_close(), "{r:?}");
+    }
+    shutdown.recv_timeout(WAIT).expect("shutdown returns");
+}
+
 // ----- handlers that do not finish, on the connection test kit (no socket) -----
 
 mod kit {

@@ -2,8 +2,10 @@
 
 use super::*;
 
-/// Accept connections on `listener` until `stop` closes; then close the listener and
-/// only then drop `done`, so `stop_listening` returns with the port closed.
+/// Accept connections on `listener` until `stop` closes; then accept what the kernel
+/// already queued (closing the listener would reset those connections: during a shutdown
+/// each gets one response with `Connection: close`), close the listener and only then
+/// drop `done`, so `stop_listening` returns with the port closed.
 pub(super) async fn accept_loop<H: Handler>(
     listener: Listener,
     service: Arc<Service<H>>,
@@ -11,6 +13,7 @@ pub(super) async fn accept_loop<H: Handler>(
     done: Sender<()>,
 ) {
     accept_until_stopped(&listener, &service, &stop).await;
+    accept_queued(&listener, &service);
     drop(listener);
     drop(done);
 }
@@ -34,19 +37,7 @@ async fn accept_until_stopped<H: Handler>(
             return;
         };
         match accepted {
-            Ok(Accepted::Tcp(stream, peer)) => {
-                spawn_connection(service, stream, peer, fallback);
-            }
-            #[cfg(unix)]
-            Ok(Accepted::Unix(stream)) => {
-                spawn_io(
-                    service,
-                    async move { Ok(stream) },
-                    UNIX_ADDR,
-                    UNIX_ADDR,
-                    true,
-                );
-            }
+            Ok(accepted) => spawn_accepted(service, accepted, fallback),
             Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.
@@ -59,6 +50,42 @@ async fn accept_until_stopped<H: Handler>(
                     return;
                 }
             }
+        }
+    }
+}
+
+/// The most connections [`accept_queued`] takes off a stopping listener.
+const MAX_QUEUED: usize = 4096;
+
+/// Accept, without waiting, the connections already in the kernel's queue, past the
+/// connection limit (they are answered once and closed during a shutdown).
+fn accept_queued<H: Handler>(listener: &Listener, service: &Arc<Service<H>>) {
+    let fallback = listener
+        .tcp_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    for _ in 0..MAX_QUEUED {
+        let accept = std::pin::pin!(listener.accept());
+        match accept.poll(&mut cx) {
+            Poll::Ready(Ok(accepted)) => spawn_accepted(service, accepted, fallback),
+            Poll::Ready(Err(_)) | Poll::Pending => return,
+        }
+    }
+}
+
+/// Spawn the task for an accepted connection.
+fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, fallback: SocketAddr) {
+    match accepted {
+        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, fallback),
+        #[cfg(unix)]
+        Accepted::Unix(stream) => {
+            spawn_io(
+                service,
+                async move { Ok(stream) },
+                UNIX_ADDR,
+                UNIX_ADDR,
+                true,
+            );
         }
     }
 }
