@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
 use atomic_waker::AtomicWaker;
-use http_core::Headers;
+use http_core::{Headers, ResponseHead};
 
 use crate::close::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
@@ -50,6 +50,10 @@ pub(crate) struct ConnShared {
     /// `upgrade_wanted` says whether it is set, so requests without it take no lock.
     upgrade: Mutex<Option<async_channel::Sender<Upgraded>>>,
     upgrade_wanted: AtomicBool,
+    /// Interim responses (`103 Early Hints`) the handler asked for, not yet written;
+    /// `hints_wanted` says whether there are any, so requests without them take no lock.
+    hints: Mutex<Vec<ResponseHead>>,
+    hints_wanted: AtomicBool,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -89,6 +93,8 @@ impl ConnShared {
             shutdown: event_listener::Event::new(),
             upgrade: Mutex::new(None),
             upgrade_wanted: AtomicBool::new(false),
+            hints: Mutex::new(Vec::new()),
+            hints_wanted: AtomicBool::new(false),
         }
     }
 
@@ -109,6 +115,29 @@ impl ConnShared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+    }
+
+    /// Queue an interim response for the connection to write before the final one, and
+    /// wake it.
+    pub(crate) fn push_interim(&self, head: ResponseHead) {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(head);
+        self.hints_wanted.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// The queued interim responses, if any (no lock when there are none).
+    #[inline]
+    pub(crate) fn take_interim(&self) -> Option<Vec<ResponseHead>> {
+        if !self.hints_wanted.load(Ordering::Acquire) {
+            return None;
+        }
+        self.hints_wanted.store(false, Ordering::Release);
+        Some(std::mem::take(
+            &mut *self.hints.lock().unwrap_or_else(|e| e.into_inner()),
+        ))
     }
 
     /// What the server asks of this connection now.

@@ -40,6 +40,13 @@ async fn app(mut req: Request) -> Response {
             Response::text(200, "slept")
         }
         "/hang" => future::pending().await,
+        "/hints" => {
+            let mut hints = http_server::Headers::new();
+            hints.append("Link", "</style.css>; rel=preload; as=style");
+            req.send_early_hints(hints).await;
+            Timer::after(Duration::from_millis(20)).await;
+            Response::text(200, "page")
+        }
         "/big" => Response::bytes(200, vec![b'x'; 8 << 20]),
         "/panic" => panic!("boom"),
         "/close" => Response::close(),
@@ -421,4 +428,33 @@ fn pipelined_plain_responses_with_and_without_flushing() {
         assert_eq!(text, expected, "high water {high_water}");
         block_on(h.shutdown());
     }
+}
+
+/// curl sees a handler's `103 Early Hints`, with its `Link`, before the final response
+/// (skipped, saying so, when curl is absent).
+#[test]
+fn curl_sees_early_hints_before_the_final_response() {
+    use std::process::{Command, Stdio};
+    let h = start(|_| {});
+    let url = format!("http://{}/hints", h.local_addr());
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--http1.1", "--noproxy", "*"])
+        .args(["--max-time", "10", "--include", &url])
+        .stdin(Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        eprintln!("SKIPPED: curl is not installed");
+        block_on(h.shutdown());
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let hints = text.find("HTTP/1.1 103").expect("a 103 in curl's output");
+    let link = text
+        .find("</style.css>; rel=preload; as=style")
+        .expect("its Link");
+    let final_head = text.find("HTTP/1.1 200").expect("the final response");
+    assert!(hints < link && link < final_head, "{text}");
+    assert!(text.ends_with("page"), "{text}");
+    block_on(h.shutdown());
 }

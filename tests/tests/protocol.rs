@@ -606,4 +606,52 @@ mod kit {
             assert_eq!(c.close_reason(), None);
         });
     }
+
+    /// `103 Early Hints` a handler sends go out at once while it waits, and before the
+    /// final response.
+    #[test]
+    fn early_hints_go_out_before_the_final_response() {
+        let (release, released) = async_channel::bounded::<()>(1);
+        let handler = move |req: Request| {
+            let released = released.clone();
+            async move {
+                let mut hints = http_server::Headers::new();
+                hints.append("Link", "</a.css>; rel=preload; as=style");
+                req.send_early_hints(hints).await;
+                let _ = released.recv().await;
+                let mut hints = http_server::Headers::new();
+                hints.append("Link", "</b.js>; rel=preload; as=script");
+                req.send_early_hints(hints).await;
+                Response::text(200, "page")
+            }
+        };
+        block_on(async {
+            let mut c = TestConnection::new(handler, ServerConfig::new());
+            c.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            let first = c.read_response().await;
+            assert_eq!(first.status, 103, "{}", first.head);
+            assert_eq!(
+                first.header("link"),
+                Some("</a.css>; rel=preload; as=style")
+            );
+            assert!(
+                c.read_available().await.is_empty(),
+                "the handler still waits"
+            );
+            release.try_send(()).unwrap();
+            let second = c.read_response().await;
+            assert_eq!(second.status, 103);
+            assert_eq!(
+                second.header("link"),
+                Some("</b.js>; rel=preload; as=script")
+            );
+            let last = c.read_response().await;
+            assert_eq!((last.status, &last.body[..]), (200, &b"page"[..]));
+
+            // HTTP/1.0 clients get no interim responses.
+            c.write(b"GET / HTTP/1.0\r\n\r\n").await;
+            release.try_send(()).unwrap();
+            assert_eq!(c.read_response().await.status, 200);
+        });
+    }
 }

@@ -144,6 +144,13 @@ where
                 if self.is_graceful() {
                     self.engine.close_after_response();
                 }
+                // Interim responses the handler queued go out while it waits.
+                self.send_interim();
+                if self.out.pending() > 0 {
+                    if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_flush(cx) {
+                        return Poll::Ready(ControlFlow::Break(reason));
+                    }
+                }
                 match self.poll_pump(cx) {
                     Poll::Ready(ControlFlow::Continue(())) => continue,
                     Poll::Ready(ControlFlow::Break(reason)) => {

@@ -98,12 +98,26 @@ where
         let status = head.status();
         let no_body = is_head || status < 200 || status == 204 || status == 304;
         self.set_date();
+        self.send_interim();
         if streamed && !no_body && self.engine.wants_continue() {
             // The stream may read the request body (an echo): let the client send it.
             let _ = self.engine.send_continue(&mut self.out.buf);
         }
         self.engine.send_head(head, &mut self.out.buf)?;
         Ok(no_body)
+    }
+
+    /// Put the interim responses the handler queued (`103 Early Hints`) into the output.
+    #[inline]
+    pub(super) fn send_interim(&mut self) {
+        let Some(heads) = self.shared.take_interim() else {
+            return;
+        };
+        for head in heads {
+            if let Err(e) = self.engine.send_interim(&head, &mut self.out.buf) {
+                log::warn!("connection {}: interim response: {e}", self.info.id);
+            }
+        }
     }
 
     /// Whether the request body left unread is larger than the engine will discard to keep
