@@ -21,6 +21,8 @@
 //! - A [`Request`] carries its body as a [`RequestBody`] stream with backpressure: the
 //!   socket is read for the body only when the handler reads it.
 //! - A [`Response`] body is empty, bytes, text or any [`Body`] stream of [`Frame`]s.
+//! - [`testing`] runs the real connection driver over an in-memory transport on a manual
+//!   clock: raw bytes in and out, every timeout tested without a socket or sleeping.
 //!
 //! # Examples
 //!

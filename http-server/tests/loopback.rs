@@ -458,3 +458,29 @@ fn curl_sees_early_hints_before_the_final_response() {
     assert!(text.ends_with("page"), "{text}");
     block_on(h.shutdown());
 }
+
+/// A handler that never finishes does not keep its connection slot once the client left:
+/// at a limit of one connection, the next client is served.
+#[test]
+fn a_parked_handler_whose_client_left_frees_its_slot() {
+    let h = start(|c| {
+        c.max_connections(1);
+    });
+    let mut parked = connect(h.local_addr());
+    parked
+        .write_all(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let t0 = Instant::now();
+    while h.connection_count() == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "never accepted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(parked);
+    let mut next = connect(h.local_addr());
+    next.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let text = read_all(&mut next);
+    assert!(text.ends_with("hi"), "{text:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    block_on(h.shutdown());
+}
