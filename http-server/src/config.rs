@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use http_core::{Config, Limits};
 
-use crate::conn::{CloseReason, ConnectionId};
+use crate::close::{CloseReason, ConnectionId};
 
 type ConnectHook = Arc<dyn Fn(ConnectionId, SocketAddr) + Send + Sync>;
 type CloseHookFn = Arc<dyn Fn(ConnectionId, &CloseReason) + Send + Sync>;
@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub(crate) min_body_rate: u64,
     pub(crate) body_rate_grace: Duration,
     pub(crate) write_timeout: Duration,
+    pub(crate) handler_timeout: Option<Duration>,
+    pub(crate) cancel_on_disconnect: bool,
     pub(crate) max_connections: usize,
     pub(crate) pipeline_flush: bool,
     pub(crate) idle_release: Duration,
@@ -65,6 +67,8 @@ impl ServerConfig {
             min_body_rate: 256,
             body_rate_grace: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
+            handler_timeout: None,
+            cancel_on_disconnect: true,
             max_connections: 10_000,
             pipeline_flush: true,
             idle_release: Duration::from_millis(50),
@@ -161,6 +165,26 @@ impl ServerConfig {
     /// before the connection is dropped. Default 30 s.
     pub fn write_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a handler may take to produce its response. On expiry its future is
+    /// dropped, the client gets `503 Service Unavailable` and the connection closes
+    /// (reason [`Timeout::Handler`](crate::Timeout::Handler)). A streamed body, once its
+    /// head went out, is not limited by it. Default: none.
+    pub fn handler_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.handler_timeout = timeout;
+        self
+    }
+
+    /// While a handler runs (its request body read whole), watch the connection: when the
+    /// client closes it (end of input, including a half-close) or it fails, drop the
+    /// handler's future and free the connection, so a parked long poll whose client left
+    /// does not hold a descriptor and a connection slot. `false` lets every handler run to
+    /// its end whatever the client does; a handler that must finish some work whatever
+    /// happens can instead spawn that work as its own task. Default `true`.
+    pub fn cancel_on_disconnect(&mut self, cancel: bool) -> &mut Self {
+        self.cancel_on_disconnect = cancel;
         self
     }
 

@@ -58,6 +58,8 @@ pub enum Timeout {
     BodyRate,
     /// The client stopped reading the response.
     Write,
+    /// The handler did not produce its response in time (answered with 503).
+    Handler,
 }
 
 impl Error {
@@ -101,6 +103,7 @@ impl fmt::Display for Timeout {
             Self::BodyStall => "request body stalled",
             Self::BodyRate => "request body arrived below the minimum rate",
             Self::Write => "timed out writing the response",
+            Self::Handler => "the handler took too long",
         })
     }
 }

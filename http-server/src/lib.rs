@@ -25,7 +25,10 @@
 //!   [`IntoResponse`]: a `Response`, text, bytes, `(status, body)`, `(status, headers,
 //!   body)`, a `Result` of those. [`Request::spawn`] runs a task on the server's executor.
 //! - [`router`] routes to handlers, with stacks, state and helpers; [`multipart`] reads
-//!   uploads and forms; [`testing`] calls any handler without a socket.
+//!   uploads and forms.
+//! - [`testing`] calls any handler without a socket, and runs the real connection driver
+//!   over an in-memory transport on a manual clock: raw bytes in and out, every timeout
+//!   tested without a socket or sleeping.
 //!
 //! # Examples
 //!
@@ -54,6 +57,7 @@
 //! any executor.
 #![forbid(unsafe_code)]
 
+mod close;
 mod config;
 mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -78,8 +82,9 @@ pub mod testing;
 mod tower;
 mod upgrade;
 
+pub use close::{CloseReason, ConnectionId};
 pub use config::ServerConfig;
-pub use conn::{CloseReason, ConnectionId, serve_connection};
+pub use conn::serve_connection;
 pub use error::{Error, Timeout};
 pub use extensions::{Extensions, MAX_PARAMS, State};
 pub use form::{Form, percent_decode};

@@ -344,6 +344,31 @@ impl Request {
         crate::OnUpgrade::new(shared.map(|s| s.want_upgrade()))
     }
 
+    /// Send a `103 Early Hints` interim response with `headers` (typically `Link` fields
+    /// naming resources the final response will need) before the final response, so the
+    /// client can start fetching them while the handler works (RFC 8297). Call it any
+    /// number of times; each goes out as its own 103, at once while the handler waits,
+    /// and always before the final head. HTTP/1.0 clients get none.
+    ///
+    /// ```no_run
+    /// use http_server::{Headers, Request, Response};
+    ///
+    /// async fn page(req: Request) -> Response {
+    ///     let mut hints = Headers::new();
+    ///     hints.append("Link", "</style.css>; rel=preload; as=style");
+    ///     req.send_early_hints(hints).await;
+    ///     // ... render the page ...
+    ///     Response::text(200, "<!doctype html>")
+    /// }
+    /// ```
+    pub async fn send_early_hints(&self, headers: Headers) {
+        if let Some(shared) = &self.shared {
+            let mut head = http_core::ResponseHead::new(103);
+            *head.headers_mut() = headers;
+            shared.push_interim(head);
+        }
+    }
+
     /// Call `hook` when this request's connection closes, with its id and the reason
     /// Runs in the connection's task, after the server's
     /// [`on_close`](crate::ServerConfig::on_close) hook.

@@ -178,9 +178,10 @@ impl RequestBody {
             BodyState::Eof => Poll::Ready(Ok(None)),
             BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error())),
             BodyState::Reading => {
-                slot.park_reader(cx.waker());
-                drop(slot);
-                shared.wake_conn();
+                if slot.park_reader(cx.waker()) {
+                    drop(slot);
+                    shared.wake_conn();
+                }
                 Poll::Pending
             }
         }
@@ -239,9 +240,10 @@ impl AsyncRead for RequestBody {
             BodyState::Eof => Poll::Ready(Ok(0)),
             BodyState::Failed(kind) => Poll::Ready(Err(kind.to_error().into())),
             BodyState::Reading => {
-                slot.park_reader(cx.waker());
-                drop(slot);
-                shared.wake_conn();
+                if slot.park_reader(cx.waker()) {
+                    drop(slot);
+                    shared.wake_conn();
+                }
                 Poll::Pending
             }
         }

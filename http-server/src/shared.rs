@@ -1,23 +1,37 @@
 //! State shared between a connection task and the outside: the request-body hand-off
-//! slot, the shutdown control word and per-connection close callbacks.
+//! slot, the shutdown control and per-connection close callbacks.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
 use atomic_waker::AtomicWaker;
-use http_core::Headers;
+use http_core::{Headers, ResponseHead};
 
-use crate::conn::{CloseReason, ConnectionId};
+use crate::close::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
 use crate::upgrade::Upgraded;
 
-/// Keep serving.
-pub(crate) const CTL_RUN: u8 = 0;
-/// Finish in-flight requests, then close; close at once when idle.
-pub(crate) const CTL_GRACEFUL: u8 = 1;
-/// Close now.
-pub(crate) const CTL_KILL: u8 = 2;
+/// What the server asks of a connection. Ordered: a connection's control only rises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Control {
+    /// Keep serving.
+    Run = 0,
+    /// Finish in-flight requests, then close; close at once when idle.
+    Graceful = 1,
+    /// Close now.
+    Kill = 2,
+}
+
+impl Control {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::Run,
+            1 => Self::Graceful,
+            _ => Self::Kill,
+        }
+    }
+}
 
 /// A close callback registered through [`Request::on_close`](crate::Request::on_close).
 pub(crate) type CloseHook = Box<dyn FnOnce(ConnectionId, &CloseReason) + Send>;
@@ -30,7 +44,7 @@ pub(crate) struct ConnShared {
     waker: AtomicWaker,
     body: Mutex<BodySlot>,
     hooks: Mutex<Vec<CloseHook>>,
-    /// Notified when the control word rises (shutdown), for [`ShutdownSignal`] waiters.
+    /// Notified when the control rises (shutdown), for [`ShutdownSignal`] waiters.
     shutdown: event_listener::Event,
     /// Where to hand the connection over after a `101` ([`crate::Request::upgrade`]);
     /// `upgrade_wanted` says whether it is set, so requests without it take no lock.
@@ -39,6 +53,10 @@ pub(crate) struct ConnShared {
     /// The server's executor, for [`Request::spawn`](crate::Request::spawn) (unset: the
     /// default one).
     pub(crate) spawner: OnceLock<std::sync::Arc<dyn crate::rt::Spawner>>,
+    /// Interim responses (`103 Early Hints`) the handler asked for, not yet written;
+    /// `hints_wanted` says whether there are any, so requests without them take no lock.
+    hints: Mutex<Vec<ResponseHead>>,
+    hints_wanted: AtomicBool,
 }
 
 /// The request-body hand-off between the connection task (the pump) and the reader.
@@ -71,7 +89,7 @@ pub(crate) enum BodyState {
 impl ConnShared {
     pub(crate) fn new() -> Self {
         Self {
-            ctl: AtomicU8::new(CTL_RUN),
+            ctl: AtomicU8::new(Control::Run as u8),
             waker: AtomicWaker::new(),
             body: Mutex::new(BodySlot::default()),
             hooks: Mutex::new(Vec::new()),
@@ -79,6 +97,8 @@ impl ConnShared {
             upgrade: Mutex::new(None),
             upgrade_wanted: AtomicBool::new(false),
             spawner: OnceLock::new(),
+            hints: Mutex::new(Vec::new()),
+            hints_wanted: AtomicBool::new(false),
         }
     }
 
@@ -101,14 +121,37 @@ impl ConnShared {
             .take()
     }
 
-    /// The control word: [`CTL_RUN`], [`CTL_GRACEFUL`] or [`CTL_KILL`].
-    pub(crate) fn ctl(&self) -> u8 {
-        self.ctl.load(Ordering::Acquire)
+    /// Queue an interim response for the connection to write before the final one, and
+    /// wake it.
+    pub(crate) fn push_interim(&self, head: ResponseHead) {
+        self.hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(head);
+        self.hints_wanted.store(true, Ordering::Release);
+        self.waker.wake();
     }
 
-    /// Raise the control word (never lowers it) and wake the task.
-    pub(crate) fn signal(&self, ctl: u8) {
-        self.ctl.fetch_max(ctl, Ordering::AcqRel);
+    /// The queued interim responses, if any (no lock when there are none).
+    #[inline]
+    pub(crate) fn take_interim(&self) -> Option<Vec<ResponseHead>> {
+        if !self.hints_wanted.load(Ordering::Acquire) {
+            return None;
+        }
+        self.hints_wanted.store(false, Ordering::Release);
+        Some(std::mem::take(
+            &mut *self.hints.lock().unwrap_or_else(|e| e.into_inner()),
+        ))
+    }
+
+    /// What the server asks of this connection now.
+    pub(crate) fn ctl(&self) -> Control {
+        Control::from_u8(self.ctl.load(Ordering::Acquire))
+    }
+
+    /// Raise the control (never lowers it) and wake the task.
+    pub(crate) fn signal(&self, ctl: Control) {
+        self.ctl.fetch_max(ctl as u8, Ordering::AcqRel);
         self.waker.wake();
         self.shutdown.notify(usize::MAX);
     }
@@ -170,11 +213,16 @@ impl BodySlot {
     }
 
     /// The reader waits for more bytes: ask the connection for them and keep its waker.
-    pub(crate) fn park_reader(&mut self, waker: &Waker) {
-        self.want = true;
+    /// Returns whether the connection must be woken: only when this is a new ask. While
+    /// an ask is pending the connection already pumps, and waking it again would spin a
+    /// handler that runs in the connection's own task.
+    #[must_use]
+    pub(crate) fn park_reader(&mut self, waker: &Waker) -> bool {
+        let new_ask = !std::mem::replace(&mut self.want, true);
         if !self.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
             self.reader = Some(waker.clone());
         }
+        new_ask
     }
 
     /// Wake the reader, if one waits.
@@ -209,7 +257,7 @@ impl ShutdownSignal {
 
     /// Whether shutdown began.
     pub fn is_requested(&self) -> bool {
-        self.shared.ctl() >= CTL_GRACEFUL
+        self.shared.ctl() >= Control::Graceful
     }
 
     /// Resolves once shutdown begins (at once if it already has).
@@ -217,11 +265,11 @@ impl ShutdownSignal {
         let shared = self.shared.clone();
         async move {
             loop {
-                if shared.ctl() >= CTL_GRACEFUL {
+                if shared.ctl() >= Control::Graceful {
                     return;
                 }
                 let listener = shared.shutdown.listen();
-                if shared.ctl() >= CTL_GRACEFUL {
+                if shared.ctl() >= Control::Graceful {
                     return;
                 }
                 listener.await;

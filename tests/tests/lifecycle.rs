@@ -373,3 +373,129 @@ fn hooks_report_each_connection_with_its_id_and_why_it_closed() {
     // The per-request hook saw the same id and reason.
     assert_eq!(*per_request.lock().unwrap(), [(ids[0], CloseReason::Done)]);
 }
+
+#[test]
+fn graceful_shutdown_answers_connections_still_in_the_accept_queue() {
+    let gate = Gate::default();
+    let server = TestServer::start(
+        |c| {
+            c.max_connections(1);
+        },
+        gate.handler(),
+    );
+    let addr = server.handle.local_addr();
+    let mut busy = server.connect();
+    busy.send(get("/held"));
+    gate.wait_for(1);
+    // At the limit: the kernel completes these handshakes, the server does not accept.
+    let mut queued: Vec<Client> = (0..5)
+        .map(|i| {
+            let mut c = server.connect();
+            c.send(get(&format!("/q{i}")));
+            c
+        })
+        .collect();
+    assert!(queued[0].is_quiet_for(Duration::from_millis(100)));
+
+    let handle = server.handle.clone();
+    let shutdown = in_thread(move || block_on(handle.shutdown_graceful(WAIT)));
+    // The listener closes while the queue is still full.
+    wait_until("the listener to close", WAIT, || refused(addr));
+    gate.open();
+    let r = busy.read_response();
+    assert_eq!(r.text(), "/held");
+    assert!(r.is_close());
+    for (i, c) in queued.iter_mut().enumerate() {
+        let r = c.read_response();
+        assert_eq!(r.text(), format!("/q{i}"));
+        assert!(r.is_close(), "{r:?}");
+    }
+    shutdown.recv_timeout(WAIT).expect("shutdown returns");
+}
+
+// ----- handlers that do not finish, on the connection test kit (no socket) -----
+
+mod kit {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use futures_lite::future::block_on;
+    use http_server::testing::TestConnection;
+    use http_server::{CloseReason, Request, Response, ServerConfig, Timeout};
+
+    /// Sets its flag when dropped: shows the handler's future was dropped.
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    /// A handler that never answers (a parked long poll), and the flag its drop sets.
+    fn parked() -> (
+        impl Fn(Request) -> futures_lite::future::Boxed<Response> + Send + Sync + 'static,
+        Arc<AtomicBool>,
+    ) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = dropped.clone();
+        let handler = move |_req: Request| {
+            let guard = DropFlag(flag.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                futures_lite::future::pending::<Response>().await
+            }) as futures_lite::future::Boxed<Response>
+        };
+        (handler, dropped)
+    }
+
+    #[test]
+    fn a_client_leaving_a_parked_handler_frees_the_connection() {
+        block_on(async {
+            let (handler, dropped) = parked();
+            let mut c = TestConnection::new(handler, ServerConfig::new());
+            c.write(b"GET /poll HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            assert_eq!(c.close_reason(), None);
+            assert!(!dropped.load(Ordering::Acquire));
+            c.close_write().await;
+            assert_eq!(c.closed().await, CloseReason::ClientClosed);
+            assert!(dropped.load(Ordering::Acquire), "the handler still runs");
+        });
+    }
+
+    #[test]
+    fn cancel_on_disconnect_off_lets_the_handler_run() {
+        block_on(async {
+            let (handler, dropped) = parked();
+            let mut config = ServerConfig::new();
+            config.cancel_on_disconnect(false);
+            let mut c = TestConnection::new(handler, config);
+            c.write(b"GET /poll HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            c.close_write().await;
+            c.clock().advance(Duration::from_secs(3600));
+            c.settle().await;
+            assert_eq!(c.close_reason(), None);
+            assert!(!dropped.load(Ordering::Acquire));
+        });
+    }
+
+    #[test]
+    fn a_handler_past_its_deadline_is_answered_503() {
+        block_on(async {
+            let (handler, dropped) = parked();
+            let mut config = ServerConfig::new();
+            config.handler_timeout(Some(Duration::from_secs(25)));
+            let mut c = TestConnection::new(handler, config);
+            c.write(b"GET /poll HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            c.clock().advance(Duration::from_secs(24));
+            assert!(c.read_available().await.is_empty());
+            c.clock().advance(Duration::from_secs(1));
+            let r = c.read_response().await;
+            assert_eq!(r.status, 503);
+            assert_eq!(r.header("connection"), Some("close"));
+            assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::Handler));
+            assert!(dropped.load(Ordering::Acquire));
+        });
+    }
+}

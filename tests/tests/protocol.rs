@@ -650,3 +650,168 @@ fn endless_chunk_extensions_are_cut_off_with_400() {
     assert!(r.is_close());
     c.expect_closed();
 }
+
+// ----- on the connection test kit (no socket) -----
+
+mod kit {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use futures_lite::future::{block_on, poll_fn};
+    use http_server::testing::TestConnection;
+    use http_server::{Request, Response, ServerConfig};
+
+    async fn hello(_req: Request) -> Response {
+        Response::text(200, "hi")
+    }
+
+    /// Every error a connection can answer before (or instead of) a response carries the
+    /// current second's `Date`, not none and not the last response's.
+    #[test]
+    fn errors_carry_the_current_date() {
+        block_on(async {
+            // A 400 as the first response.
+            let mut c = TestConnection::new(hello, ServerConfig::new());
+            c.write(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+                .await;
+            let r = c.read_response().await;
+            assert_eq!(r.status, 400);
+            assert!(r.header("date").is_some(), "{}", r.head);
+
+            // A 408 a minute after a response: its own Date.
+            let mut config = ServerConfig::new();
+            config
+                .head_timeout(Duration::from_secs(10))
+                .keep_alive_timeout(Duration::from_secs(120));
+            let mut c = TestConnection::new(hello, config);
+            c.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            let first = c.read_response().await;
+            let first_date = first.header("date").expect("a Date").to_owned();
+            c.clock().advance(Duration::from_secs(61));
+            c.write(b"GET / HTTP/1.1\r\nHo").await;
+            c.clock().advance(Duration::from_secs(10));
+            let r = c.read_response().await;
+            assert_eq!(r.status, 408);
+            let date = r.header("date").expect("a Date on the 408");
+            assert_ne!(date, first_date, "the 408 repeats the old Date");
+        });
+    }
+
+    /// A handler reading a body that arrives slowly is polled a few times per segment,
+    /// not in a loop (it runs in the connection's task: a self-wake would spin a core).
+    #[test]
+    fn a_slow_body_does_not_spin_the_connection_task() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let handler = move |mut req: Request| {
+            let polls = counted.clone();
+            async move {
+                let mut read = pin!(async move { req.bytes(1 << 20).await });
+                let body = poll_fn(|cx| {
+                    polls.fetch_add(1, Ordering::Relaxed);
+                    read.as_mut().poll(cx)
+                })
+                .await;
+                match body {
+                    Ok(b) => Response::text(200, format!("got {}", b.len())),
+                    Err(e) => Response::from_error(&e),
+                }
+            }
+        };
+        block_on(async {
+            let mut c = TestConnection::new(handler, ServerConfig::new());
+            c.write(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+                .await;
+            let before = polls.load(Ordering::Relaxed);
+            for _ in 0..10 {
+                // `write` lets the server run until it has nothing to do.
+                c.write(&[b'x'; 10]).await;
+            }
+            let per_segment = (polls.load(Ordering::Relaxed) - before) as f64 / 10.0;
+            // A self-waking reader is polled until the kit gives up (1000 times).
+            assert!(
+                per_segment <= 5.0,
+                "{per_segment} handler polls per segment"
+            );
+            assert_eq!(c.read_response().await.body, b"got 100");
+        });
+    }
+
+    /// A response to a request whose unread body is larger than the discard budget says
+    /// `Connection: close` in its head (the connection closes after it).
+    #[test]
+    fn an_unread_body_past_the_discard_budget_closes_in_the_head() {
+        block_on(async {
+            let mut config = ServerConfig::new();
+            config.limits_mut().max_discard_bytes(1000);
+            let mut c = TestConnection::new(hello, config);
+            c.write(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\nabc")
+                .await;
+            let r = c.read_response().await;
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("connection"), Some("close"), "{}", r.head);
+            assert_eq!(c.closed().await, http_server::CloseReason::Done);
+
+            // Within the budget: kept alive, the rest is discarded.
+            let mut config = ServerConfig::new();
+            config.limits_mut().max_discard_bytes(1000);
+            let mut c = TestConnection::new(hello, config);
+            c.write(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 500\r\n\r\nabc")
+                .await;
+            let r = c.read_response().await;
+            assert_eq!(r.header("connection"), None, "{}", r.head);
+            assert_eq!(c.close_reason(), None);
+        });
+    }
+
+    /// `103 Early Hints` a handler sends go out at once while it waits, and before the
+    /// final response.
+    #[test]
+    fn early_hints_go_out_before_the_final_response() {
+        let (release, released) = async_channel::bounded::<()>(1);
+        let handler = move |req: Request| {
+            let released = released.clone();
+            async move {
+                let mut hints = http_server::Headers::new();
+                hints.append("Link", "</a.css>; rel=preload; as=style");
+                req.send_early_hints(hints).await;
+                let _ = released.recv().await;
+                let mut hints = http_server::Headers::new();
+                hints.append("Link", "</b.js>; rel=preload; as=script");
+                req.send_early_hints(hints).await;
+                Response::text(200, "page")
+            }
+        };
+        block_on(async {
+            let mut c = TestConnection::new(handler, ServerConfig::new());
+            c.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            let first = c.read_response().await;
+            assert_eq!(first.status, 103, "{}", first.head);
+            assert_eq!(
+                first.header("link"),
+                Some("</a.css>; rel=preload; as=style")
+            );
+            assert!(
+                c.read_available().await.is_empty(),
+                "the handler still waits"
+            );
+            release.try_send(()).unwrap();
+            let second = c.read_response().await;
+            assert_eq!(second.status, 103);
+            assert_eq!(
+                second.header("link"),
+                Some("</b.js>; rel=preload; as=script")
+            );
+            let last = c.read_response().await;
+            assert_eq!((last.status, &last.body[..]), (200, &b"page"[..]));
+
+            // HTTP/1.0 clients get no interim responses.
+            c.write(b"GET / HTTP/1.0\r\n\r\n").await;
+            release.try_send(()).unwrap();
+            assert_eq!(c.read_response().await.status, 200);
+        });
+    }
+}

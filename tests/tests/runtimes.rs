@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use futures_lite::future::block_on;
 use http_server::{
-    BoxFuture, CloseReason, Request, Response, Server, ServerConfig, ThreadPool, serve_connection,
+    BoxFuture, CloseReason, Request, Response, Server, ServerConfig, ThreadPool, Timeout,
+    serve_connection,
 };
 use integration_tests::{Client, TestServer, WAIT, bind, get};
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -106,7 +107,7 @@ fn serves_tokio_sockets_through_compat() {
     c.expect_closed();
     assert_eq!(
         reason_rx.recv_timeout(WAIT).unwrap(),
-        CloseReason::KeepAliveTimeout
+        CloseReason::Timeout(Timeout::KeepAlive)
     );
 }
 

@@ -1,15 +1,18 @@
-//! Each timeout, with short configured values: request head (408 and close), idle
-//! keep-alive (quiet close), body stall, minimum body rate, write to a client that stopped
-//! reading.
+//! Each timeout, on the connection test kit with a manual clock (no socket, no sleeping):
+//! request head (408 and close), idle keep-alive (quiet close), body stall, minimum body
+//! rate, write to a client that stopped reading. Each fires exactly at its deadline: one
+//! millisecond before, the connection is still open.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures_lite::future::block_on;
 use futures_lite::stream;
+use http_server::testing::{ManualClock, TestConnection};
 use http_server::{Bytes, CloseReason, Request, Response, ServerConfig, StreamBody, Timeout};
-use integration_tests::{Client, Hooks, TestServer, WAIT, get, wait_until};
 
-const SHORT: Duration = Duration::from_millis(300);
-const LONG: Duration = Duration::from_secs(20);
+const SHORT: Duration = Duration::from_secs(30);
+const LONG: Duration = Duration::from_secs(3600);
+const TICK: Duration = Duration::from_millis(1);
 
 async fn routes(mut req: Request) -> Response {
     match req.path() {
@@ -27,196 +30,208 @@ async fn routes(mut req: Request) -> Response {
 }
 
 /// Every timeout long, then `configure` shortens the one under test.
-fn server(hooks: &Hooks, configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
-    TestServer::start(
-        |c| {
-            hooks.install(c);
-            c.head_timeout(LONG)
-                .keep_alive_timeout(LONG)
-                .body_timeout(LONG)
-                .min_body_rate(0, LONG)
-                .write_timeout(LONG);
-            configure(c);
-        },
-        routes,
-    )
+fn conn(configure: impl FnOnce(&mut ServerConfig)) -> TestConnection {
+    conn_with_capacity(1 << 20, configure)
 }
 
-/// Write `bytes` one at a time, 50 ms apart, until the server answers or closes (or the
-/// bytes run out). Returns how many were written.
-fn trickle(c: &mut Client, bytes: &[u8]) -> usize {
-    for (i, b) in bytes.iter().enumerate() {
-        if !c.try_send([*b]) || !c.is_quiet_for(Duration::from_millis(50)) {
-            return i + 1;
-        }
-    }
-    bytes.len()
+fn conn_with_capacity(
+    capacity: usize,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestConnection {
+    let mut c = ServerConfig::new();
+    c.head_timeout(LONG)
+        .keep_alive_timeout(LONG)
+        .body_timeout(LONG)
+        .min_body_rate(0, LONG)
+        .write_timeout(LONG);
+    configure(&mut c);
+    TestConnection::with_clock(routes, c, ManualClock::new(), capacity)
+}
+
+/// Advance to one tick before `deadline`: the connection must still be open.
+async fn just_before(c: &mut TestConnection, deadline: Duration) {
+    c.clock().advance(deadline - TICK);
+    let early = c.read_available().await;
+    assert!(early.is_empty(), "{:?}", String::from_utf8_lossy(&early));
+    assert_eq!(c.close_reason(), None);
 }
 
 #[test]
 fn a_partial_head_gets_408_and_a_close_after_the_head_timeout() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.head_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.head_timeout(SHORT);
+        });
+        c.write(b"GET / HTTP/1.1\r\nHo").await;
+        just_before(&mut c, SHORT).await;
+        c.clock().advance(TICK);
+        let r = c.read_response().await;
+        assert_eq!(r.status, 408);
+        assert_eq!(r.header("connection"), Some("close"));
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::Head));
+        assert!(c.read_to_close().await.is_empty());
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    c.send("GET / HTTP/1.1\r\nHo");
-    let r = c.read_response();
-    let elapsed = t0.elapsed();
-    assert_eq!(r.status, 408);
-    assert!(r.is_close());
-    c.expect_closed();
-    assert!(elapsed >= SHORT - Duration::from_millis(20), "{elapsed:?}");
-    assert!(elapsed < LONG / 4, "{elapsed:?}");
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
 }
 
 #[test]
 fn slowloris_trickling_a_head_cannot_hold_the_connection() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.head_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.head_timeout(SHORT);
+        });
+        let head = format!("GET / HTTP/1.1\r\nHost: t\r\n{}", "X-Pad: y\r\n".repeat(50));
+        // One byte a second: the head timeout counts from its first byte.
+        let mut written = 0;
+        for b in head.bytes() {
+            if c.write(&[b]).await == 0 {
+                break;
+            }
+            written += 1;
+            c.clock().advance(Duration::from_secs(1));
+        }
+        assert_eq!(
+            written,
+            SHORT.as_secs() as usize,
+            "bytes taken before the 408"
+        );
+        assert_eq!(c.read_response().await.status, 408);
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::Head));
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    let head = format!("GET / HTTP/1.1\r\nHost: t\r\n{}", "X-Pad: y\r\n".repeat(50));
-    let written = trickle(&mut c, head.as_bytes());
-    assert!(written < head.len(), "the whole head went through");
-    let r = c.read_response();
-    assert_eq!(r.status, 408);
-    c.expect_closed();
-    assert!(t0.elapsed() < LONG / 4, "{:?}", t0.elapsed());
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
 }
 
 #[test]
 fn a_silent_new_connection_is_closed_quietly_after_the_head_timeout() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.head_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.head_timeout(SHORT);
+        });
+        just_before(&mut c, SHORT).await;
+        c.clock().advance(TICK);
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::Head));
+        assert!(c.read_to_close().await.is_empty());
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    c.expect_closed();
-    assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
-    assert_eq!(hooks.only_close_reason(), CloseReason::HeadTimeout);
 }
 
 #[test]
 fn an_idle_keep_alive_connection_closes_quietly() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.keep_alive_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.keep_alive_timeout(SHORT);
+        });
+        c.write(b"GET /one HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        assert_eq!(c.read_response().await.body, b"/one");
+        just_before(&mut c, SHORT).await;
+        c.clock().advance(TICK);
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::KeepAlive));
+        assert!(c.read_to_close().await.is_empty());
     });
-    let mut c = server.connect();
-    assert_eq!(c.request(&get("/one")).text(), "/one");
-    let t0 = Instant::now();
-    c.expect_closed();
-    let elapsed = t0.elapsed();
-    assert!(elapsed >= SHORT - Duration::from_millis(20), "{elapsed:?}");
-    assert!(elapsed < LONG / 4, "{elapsed:?}");
-    assert_eq!(hooks.only_close_reason(), CloseReason::KeepAliveTimeout);
 }
 
 #[test]
 fn keep_alive_activity_resets_the_idle_timer() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.keep_alive_timeout(SHORT * 2);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.keep_alive_timeout(SHORT);
+        });
+        // A request every 20 s for ten times the timeout: the connection stays.
+        for i in 0..15 {
+            c.write(format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+                .await;
+            assert_eq!(c.read_response().await.body, format!("/{i}").as_bytes());
+            c.clock().advance(Duration::from_secs(20));
+        }
+        assert_eq!(c.close_reason(), None);
+        c.clock().advance(SHORT);
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::KeepAlive));
     });
-    let mut c = server.connect();
-    // Requests 100 ms apart for well over the timeout: the connection stays.
-    for i in 0..12 {
-        assert_eq!(c.request(&get(&format!("/{i}"))).text(), format!("/{i}"));
-        assert!(c.is_quiet_for(Duration::from_millis(100)));
-    }
-    assert!(hooks.closed().is_empty());
 }
 
 #[test]
 fn a_stalled_body_fails_the_read_and_closes_after_the_response() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.body_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.body_timeout(SHORT);
+        });
+        c.write(b"POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789")
+            .await;
+        just_before(&mut c, SHORT).await;
+        c.clock().advance(TICK);
+        let r = c.read_response().await;
+        assert_eq!(r.status, 408, "{r:?}");
+        assert!(
+            String::from_utf8_lossy(&r.body).contains("stalled"),
+            "{r:?}"
+        );
+        assert_eq!(r.header("connection"), Some("close"));
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::BodyStall));
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
-    let r = c.read_response();
-    assert_eq!(r.status, 408, "{r:?}");
-    assert!(r.text().contains("stalled"), "{r:?}");
-    assert!(r.is_close());
-    c.expect_closed();
-    assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
-    assert_eq!(
-        hooks.only_close_reason(),
-        CloseReason::BodyTimeout(Timeout::BodyStall)
-    );
 }
 
 #[test]
 fn a_body_below_the_minimum_rate_fails_the_read() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        // 1000 B/s after 300 ms; the client sends 20 B/s. No byte stalls for long.
-        c.min_body_rate(1000, SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            // 1000 B/s after 300 ms; the client sends 20 B/s. No byte stalls for long.
+            c.min_body_rate(1000, Duration::from_millis(300));
+        });
+        c.write(b"POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n")
+            .await;
+        let mut written = 0;
+        while c.close_reason().is_none() && written < 200 {
+            c.write(b"z").await;
+            written += 1;
+            c.clock().advance(Duration::from_millis(50));
+            if !c.read_available().await.is_empty() {
+                break;
+            }
+        }
+        assert!(written < 200, "the whole body went through");
+        assert_eq!(written, 6, "300 ms of grace at 50 ms a byte");
+        // `read_available` above took the response; the connection closes after it.
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::BodyRate));
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n");
-    let written = trickle(&mut c, &[b'z'; 200]);
-    assert!(written < 200, "the whole body went through");
-    let r = c.read_response();
-    assert_eq!(r.status, 408, "{r:?}");
-    assert!(r.text().contains("minimum rate"), "{r:?}");
-    c.expect_closed();
-    assert!(t0.elapsed() < LONG / 4);
-    assert_eq!(
-        hooks.only_close_reason(),
-        CloseReason::BodyTimeout(Timeout::BodyRate)
-    );
 }
 
 #[test]
 fn a_body_above_the_minimum_rate_is_read() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.min_body_rate(1000, SHORT).body_timeout(SHORT);
+    block_on(async {
+        let mut c = conn(|c| {
+            c.min_body_rate(1000, Duration::from_millis(300))
+                .body_timeout(Duration::from_millis(300));
+        });
+        c.write(b"POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+            .await;
+        // 10 kB every 100 ms: ten times the minimum rate.
+        for _ in 0..10 {
+            c.write(&[b'q'; 10_000]).await;
+            c.clock().advance(Duration::from_millis(100));
+        }
+        let r = c.read_response().await;
+        assert_eq!(r.body, b"got 100000");
+        assert_eq!(r.header("connection"), None);
+        assert_eq!(c.close_reason(), None);
     });
-    let mut c = server.connect();
-    let body = vec![b'q'; 100_000];
-    c.send(format!(
-        "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    ));
-    c.send(&body);
-    let r = c.read_response();
-    assert_eq!(r.text(), "got 100000");
-    assert!(!r.is_close());
 }
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
-    let hooks = Hooks::default();
-    let server = server(&hooks, |c| {
-        c.write_timeout(SHORT);
+    block_on(async {
+        let mut c = conn_with_capacity(64 * 1024, |c| {
+            c.write_timeout(SHORT);
+        });
+        c.write(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        // Never read: the transport fills, the server's writes stop making progress.
+        c.clock().advance(SHORT - TICK);
+        c.settle().await;
+        assert_eq!(c.close_reason(), None);
+        c.clock().advance(TICK);
+        assert_eq!(c.closed().await, CloseReason::Timeout(Timeout::Write));
+        // What arrived is a truncated chunked response, then the end.
+        let rest = c.read_to_close().await;
+        assert!(
+            rest.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            &rest[..20.min(rest.len())]
+        );
     });
-    let mut c = server.connect();
-    let t0 = Instant::now();
-    c.send(get("/endless"));
-    // Never read: the socket buffers fill, the server's writes stop making progress.
-    let reason = hooks.only_close_reason();
-    assert_eq!(reason, CloseReason::WriteTimeout);
-    assert!(t0.elapsed() >= SHORT - Duration::from_millis(20));
-    wait_until("the connection to be released", WAIT, || {
-        server.handle.connection_count() == 0
-    });
-    // What arrived is a truncated chunked response, then the end.
-    let rest = c.read_to_end();
-    assert!(
-        rest.starts_with(b"HTTP/1.1 200"),
-        "{:?}",
-        &rest[..20.min(rest.len())]
-    );
 }

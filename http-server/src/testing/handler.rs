@@ -14,7 +14,7 @@ use http_core::{Connection, Event, Headers, Next, RecvError};
 use crate::request_body::RequestBody;
 use crate::response::ResponseBody;
 use crate::rt::Spawner;
-use crate::shared::{CTL_GRACEFUL, ConnShared};
+use crate::shared::{ConnShared, Control};
 use crate::{Frame, Handler, IntoResponse, Request, Response, State};
 
 /// A request built in a test: method, target, headers, addresses and a body from bytes or
@@ -266,7 +266,7 @@ impl fmt::Debug for TestRequest {
 impl TestShutdown {
     /// Begin the graceful shutdown.
     pub fn begin(&self) {
-        self.shared.signal(CTL_GRACEFUL);
+        self.shared.signal(Control::Graceful);
     }
 }
 

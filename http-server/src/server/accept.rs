@@ -1,0 +1,215 @@
+//! The accept loop: take connections off a listener and spawn a task for each.
+
+use super::*;
+
+/// Accept connections on `listener` until `stop` closes; then accept what the kernel
+/// already queued (closing the listener would reset those connections: during a shutdown
+/// each gets one response with `Connection: close`), close the listener and only then
+/// drop `done`, so `stop_listening` returns with the port closed.
+pub(super) async fn accept_loop<H: Handler>(
+    listener: Listener,
+    service: Arc<Service<H>>,
+    stop: Receiver<()>,
+    done: Sender<()>,
+) {
+    accept_until_stopped(&listener, &service, &stop).await;
+    accept_queued(&listener, &service);
+    drop(listener);
+    drop(done);
+}
+
+async fn accept_until_stopped<H: Handler>(
+    listener: &Listener,
+    service: &Arc<Service<H>>,
+    stop: &Receiver<()>,
+) {
+    let fallback = listener
+        .tcp_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    loop {
+        if unless_stopped(stop, room_for_one(&service.inner))
+            .await
+            .is_none()
+        {
+            return;
+        }
+        let Some(accepted) = unless_stopped(stop, listener.accept()).await else {
+            return;
+        };
+        match accepted {
+            Ok(accepted) => spawn_accepted(service, accepted, fallback),
+            Err(e) => {
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
+                // friends: the next accept will do.
+                let pause = match e.raw_os_error() {
+                    Some(23 | 24 | 105 | 12) => Duration::from_millis(100),
+                    _ => Duration::from_millis(5),
+                };
+                log::warn!("accept failed: {e}; retrying in {pause:?}");
+                if unless_stopped(stop, Timer::after(pause)).await.is_none() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The most connections [`accept_queued`] takes off a stopping listener.
+const MAX_QUEUED: usize = 4096;
+
+/// Accept, without waiting, the connections already in the kernel's queue, past the
+/// connection limit (they are answered once and closed during a shutdown).
+fn accept_queued<H: Handler>(listener: &Listener, service: &Arc<Service<H>>) {
+    let fallback = listener
+        .tcp_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    for _ in 0..MAX_QUEUED {
+        let accept = std::pin::pin!(listener.accept());
+        match accept.poll(&mut cx) {
+            Poll::Ready(Ok(accepted)) => spawn_accepted(service, accepted, fallback),
+            Poll::Ready(Err(_)) | Poll::Pending => return,
+        }
+    }
+}
+
+/// Spawn the task for an accepted connection.
+fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, fallback: SocketAddr) {
+    match accepted {
+        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, fallback),
+        #[cfg(unix)]
+        Accepted::Unix(stream) => {
+            spawn_io(
+                service,
+                async move { Ok(stream) },
+                UNIX_ADDR,
+                UNIX_ADDR,
+                true,
+            );
+        }
+    }
+}
+
+/// `fut`'s output, or `None` once `stop` closes first.
+async fn unless_stopped<T>(stop: &Receiver<()>, fut: impl Future<Output = T>) -> Option<T> {
+    async { Some(fut.await) }
+        .or(async {
+            let _ = stop.recv().await;
+            None
+        })
+        .await
+}
+
+/// At the connection limit: wait until a connection closes.
+async fn room_for_one(inner: &Inner) {
+    while inner.live.load(Ordering::Acquire) >= inner.max_connections {
+        let closed = inner.closed.listen();
+        if inner.live.load(Ordering::Acquire) < inner.max_connections {
+            break;
+        }
+        closed.await;
+    }
+}
+
+fn spawn_connection<H: Handler>(
+    service: &Arc<Service<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    fallback: SocketAddr,
+) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(fallback);
+    let stream = match TcpTransport::new(service, stream) {
+        Ok(stream) => stream,
+        Err(e) => {
+            log::debug!("connection from {peer}: registration failed: {e}");
+            return;
+        }
+    };
+    #[cfg(feature = "tls")]
+    if let Some(tls) = service.tls.clone() {
+        let handshake = async move {
+            let accept = tls.acceptor.accept(stream);
+            let timeout = async {
+                Timer::after(tls.timeout).await;
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timeout",
+                ))
+            };
+            accept.or(timeout).await
+        };
+        spawn_io(service, handshake, peer, local, false);
+        return;
+    }
+    spawn_io(service, async move { Ok(stream) }, peer, local, false);
+}
+
+/// Count, register and spawn one accepted connection; its task first runs `setup` (such
+/// as a TLS handshake) to get the transport.
+fn spawn_io<H, IO, F>(
+    service: &Arc<Service<H>>,
+    setup: F,
+    peer: SocketAddr,
+    local: SocketAddr,
+    unix: bool,
+) where
+    H: Handler,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Future<Output = io::Result<IO>> + Send + 'static,
+{
+    let id = ConnectionId::next();
+    let shared = Arc::new(ConnShared::new());
+    let inner = &service.inner;
+    inner.live.fetch_add(1, Ordering::AcqRel);
+    lock(&inner.conns).insert(id, shared.clone());
+    if inner.shutting_down.load(Ordering::Acquire) {
+        shared.signal(Control::Graceful);
+    }
+    let guard = LiveGuard {
+        inner: inner.clone(),
+        id,
+    };
+    let spawner = service.spawner.clone();
+    let _ = shared.spawner.set(spawner.clone());
+    let service = service.clone();
+    spawner.spawn(Box::pin(async move {
+        let _guard = guard;
+        let stream = match setup.await {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::debug!("connection {id} from {peer}: setup failed: {e}");
+                return;
+            }
+        };
+        let info = ConnInfo {
+            id,
+            peer,
+            local,
+            unix,
+        };
+        conn::run(
+            stream,
+            info,
+            &service.handler,
+            &service.config,
+            &shared,
+            Clock::System,
+        )
+        .await;
+    }));
+}
+
+/// Counts a connection as live until its task ends (or is dropped).
+struct LiveGuard {
+    inner: Arc<Inner>,
+    id: ConnectionId,
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        lock(&self.inner.conns).remove(&self.id);
+        self.inner.live.fetch_sub(1, Ordering::AcqRel);
+        self.inner.closed.notify(usize::MAX);
+    }
+}
