@@ -49,6 +49,8 @@
 //! any executor.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "compression")]
+pub mod compress;
 mod config;
 mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
