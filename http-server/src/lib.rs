@@ -59,6 +59,8 @@ mod error;
 mod handler;
 #[cfg(feature = "http")]
 mod http_compat;
+#[cfg(all(unix, feature = "listeners"))]
+pub mod listeners;
 pub mod multipart;
 mod request;
 mod response;
@@ -66,6 +68,8 @@ pub mod router;
 mod rt;
 mod server;
 mod shared;
+#[cfg(all(unix, feature = "signals"))]
+pub mod signals;
 #[cfg(feature = "tower")]
 mod tower;
 mod upgrade;
