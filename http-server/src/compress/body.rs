@@ -3,7 +3,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, Waker};
 
 use async_compression::Level;
 use async_compression::futures::write::{BrotliEncoder, GzipEncoder, ZlibEncoder, ZstdEncoder};
@@ -19,6 +19,9 @@ use crate::{Body, Frame};
 /// - `Flush` becomes a sync flush (deflate's `Z_SYNC_FLUSH`, Brotli's and zstd's flush):
 ///   every byte received so far can be decoded from what goes out, then the `Flush`
 ///   follows, so the driver writes it to the socket at once.
+/// - When the inner body waits (`Pending`) after data, the encoder is flushed the same way:
+///   the driver writes its buffer whenever the body waits, and a stream that relies on
+///   that (no explicit `Flush`) must not stall in the encoder.
 /// - `Trailers` and the end finish the stream (gzip's trailer, zstd's epilogue) first.
 pub(crate) struct CompressBody {
     inner: Pin<Box<dyn Body + Send>>,
@@ -27,6 +30,8 @@ pub(crate) struct CompressBody {
     queued: Option<Frame>,
     /// The encoder was finished: the inner body ended.
     finished: bool,
+    /// Data went into the encoder since its last flush.
+    dirty: bool,
 }
 
 impl CompressBody {
@@ -36,6 +41,7 @@ impl CompressBody {
             encoder: Encoder::new(coding),
             queued: None,
             finished: false,
+            dirty: false,
         }
     }
 }
@@ -50,7 +56,25 @@ impl Body for CompressBody {
             if this.finished {
                 return Poll::Ready(None);
             }
-            let step = match ready!(this.inner.as_mut().poll_frame(cx)) {
+            let Poll::Ready(frame) = this.inner.as_mut().poll_frame(cx) else {
+                // The driver writes what it has whenever the body waits: so must the
+                // encoder, or a stream that relies on that (no explicit Flush) stalls.
+                if !this.dirty {
+                    return Poll::Pending;
+                }
+                this.dirty = false;
+                if let Err(e) = this.encoder.flush() {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                let out = this.encoder.take_output();
+                if out.is_empty() {
+                    return Poll::Pending;
+                }
+                return Poll::Ready(Some(Ok(Frame::Data(out))));
+            };
+            this.dirty = matches!(frame, Some(Ok(Frame::Data(_))));
+            let step = match frame {
                 Some(Ok(Frame::Data(data))) => this.encoder.write(&data),
                 Some(Ok(Frame::Flush)) => this.encoder.flush().map(|()| {
                     this.queued = Some(Frame::Flush);
@@ -213,6 +237,40 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(gunzip(&all), b"data: one\n\ndata: two\n\n");
+    }
+
+    /// Yields one data frame, then waits forever.
+    struct DataThenWait(Option<Bytes>);
+
+    impl Body for DataThenWait {
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<io::Result<Frame>>> {
+            match self.0.take() {
+                Some(data) => Poll::Ready(Some(Ok(Frame::Data(data)))),
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    #[test]
+    fn waiting_after_data_flushes_the_encoder() {
+        let inner = DataThenWait(Some(Bytes::from_static(b"data: tick\n\n")));
+        let mut body = CompressBody::new(Box::pin(inner), Coding::Gzip);
+        let mut out = Vec::new();
+        while let Poll::Ready(frame) = Pin::new(&mut body).poll_frame(&mut noop()) {
+            match frame.unwrap().unwrap() {
+                Frame::Data(d) => out.extend_from_slice(&d),
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut decoder = flate2::write::GzDecoder::new(Vec::new());
+        io::Write::write_all(&mut decoder, &out).unwrap();
+        io::Write::flush(&mut decoder).unwrap();
+        assert_eq!(decoder.get_ref().as_slice(), b"data: tick\n\n");
+        // Nothing more until the inner body moves.
+        assert!(Pin::new(&mut body).poll_frame(&mut noop()).is_pending());
     }
 
     #[test]
