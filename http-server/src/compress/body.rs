@@ -103,7 +103,8 @@ impl Body for CompressBody {
 enum Encoder {
     Gzip(GzipEncoder<Vec<u8>>),
     Deflate(ZlibEncoder<Vec<u8>>),
-    Brotli(BrotliEncoder<Vec<u8>>),
+    // Boxed: Brotli's state is several kilobytes.
+    Brotli(Box<BrotliEncoder<Vec<u8>>>),
     Zstd(ZstdEncoder<Vec<u8>>),
 }
 
@@ -127,7 +128,9 @@ impl Encoder {
         match coding {
             Coding::Gzip => Self::Gzip(GzipEncoder::with_quality(out, Level::Default)),
             Coding::Deflate => Self::Deflate(ZlibEncoder::with_quality(out, Level::Default)),
-            Coding::Brotli => Self::Brotli(BrotliEncoder::with_quality(out, Level::Precise(4))),
+            Coding::Brotli => {
+                Self::Brotli(Box::new(BrotliEncoder::with_quality(out, Level::Precise(4))))
+            }
             Coding::Zstd => Self::Zstd(ZstdEncoder::with_quality(out, Level::Default)),
         }
     }
