@@ -21,6 +21,11 @@
 //! - A [`Request`] carries its body as a [`RequestBody`] stream with backpressure: the
 //!   socket is read for the body only when the handler reads it.
 //! - A [`Response`] body is empty, bytes, text or any [`Body`] stream of [`Frame`]s.
+//! - Running in production (cargo features, Unix for the first two): `signals`
+//!   (`ServerHandle::shutdown_on_signals`: SIGTERM/SIGINT drain, SIGHUP reloads),
+//!   `listeners` (systemd socket activation, inherited listeners, `SO_REUSEPORT`, restart
+//!   hand-over) and `compression` (`compress::Compress`: gzip, deflate, br, zstd that keep
+//!   every flush).
 //!
 //! # Examples
 //!

@@ -49,6 +49,10 @@
 //!    `net.ipv4.tcp_migrate_req = 1` (Linux 5.14+) moves them to the new socket: set it
 //!    for zero-loss restarts this way, or prefer the shared socket.
 //!
+//! [`ServerHandle::stop_listening`](crate::ServerHandle::stop_listening) closes inherited
+//! sockets like bound ones, and `start_listening` binds their addresses anew (without
+//! `SO_REUSEPORT`): a supervisor's socket is not taken back.
+//!
 //! Either way, clients on the old process's keep-alive connections see them closed when
 //! idle (or after a response carrying `Connection: close`) and reconnect to the new one,
 //! as HTTP clients do for any closed keep-alive connection.
