@@ -128,9 +128,10 @@ impl Encoder {
         match coding {
             Coding::Gzip => Self::Gzip(GzipEncoder::with_quality(out, Level::Default)),
             Coding::Deflate => Self::Deflate(ZlibEncoder::with_quality(out, Level::Default)),
-            Coding::Brotli => {
-                Self::Brotli(Box::new(BrotliEncoder::with_quality(out, Level::Precise(4))))
-            }
+            Coding::Brotli => Self::Brotli(Box::new(BrotliEncoder::with_quality(
+                out,
+                Level::Precise(4),
+            ))),
             Coding::Zstd => Self::Zstd(ZstdEncoder::with_quality(out, Level::Default)),
         }
     }
