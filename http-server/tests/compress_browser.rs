@@ -78,7 +78,8 @@ fn chromium_event_source_reads_a_gzip_stream() {
 
 /// Chromium reads every event of the stream, compressed with `expected`.
 fn chromium_reads_events(policy: Compression, expected: &str) {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
+    let chromium =
+        PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
     if !chromium.exists() {
         eprintln!(
             "SKIPPED: {} not found (Debian package chromium)",
