@@ -10,7 +10,7 @@ use async_compression::futures::write::{BrotliEncoder, GzipEncoder, ZlibEncoder,
 use bytes::Bytes;
 use futures_lite::AsyncWrite;
 
-use super::Coding;
+use super::{Coding, Effort};
 use crate::{Body, Frame};
 
 /// The body of a compressed response: the inner body's data through the encoder.
@@ -40,10 +40,10 @@ pub(crate) struct CompressBody {
 const STEP: usize = 64 * 1024;
 
 impl CompressBody {
-    pub(crate) fn new(inner: Pin<Box<dyn Body + Send>>, coding: Coding) -> Self {
+    pub(crate) fn new(inner: Pin<Box<dyn Body + Send>>, coding: Coding, effort: Effort) -> Self {
         Self {
             inner,
-            encoder: Encoder::new(coding),
+            encoder: Encoder::new(coding, effort),
             queued: None,
             finished: false,
             dirty: false,
@@ -151,18 +151,22 @@ macro_rules! each_encoder {
 }
 
 impl Encoder {
-    /// Levels for dynamic content: fast enough to keep up with a socket (gzip and deflate
-    /// 6, Brotli 4, zstd 3), most of the size gain of the highest ones.
-    fn new(coding: Coding) -> Self {
+    /// The levels for each [`Effort`].
+    fn new(coding: Coding, effort: Effort) -> Self {
         let out = Vec::new();
+        let (flate, brotli, zstd) = match effort {
+            Effort::Fast => (1, 1, 1),
+            Effort::Balanced => (6, 4, 3),
+            Effort::Small => (9, 9, 19),
+        };
         match coding {
-            Coding::Gzip => Self::Gzip(GzipEncoder::with_quality(out, Level::Default)),
-            Coding::Deflate => Self::Deflate(ZlibEncoder::with_quality(out, Level::Default)),
+            Coding::Gzip => Self::Gzip(GzipEncoder::with_quality(out, Level::Precise(flate))),
+            Coding::Deflate => Self::Deflate(ZlibEncoder::with_quality(out, Level::Precise(flate))),
             Coding::Brotli => Self::Brotli(Box::new(BrotliEncoder::with_quality(
                 out,
-                Level::Precise(4),
+                Level::Precise(brotli),
             ))),
-            Coding::Zstd => Self::Zstd(ZstdEncoder::with_quality(out, Level::Default)),
+            Coding::Zstd => Self::Zstd(ZstdEncoder::with_quality(out, Level::Precise(zstd))),
         }
     }
 
@@ -224,7 +228,11 @@ mod tests {
     }
 
     fn collect(coding: Coding, frames: Vec<Frame>) -> Vec<Frame> {
-        let mut body = CompressBody::new(Box::pin(Frames(frames.into_iter())), coding);
+        let mut body = CompressBody::new(
+            Box::pin(Frames(frames.into_iter())),
+            coding,
+            Effort::Balanced,
+        );
         let mut out = Vec::new();
         while let Some(frame) = block_on(poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))) {
             out.push(frame.unwrap());
@@ -291,7 +299,7 @@ mod tests {
     #[test]
     fn waiting_after_data_flushes_the_encoder() {
         let inner = DataThenWait(Some(Bytes::from_static(b"data: tick\n\n")));
-        let mut body = CompressBody::new(Box::pin(inner), Coding::Gzip);
+        let mut body = CompressBody::new(Box::pin(inner), Coding::Gzip, Effort::Fast);
         let mut out = Vec::new();
         // A few polls (an encoding step may yield before the inner body is asked again).
         for _ in 0..4 {
@@ -326,6 +334,32 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(gunzip(d), b"abc");
+    }
+
+    #[test]
+    fn more_effort_gives_fewer_bytes() {
+        let input: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{i} {}\n", i.wrapping_mul(2654435761) % 1000).into_bytes())
+            .collect();
+        let size = |effort| {
+            let mut body = CompressBody::new(
+                Box::pin(Frames(
+                    vec![Frame::Data(Bytes::from(input.clone()))].into_iter(),
+                )),
+                Coding::Gzip,
+                effort,
+            );
+            let mut out = Vec::new();
+            while let Some(f) = block_on(poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))) {
+                if let Frame::Data(d) = f.unwrap() {
+                    out.extend_from_slice(&d);
+                }
+            }
+            assert_eq!(gunzip(&out), input);
+            out.len()
+        };
+        let (fast, small) = (size(Effort::Fast), size(Effort::Small));
+        assert!(fast > small, "fast {fast} <= small {small}");
     }
 
     #[test]
