@@ -29,6 +29,11 @@
 //! - [`testing`] calls any handler without a socket, and runs the real connection driver
 //!   over an in-memory transport on a manual clock: raw bytes in and out, every timeout
 //!   tested without a socket or sleeping.
+//! - Running in production (cargo features, Unix for the first two): `signals`
+//!   (`ServerHandle::shutdown_on_signals`: SIGTERM/SIGINT drain, SIGHUP reloads),
+//!   `listeners` (systemd socket activation, inherited listeners, `SO_REUSEPORT`, restart
+//!   hand-over) and `compression` (`compress::Compress`: gzip, deflate, br, zstd that keep
+//!   every flush).
 //!
 //! # Examples
 //!
@@ -58,6 +63,8 @@
 #![forbid(unsafe_code)]
 
 mod close;
+#[cfg(feature = "compression")]
+pub mod compress;
 mod config;
 mod conn;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -69,6 +76,8 @@ mod handler;
 #[cfg(feature = "http")]
 mod http_compat;
 mod into_response;
+#[cfg(all(unix, feature = "listeners"))]
+pub mod listeners;
 pub mod multipart;
 mod request;
 mod request_body;
@@ -77,6 +86,8 @@ pub mod router;
 mod rt;
 mod server;
 mod shared;
+#[cfg(all(unix, feature = "signals"))]
+pub mod signals;
 pub mod testing;
 #[cfg(feature = "tower")]
 mod tower;
