@@ -28,7 +28,10 @@ fn options(dir: &TempDir) -> impl Fn() -> UploadOptions + Send + Sync + 'static 
 #[test]
 fn curl_form_with_several_files_and_fields() {
     if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: curl is not installed");
+        upload_common::skip(
+            "curl_form_with_several_files_and_fields",
+            "curl is not installed",
+        );
         return;
     }
     let tmp = TempDir::new("curl");
