@@ -53,6 +53,9 @@
 //! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
 //! any executor.
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` and every feature: each feature-gated item is
+// labelled with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod conn;
