@@ -10,7 +10,11 @@ fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8081");
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(examples::chat::router(""));
+        let mut router = examples::chat::router("");
+        router.get("/site.css", |_req: http_server::Request| async {
+            examples::stylesheet()
+        });
+        let handle = server.serve(router);
         println!(
             "chat on http://{}/ (long-poll: /?mode=poll)",
             handle.local_addr()

@@ -10,7 +10,10 @@ use http_server::Server;
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);
     let addr = examples::listen_addr("127.0.0.1:8080");
-    let router = examples::routes::router(&examples::routes::static_dir())?;
+    let mut router = examples::routes::router(&examples::routes::static_dir())?;
+    router.get("/site.css", |_req: http_server::Request| async {
+        examples::stylesheet()
+    });
     smol::block_on(async {
         let handle = Server::bind(addr.as_str()).await?.serve(router);
         println!("listening on http://{}", handle.local_addr());

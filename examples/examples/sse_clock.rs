@@ -9,7 +9,9 @@ fn main() -> std::io::Result<()> {
     smol::block_on(async {
         let server = Server::bind(addr.as_str()).await?;
         let handle = server.serve(|req: Request| async move {
-            examples::clock::route(&req, "").unwrap_or_else(|| Response::text(404, "not found\n"))
+            examples::site_css(&req)
+                .or_else(|| examples::clock::route(&req, ""))
+                .unwrap_or_else(|| Response::text(404, "not found\n"))
         });
         println!("SSE clock on http://{}/", handle.local_addr());
         std::future::pending::<()>().await;

@@ -21,6 +21,9 @@ fn main() -> std::io::Result<()> {
         let handle = server.serve(move |mut req: Request| {
             let dir = std::sync::Arc::clone(&dir);
             async move {
+                if let Some(css) = examples::site_css(&req) {
+                    return css;
+                }
                 examples::upload::route(&mut req, "", &dir)
                     .await
                     .unwrap_or_else(|| Response::text(404, "not found\n"))

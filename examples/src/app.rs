@@ -59,8 +59,13 @@ pub fn router(app: App) -> Router {
     r
 }
 
-/// One event a second until the client leaves or the server shuts down.
-async fn events(req: Request) -> Result<http_server::Response, Error> {
+/// `GET /events`: one Server-Sent Event a second until the client leaves or the server
+/// shuts down, which the stream answers with a `bye` event.
+///
+/// # Errors
+///
+/// Without the [`App`] state (a handler outside [`router`]).
+pub async fn events(req: Request) -> Result<http_server::Response, Error> {
     let (tx, response) = Options::new().response_for(&req);
     let app = req
         .state_arc::<App>()

@@ -19,7 +19,7 @@ const MAX_POST: u64 = 4096;
 
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>chat</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{height:20em;overflow:auto;border:1px solid #ccc;padding:.5em}</style>
+<link rel="stylesheet" href="/site.css">
 </head><body>
 <h1>chat <small id="mode"></small></h1>
 <div id="log"></div>

@@ -11,7 +11,8 @@ use http_server::{Request, Response};
 use http_stream::sse::{self, Event};
 
 const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>SSE clock</title></head>
+<html><head><meta charset="utf-8"><title>SSE clock</title>
+<link rel="stylesheet" href="/site.css"></head>
 <body>
 <h1>SSE clock</h1>
 <p>Server time: <strong id="time">connecting…</strong> (<span id="count">0</span> events)</p>

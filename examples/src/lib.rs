@@ -1,5 +1,5 @@
-//! Shared pieces of the examples: the listen-address argument, a tiny stderr logger, and
-//! the demo's sections (each also runnable on its own).
+//! Shared pieces of the examples: the listen-address argument, a tiny stderr logger, the
+//! one stylesheet of every page, and the demo's sections (each also runnable on its own).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -9,6 +9,30 @@ pub mod routes;
 pub mod upload;
 
 use std::io::Write;
+
+/// The repository's README: each of its Rust blocks is a doctest of this crate, which
+/// depends on everything they use (`cargo test -p examples --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+use http_server::{Request, Response};
+
+/// The stylesheet every example page links as `/site.css` (`static/css/site.css`).
+pub const SITE_CSS: &str = include_str!("../static/css/site.css");
+
+/// `GET /site.css` (or `HEAD`): [`SITE_CSS`]; `None` for any other request.
+pub fn site_css(req: &Request) -> Option<Response> {
+    let get = matches!(req.method(), "GET" | "HEAD");
+    (get && req.path() == "/site.css").then(stylesheet)
+}
+
+/// [`SITE_CSS`] as a response (cacheable for an hour).
+pub fn stylesheet() -> Response {
+    Response::bytes(200, SITE_CSS)
+        .header("Content-Type", "text/css; charset=utf-8")
+        .header("Cache-Control", "max-age=3600")
+}
 
 /// The listen address: the first command-line argument, or `default`.
 pub fn listen_addr(default: &str) -> String {

@@ -87,7 +87,8 @@ async fn admin(req: Request) -> Response {
     Response::html(
         200,
         format!(
-            "<!doctype html><title>admin</title><h1>Admin area</h1>\
+            "<!doctype html><title>admin</title>\
+             <link rel=\"stylesheet\" href=\"/site.css\"><h1>Admin area</h1>\
              <p>Signed in as <b>{}</b> (Basic authentication; the browser keeps sending \
              the credentials).</p><p>Path: <code>{}</code></p>",
             escape(user),

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Upload</title>
-<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}label{display:block;margin:.5em 0}</style>
+<link rel="stylesheet" href="/site.css">
 </head>
 <body>
 <h1>Upload files</h1>
@@ -71,11 +71,11 @@ async fn upload(req: &mut Request, dir: &Path) -> Response {
     };
     let hashes = std::mem::take(&mut *hashes.lock().unwrap());
     let mut html = String::from(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Received</title></head>\n<body>\n",
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Received</title>\n<link rel=\"stylesheet\" href=\"/site.css\"></head>\n<body>\n",
     );
     let title = uploads.fields().get("title").unwrap_or("");
     let _ = writeln!(html, "<h1>Received: {}</h1>", escape(title));
-    html.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>field</th><th>file</th><th>type</th><th>bytes</th><th>SHA-256</th></tr>\n");
+    html.push_str("<table>\n<tr><th>field</th><th>file</th><th>type</th><th>bytes</th><th>SHA-256</th></tr>\n");
     let total: u64 = uploads.files().iter().map(|f| f.size()).sum();
     for (file, h) in uploads.files().iter().zip(hashes) {
         let digest = if hash {

@@ -41,7 +41,7 @@
 //! use http_server::{Request, Server};
 //!
 //! fn main() -> std::io::Result<()> {
-//!     smol::block_on(async {
+//!     http_server::block_on(async {
 //!         let server = Server::bind("127.0.0.1:8080").await?;
 //!         let handle = server.serve(|_req: Request| async { "Hello, World!\n" });
 //!         println!("listening on http://{}", handle.local_addr());
@@ -61,6 +61,9 @@
 //! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
 //! any executor.
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` and every feature: each feature-gated item is
+// labelled with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod close;
 #[cfg(feature = "compression")]
@@ -117,6 +120,11 @@ pub use shared::ShutdownSignal;
 pub use tower::{HttpBody, TowerService};
 pub use upgrade::{OnUpgrade, Upgraded};
 
+/// Run a future to completion on the calling thread, driving the I/O reactor while it
+/// waits: the one function a `main` needs to serve with the default spawner
+/// (`smol::block_on` is the same function). It is async-io's, which this crate already
+/// runs on, so it needs no feature and no dependency in your `Cargo.toml`.
+pub use async_io::block_on;
 pub use bytes::Bytes;
 /// The rustls version the `tls` feature serves with (build its `ServerConfig` from here).
 #[cfg(feature = "tls")]

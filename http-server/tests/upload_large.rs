@@ -25,7 +25,7 @@ fn rss_kib() -> Option<u64> {
 #[test]
 fn one_gib_upload_in_bounded_memory() {
     if rss_kib().is_none() {
-        eprintln!("SKIPPED: no /proc/self/status");
+        upload_common::skip("one_gib_upload_in_bounded_memory", "no /proc/self/status");
         return;
     }
     const SIZE: u64 = 1 << 30;

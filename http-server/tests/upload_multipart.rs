@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use http_core::MultipartLimits;
-use http_server::multipart::{FormLimits, UploadOptions, query_form, read_form};
+use http_server::multipart::{FormLimits, UploadOptions, query_form, read_form, save_uploads};
 use http_server::testing::TestRequest;
 use http_server::{Request, Response};
 use upload_common::{Fnv, TempDir, Upload, multipart_body, tricky_content};
@@ -28,7 +28,10 @@ fn options(dir: &TempDir) -> impl Fn() -> UploadOptions + Send + Sync + 'static 
 #[test]
 fn curl_form_with_several_files_and_fields() {
     if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: curl is not installed");
+        upload_common::skip(
+            "curl_form_with_several_files_and_fields",
+            "curl is not installed",
+        );
         return;
     }
     let tmp = TempDir::new("curl");
@@ -522,4 +525,89 @@ fn urlencoded_forms_and_queries_have_limits() {
     }
     assert_eq!(get("/?a&b&c&d").0, 413);
     assert_eq!(get(&format!("/?k={}", "v".repeat(17))).0, 413);
+}
+
+/// File names: decoded by default, raw on request, and a sanitized name that stays one
+/// plain component of the save directory, for names a hostile client can send.
+#[test]
+fn file_names_are_decoded_and_sanitized() {
+    let tmp = TempDir::new("names");
+    let dir = tmp.path().to_path_buf();
+    let app = move |mut req: Request| {
+        let dir = dir.clone();
+        async move {
+            let mut uploads = match save_uploads(&mut req, UploadOptions::new(&dir)).await {
+                Ok(u) => u,
+                Err(e) => return e.response(),
+            };
+            let mut out = String::new();
+            for file in uploads.files_mut() {
+                let safe = file.sanitized_filename();
+                out.push_str(&format!(
+                    "{:?} {:?} {safe:?}\n",
+                    file.filename(),
+                    file.filename_raw()
+                ));
+                let to = dir.join(&safe);
+                file.persist(&to).await.unwrap();
+                assert_eq!(
+                    to.parent(),
+                    Some(dir.as_path()),
+                    "{safe:?} left the directory"
+                );
+            }
+            Response::text(200, out)
+        }
+    };
+    let dispositions = [
+        r#"filename="../../etc/passwd""#,
+        r#"filename="C:\\Users\\me\\cv.pdf""#,
+        r#"filename="%22quoted%22%0D%0A.txt""#,
+        r#"filename="100%25 done.txt""#,
+        r#"filename="fallback.txt"; filename*=UTF-8''na%C3%AFve%20%E2%82%AC.txt"#,
+        r#"filename=".."; filename*=UTF-8''..%2F..%2Fx"#,
+        r#"filename=".hidden""#,
+    ];
+    let mut body = Vec::new();
+    for (i, d) in dispositions.iter().enumerate() {
+        body.extend_from_slice(
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"f{i}\"; {d}\r\n\r\nx{i}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{B}--\r\n").as_bytes());
+    let req = TestRequest::post("/").header("Content-Type", CT).body(body);
+    let mut r = req.call_blocking(&app);
+    let text = r.text_blocking();
+    assert_eq!(r.status(), 200, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#""../../etc/passwd" "../../etc/passwd" "passwd""#,
+            r#""C:\\Users\\me\\cv.pdf" "C:\\Users\\me\\cv.pdf" "cv.pdf""#,
+            r#""\"quoted\"\r\n.txt" "%22quoted%22%0D%0A.txt" "_quoted___.txt""#,
+            r#""100%25 done.txt" "100%25 done.txt" "100%25 done.txt""#,
+            r#""naïve €.txt" "fallback.txt" "naïve €.txt""#,
+            r#""../../x" ".." "x""#,
+            r#"".hidden" ".hidden" "hidden""#,
+        ]
+    );
+    let mut saved: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    saved.sort();
+    assert_eq!(
+        saved,
+        [
+            "100%25 done.txt",
+            "_quoted___.txt",
+            "cv.pdf",
+            "hidden",
+            "naïve €.txt",
+            "passwd",
+            "x"
+        ]
+    );
 }

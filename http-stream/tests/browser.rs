@@ -219,11 +219,18 @@ fn chromium_event_source_receives_the_events() {
     let chromium = std::env::var_os("CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     if !chromium.is_file() {
-        eprintln!(
-            "SKIPPED chromium_event_source_receives_the_events: {} not found \
-             (apt-get install chromium, or set CHROMIUM; .ci/run installs it)",
+        // Under CI=true a skip is a failure: .ci/run installs Chromium, so a missing
+        // binary there is a broken install step, not a pass.
+        let why = format!(
+            "{} not found (apt-get install chromium, or set CHROMIUM)",
             chromium.display()
         );
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "chromium_event_source_receives_the_events: {why}, and CI=true does not allow skipping (.ci/run installs it)"
+            );
+        }
+        eprintln!("SKIPPED chromium_event_source_receives_the_events: {why} (.ci/run installs it)");
         return;
     }
 

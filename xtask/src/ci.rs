@@ -77,11 +77,15 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "doc",
-        what: "documentation (rustdoc, warnings denied)",
+        what: "documentation (rustdoc, warnings denied; http-server with all features too)",
         commands: |root| {
             let mut cmd = cargo_cmd(root);
             cmd.args(["doc", "--workspace", "--no-deps"]);
-            vec![cmd]
+            // The feature-gated APIs (tls, http, tower, serde) as docs.rs builds them:
+            // their docs and intra-doc links must be clean too.
+            let mut all = cargo_cmd(root);
+            all.args(["doc", "-p", "http-server", "--all-features", "--no-deps"]);
+            vec![cmd, all]
         },
     },
     Step {

@@ -16,6 +16,7 @@ pub struct FileInfo {
     pub(super) index: usize,
     pub(super) name: String,
     pub(super) filename: String,
+    pub(super) filename_raw: String,
     pub(super) content_type: Option<String>,
     pub(super) path: PathBuf,
 }
@@ -31,10 +32,24 @@ impl FileInfo {
         &self.name
     }
 
-    /// The file name the client sent (possibly empty). Never use it as a path
-    /// unsanitized.
+    /// The file name the client meant, decoded (possibly empty): `filename*` when sent,
+    /// else `filename` with the browsers' `%22`, `%0D`, `%0A` escapes decoded. Never use
+    /// it as a path: [`sanitized_filename`](Self::sanitized_filename) is safe there.
     pub fn filename(&self) -> &str {
         &self.filename
+    }
+
+    /// The `filename` parameter exactly as sent (quotes and backslash escapes removed,
+    /// nothing decoded).
+    pub fn filename_raw(&self) -> &str {
+        &self.filename_raw
+    }
+
+    /// [`filename`](Self::filename) made safe as one component of a save path (see
+    /// [`sanitize_filename`](super::sanitize_filename)): no separators, no `..`, no
+    /// control characters, no leading dot, bounded length, `"file"` when nothing is left.
+    pub fn sanitized_filename(&self) -> String {
+        super::sanitize_filename(&self.filename)
     }
 
     /// The Content-Type the client sent, if any.
@@ -68,9 +83,30 @@ impl UploadedFile {
         self.info.name()
     }
 
-    /// The file name the client sent.
+    /// The file name the client meant, decoded (see [`FileInfo::filename`]). Never use it
+    /// as a path: [`sanitized_filename`](Self::sanitized_filename) is safe there.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(file: &mut http_server::multipart::UploadedFile) -> std::io::Result<()> {
+    /// let to = std::path::Path::new("/srv/files").join(file.sanitized_filename());
+    /// file.persist(&to).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn filename(&self) -> &str {
         self.info.filename()
+    }
+
+    /// The `filename` parameter exactly as sent (see [`FileInfo::filename_raw`]).
+    pub fn filename_raw(&self) -> &str {
+        self.info.filename_raw()
+    }
+
+    /// The file name made safe as one component of a save path (see
+    /// [`FileInfo::sanitized_filename`]).
+    pub fn sanitized_filename(&self) -> String {
+        self.info.sanitized_filename()
     }
 
     /// The Content-Type the client sent, if any.

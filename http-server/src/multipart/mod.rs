@@ -14,6 +14,10 @@
 //! - [`parse_form`], [`read_form`] and [`query_form`] decode
 //!   `application/x-www-form-urlencoded` text with [`FormLimits`].
 //!
+//! File names come decoded ([`UploadedFile::filename`], [`Part::filename`]), raw on request
+//! (`filename_raw`), and made safe for a save path by [`sanitize_filename`]
+//! ([`UploadedFile::sanitized_filename`]).
+//!
 //! Every error is an [`UploadError`] with the [status](UploadError::status) to answer:
 //! 413 for a limit, 400 for a malformed body, 500 for the server's own I/O.
 //!
@@ -43,12 +47,14 @@
 //! ```
 
 mod error;
+mod filename;
 mod files;
 mod form;
 mod reader;
 mod save;
 
 pub use error::{Limit, UploadError};
+pub use filename::{FALLBACK_FILENAME, MAX_FILENAME_BYTES, sanitize_filename};
 pub use files::{FileInfo, UploadedFile, Uploads};
 pub use form::{FormLimits, parse_form, query_form, read_form};
 pub use http_core::{MultipartError, MultipartLimits, PartHead};

@@ -1,5 +1,6 @@
 //! [`Multipart`]: a request body read part by part.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -200,8 +201,16 @@ impl Part<'_> {
         self.head.name()
     }
 
-    /// The file name as sent, for file parts. Never use it as a path unsanitized.
-    pub fn filename(&self) -> Option<&str> {
+    /// The file name the client meant, decoded, for file parts: `filename*` when sent,
+    /// else `filename` with the browsers' `%22`, `%0D`, `%0A` escapes decoded. Never use
+    /// it as a path: pass it through [`sanitize_filename`](super::sanitize_filename).
+    pub fn filename(&self) -> Option<Cow<'_, str>> {
+        super::filename::decode_filename(&self.head)
+    }
+
+    /// The `filename` parameter exactly as sent (quotes and backslash escapes removed,
+    /// nothing decoded), for file parts.
+    pub fn filename_raw(&self) -> Option<&str> {
         self.head.filename()
     }
 

@@ -305,7 +305,8 @@ async fn save(
         let mut info = FileInfo {
             index: files.len(),
             name: part.name().to_owned(),
-            filename: part.filename().unwrap_or("").to_owned(),
+            filename: part.filename().unwrap_or_default().into_owned(),
+            filename_raw: part.filename_raw().unwrap_or("").to_owned(),
             content_type: part.content_type().map(str::to_owned),
             path: temp.path.clone(),
         };

@@ -17,6 +17,17 @@ use http_server::multipart::{UploadEvent, UploadOptions, save_uploads};
 use http_server::testing::TestRequest;
 use http_server::{Request, Response, Server, ServerHandle};
 
+/// Report that `test` cannot run (`why`): a notice on stderr, and the caller returns.
+/// Under `CI=true` this panics instead: CI installs every tool the tests use, so a skip
+/// there is a failure, not a pass that hides a missing install step (the same rule as
+/// `integration_tests::skip`, which this package cannot depend on).
+pub fn skip(test: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: {why}, and CI=true does not allow skipping (.ci/run installs it)");
+    }
+    eprintln!("SKIPPED {test}: {why} (.ci/run installs it)");
+}
+
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
     future::block_on(fut.or(async {
         Timer::after(Duration::from_secs(60)).await;
