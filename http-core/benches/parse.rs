@@ -15,6 +15,16 @@
 //!   one byte at a time): the cost must stay linear in the bytes received.
 //!
 //! Run with: `cargo bench -p http-core` (or `cargo xtask bench core` for the ratio table).
+//!
+//! Instruction counts, which do not depend on the machine's load: with
+//! `PARSE_LOOP=<group>/<function>:<iterations>` the binary runs that one case a fixed
+//! number of times instead of criterion, so `valgrind --tool=callgrind` counts it (run
+//! it twice with different iteration counts and divide the difference):
+//!
+//! ```text
+//! cargo bench -p http-core --bench parse --no-run
+//! PARSE_LOOP=browser_get/engine:10000 valgrind --tool=callgrind target/release/deps/parse-*
+//! ```
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -304,7 +314,42 @@ fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// Run one case `iters` times (see the module docs): `case` is `group/function`.
+fn run_loop(case: &str, iters: u64) {
+    let batch: Vec<u8> = BROWSER_GET.repeat(16);
+    let post = chunked_post_bytes();
+    let (mut conn, res, mut out) = (connection(), response(), Vec::with_capacity(16 * 4096));
+    let (bytes, engine) = match case {
+        "browser_get/httparse" => (BROWSER_GET, false),
+        "browser_get/engine" => (BROWSER_GET, true),
+        "pipelined_16/httparse" => (&batch[..], false),
+        "pipelined_16/engine" => (&batch[..], true),
+        "chunked_post/httparse" => (&post[..], false),
+        "chunked_post/engine" => (&post[..], true),
+        other => panic!("PARSE_LOOP: unknown case {other}"),
+    };
+    let chunked = case.starts_with("chunked_post");
+    let mut answered = 0;
+    for _ in 0..iters {
+        answered += match (engine, chunked) {
+            (true, _) => {
+                out.clear();
+                conn.receive(black_box(bytes));
+                serve(&mut conn, &res, &mut out)
+            }
+            (false, false) => httparse_all(black_box(bytes)),
+            (false, true) => httparse_chunked(black_box(bytes)),
+        };
+    }
+    black_box(answered);
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("PARSE_LOOP") {
+        let (case, iters) = spec.split_once(':').expect("PARSE_LOOP=<case>:<iterations>");
+        run_loop(case, iters.parse().expect("iterations"));
+        return;
+    }
     // What `criterion_group!`/`criterion_main!` expand to, minus an undocumented `pub fn`.
     let mut c = criterion();
     browser_get(&mut c);
