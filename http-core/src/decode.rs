@@ -197,31 +197,39 @@ impl Chunked {
                     self.state = self.after_size_line(trailer_raw);
                 }
                 State::Trailer { line_len } => {
-                    if trailer_raw.len() >= limits.trailer_bytes() {
+                    // The rest of the line at once, up to and including its LF: the same
+                    // verdicts, in the same order, as byte by byte (the limit is checked
+                    // before each byte is kept, the line end once it is there).
+                    let rest = &input[i..];
+                    let lf = memchr::memchr(b'\n', rest);
+                    let take = lf.map_or(rest.len(), |p| p + 1);
+                    if trailer_raw.len() + take > limits.trailer_bytes() {
                         return Err(RecvError::TrailersTooLarge);
                     }
-                    trailer_raw.push(b);
-                    if b == b'\n' {
-                        let has_cr = line_len > 0 && trailer_raw[trailer_raw.len() - 2] == b'\r';
-                        if !has_cr && !config.allow_bare_lf {
-                            return Err(RecvError::BareLf);
-                        }
-                        let content = line_len - usize::from(has_cr);
-                        if content == 0 {
-                            self.state = State::Done;
-                            let step = if trailer_raw.len() <= 2 {
-                                Step::End
-                            } else {
-                                Step::Trailers
-                            };
-                            return Ok((i + 1, step));
-                        }
-                        self.state = State::Trailer { line_len: 0 };
-                    } else {
+                    trailer_raw.extend_from_slice(&rest[..take]);
+                    i += take;
+                    if lf.is_none() {
                         self.state = State::Trailer {
-                            line_len: line_len + 1,
+                            line_len: line_len + take,
                         };
+                        continue;
                     }
+                    let line_len = line_len + take - 1;
+                    let has_cr = line_len > 0 && trailer_raw[trailer_raw.len() - 2] == b'\r';
+                    if !has_cr && !config.allow_bare_lf {
+                        return Err(RecvError::BareLf);
+                    }
+                    if line_len == usize::from(has_cr) {
+                        self.state = State::Done;
+                        let step = if trailer_raw.len() <= 2 {
+                            Step::End
+                        } else {
+                            Step::Trailers
+                        };
+                        return Ok((i, step));
+                    }
+                    self.state = State::Trailer { line_len: 0 };
+                    continue;
                 }
                 State::Done => return Ok((i, Step::End)),
             }

@@ -1,6 +1,6 @@
 //! Response head writer and body encoders (RFC 9112 §4, §6, §7).
 
-use crate::head::{Headers, ResponseHead, Version};
+use crate::head::{Headers, ResponseHead, Version, token_eq};
 use crate::limits::{Config, name_len_bit};
 use crate::parse::{parse_digits, trim};
 use crate::status::reason_phrase;
@@ -69,16 +69,16 @@ pub(crate) fn write_head(
     for (n, value) in head.headers().iter_bytes() {
         name_lens |= name_len_bit(n.len());
         match (n.len(), n[0] | 0x20) {
-            (14, b'c') if n.eq_ignore_ascii_case(b"content-length") => {
+            (14, b'c') if token_eq(n, b"content-length") => {
                 // A Content-Length header counts unless a length was set explicitly.
                 if !head.is_length_set() || length.is_none() {
                     length = parse_digits(trim(value)).or(length);
                 }
                 continue;
             }
-            (17, b't') if n.eq_ignore_ascii_case(b"transfer-encoding") => continue,
-            (4, b'd') if n.eq_ignore_ascii_case(b"date") => has_date = true,
-            (10, b'c') if n.eq_ignore_ascii_case(b"connection") => {
+            (17, b't') if token_eq(n, b"transfer-encoding") => continue,
+            (4, b'd') if token_eq(n, b"date") => has_date = true,
+            (10, b'c') if token_eq(n, b"connection") => {
                 if value
                     .split(|&b| b == b',')
                     .any(|t| trim(t).eq_ignore_ascii_case(b"close"))

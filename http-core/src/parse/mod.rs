@@ -21,7 +21,7 @@ mod framing;
 mod target;
 
 use crate::error::RecvError;
-use crate::head::{RequestHead, Version, is_tchar};
+use crate::head::{RequestHead, Version, is_tchar, token_eq};
 use crate::limits::{Config, MAX_HEADERS_CAP};
 
 use fields::expect_continue;
@@ -322,7 +322,7 @@ fn run_httparse_once(
         head.headers.push_offsets(off(name), v);
         // Dispatch on (length, first letter) before comparing whole names.
         match (name.len(), name[0] | 0x20) {
-            (4, b'h') if name.eq_ignore_ascii_case(b"host") => {
+            (4, b'h') if token_eq(name, b"host") => {
                 host_count += 1;
                 // RFC 9112 §3.2: exactly one Host; RFC 9110 §7.2: host[:port].
                 if host_count > 1 {
@@ -332,7 +332,7 @@ fn run_httparse_once(
                     return Err(RecvError::BadHost);
                 }
             }
-            (14, b'c') if name.eq_ignore_ascii_case(b"content-length") => {
+            (14, b'c') if token_eq(name, b"content-length") => {
                 // RFC 9110 §8.6 / RFC 9112 §6.3 item 5: digits only; identical repeats
                 // (as separate fields or a list) are one value; differing ones are fatal.
                 for item in value.split(|&b| b == b',') {
@@ -345,11 +345,20 @@ fn run_httparse_once(
                     }
                 }
             }
-            (17, b't') if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            (17, b't') if token_eq(name, b"transfer-encoding") => {
                 transfer_encoding = transfer_encoding.add(value)?;
             }
-            (10, b'c') if name.eq_ignore_ascii_case(b"connection") => {
-                // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list.
+            (10, b'c') if token_eq(name, b"connection") => {
+                // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list. The
+                // usual values, as sent, are compared whole first.
+                if value == b"keep-alive" {
+                    info.keep_alive = true;
+                    continue;
+                }
+                if value == b"close" {
+                    info.close = true;
+                    continue;
+                }
                 for token in value.split(|&b| b == b',') {
                     let token = trim(token);
                     if token.eq_ignore_ascii_case(b"close") {
@@ -359,7 +368,7 @@ fn run_httparse_once(
                     }
                 }
             }
-            (6, b'e') if name.eq_ignore_ascii_case(b"expect") => {
+            (6, b'e') if token_eq(name, b"expect") => {
                 info.expect_continue |= expect_continue(value, minor)?;
             }
             _ => {}
