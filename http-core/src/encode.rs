@@ -36,6 +36,10 @@ pub(crate) struct HeadOutcome {
     pub(crate) upgrade: bool,
 }
 
+/// The lengths of the names `write_head` looks at (`Date`, `Connection`,
+/// `Content-Length`, `Transfer-Encoding`), as bits of [`name_len_bit`].
+const ENGINE_NAME_LENS: u64 = 1 << 4 | 1 << 10 | 1 << 14 | 1 << 17;
+
 /// Write a final (or 101) response head into `out`.
 ///
 /// `close` says whether the connection already must close; `http10_keep_alive` whether
@@ -66,7 +70,16 @@ pub(crate) fn write_head(
         out.truncate(mark);
         return None;
     }
-    for (n, value) in head.headers().iter_bytes() {
+    let fast = head
+        .headers()
+        .wire()
+        .filter(|_| head.headers().name_lens() & ENGINE_NAME_LENS == 0);
+    if let Some(wire) = fast {
+        // No name the engine treats specially can be among them: one copy.
+        out.extend_from_slice(wire);
+        name_lens = head.headers().name_lens();
+    }
+    for (n, value) in head.headers().iter_bytes().filter(|_| fast.is_none()) {
         name_lens |= name_len_bit(n.len());
         match (n.len(), n[0] | 0x20) {
             (14, b'c') if token_eq(n, b"content-length") => {
