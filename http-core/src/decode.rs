@@ -1,7 +1,7 @@
 //! Request body decoders: Content-Length and chunked (RFC 9112 §6.2, §7.1).
 
 use crate::error::RecvError;
-use crate::limits::Config;
+use crate::limits::{Config, Limits};
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,12 @@ impl Chunked {
                     return Ok((i + n, Step::Data { start: i, len: n }));
                 }
                 State::DataCr => {
+                    if input[i..].starts_with(b"\r\n") {
+                        // The usual line end at hand: both bytes at once.
+                        self.state = self.next_line();
+                        i += 2;
+                        continue;
+                    }
                     self.state = match b {
                         b'\r' => State::DataLf,
                         b'\n' if config.allow_bare_lf => self.next_line(),
@@ -144,6 +150,16 @@ impl Chunked {
                     self.state = self.next_line();
                 }
                 State::Size { any } => {
+                    if !any && self.line_len == 0 {
+                        // A whole plain line at hand (the usual case) is read at once, with
+                        // the outcome byte by byte would give; anything else goes on below.
+                        if let Some((used, size)) = plain_size_line(&input[i..], limits) {
+                            self.size = size;
+                            self.state = self.after_size_line(trailer_raw);
+                            i += used;
+                            continue;
+                        }
+                    }
                     self.count_line_byte(limits.chunk_line_bytes())?;
                     if let Some(d) = hex(b) {
                         // RFC 9112 §7.1: chunk-size = 1*HEXDIG; refuse what u64 cannot hold.
@@ -281,6 +297,26 @@ impl Chunked {
     pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
+}
+
+/// A whole chunk-size line without extensions or whitespace (`1a2\r\n`) at the start of
+/// `input`, within the line limit: its length and the size. `None` for anything else,
+/// which the byte-by-byte path then reads (or refuses) as it comes.
+#[inline]
+fn plain_size_line(input: &[u8], limits: &Limits) -> Option<(usize, u64)> {
+    let mut size: u64 = 0;
+    // At most 16 digits, so the size cannot overflow.
+    for (i, &b) in input.iter().enumerate().take(17) {
+        match hex(b) {
+            Some(d) if i < 16 => size = size << 4 | u64::from(d),
+            // The digits and the CR count against the line limit, as byte by byte.
+            None if i > 0 && b == b'\r' && input.get(i + 1) == Some(&b'\n') => {
+                return (i < limits.chunk_line_bytes()).then_some((i + 2, size));
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -58,17 +58,19 @@ pub(crate) fn parse_trailers(
     trailers: &mut Headers,
 ) -> Result<(), RecvError> {
     trailers.reset_with_raw(raw);
-    // A section of n lines (the blank one included) holds at most n - 1 fields: the usual
-    // short one is parsed into a few slots, so 64 are not filled in first.
+    // The usual short section is parsed into a few slots, so 64 are not filled in first;
+    // one with more fields is parsed again with all of them.
     let max = config.limits.headers();
-    if memchr::memchr_iter(b'\n', raw).count() <= 8 {
-        let mut slots = [httparse::EMPTY_HEADER; 8];
-        let n = max.min(slots.len());
-        push_trailers(raw, &mut slots[..n], trailers)
-    } else {
-        let mut slots = [httparse::EMPTY_HEADER; 64];
-        let n = max.min(slots.len());
-        push_trailers(raw, &mut slots[..n], trailers)
+    let mut slots = [httparse::EMPTY_HEADER; 8];
+    let n = max.min(slots.len());
+    match push_trailers(raw, &mut slots[..n], trailers) {
+        Err(RecvError::TrailersTooLarge) if max > n => {
+            trailers.reset_with_raw(raw);
+            let mut slots = [httparse::EMPTY_HEADER; 64];
+            let n = max.min(slots.len());
+            push_trailers(raw, &mut slots[..n], trailers)
+        }
+        other => other,
     }
 }
 
