@@ -346,7 +346,9 @@ fn run_loop(case: &str, iters: u64) {
 
 fn main() {
     if let Ok(spec) = std::env::var("PARSE_LOOP") {
-        let (case, iters) = spec.split_once(':').expect("PARSE_LOOP=<case>:<iterations>");
+        let (case, iters) = spec
+            .split_once(':')
+            .expect("PARSE_LOOP=<case>:<iterations>");
         run_loop(case, iters.parse().expect("iterations"));
         return;
     }

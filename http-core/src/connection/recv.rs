@@ -33,6 +33,12 @@ impl Connection {
             // The states that need no work answer at once, without the body path's frame.
             ReadState::Done => return Ok(Next::Paused),
             ReadState::Head => self.poll_head(),
+            // A request without a body (or with all of it read): its end.
+            ReadState::Body(Decoder::Length(0)) => {
+                self.read = ReadState::Done;
+                self.finish_exchange_if_done();
+                return Ok(Next::Event(Event::End));
+            }
             _ => self.poll_read(),
         };
         match poll {

@@ -4,13 +4,20 @@ use std::fmt;
 use std::ops::Range;
 
 use super::static_header::StaticHeader;
-use crate::limits::name_len_bit;
 use super::{is_valid_name, is_valid_value};
+use crate::limits::name_len_bit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     pub(crate) start: u32,
     pub(crate) end: u32,
+}
+
+fn span(r: Range<usize>) -> Span {
+    Span {
+        start: r.start as u32,
+        end: r.end as u32,
+    }
 }
 
 impl Span {
@@ -342,6 +349,28 @@ impl Headers {
     #[inline]
     pub(crate) fn reserve(&mut self, fields: usize) {
         self.entries.reserve(fields);
+    }
+
+    /// [`push_offsets`](Self::push_offsets) for every field of `fields`, with one
+    /// capacity check for all of them.
+    #[inline]
+    pub(crate) fn extend_offsets<I>(&mut self, fields: I)
+    where
+        I: ExactSizeIterator<Item = (Range<usize>, Range<usize>)>,
+    {
+        if fields.len() > 1 {
+            self.entries.reserve(fields.len());
+            if let Entries::Many(v) = &mut self.entries {
+                v.extend(fields.map(|(name, value)| Entry::Buf {
+                    name: span(name),
+                    value: span(value),
+                }));
+                return;
+            }
+        }
+        for (name, value) in fields {
+            self.push_offsets(name, value);
+        }
     }
 
     #[inline]

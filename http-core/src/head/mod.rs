@@ -91,7 +91,11 @@ mod tests {
         let mut checked = 0;
         for a in (0..=255u8).filter(|&b| is_tchar(b)) {
             for &b in &lower {
-                assert_eq!(token_eq(&[a], &[b]), [a].eq_ignore_ascii_case(&[b]), "{a} {b}");
+                assert_eq!(
+                    token_eq(&[a], &[b]),
+                    [a].eq_ignore_ascii_case(&[b]),
+                    "{a} {b}"
+                );
                 checked += 1;
             }
         }
