@@ -249,19 +249,53 @@ fn higher_minor_digit(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// Header slots on the stack for the usual head; one with more fields is parsed again
+/// with [`MAX_HEADERS_CAP`] of them (a 32 KiB frame, kept off the common path).
+const FEW_HEADERS: usize = 64;
+
 fn run_httparse_once(
     buf: &[u8],
     config: &Config,
     head: &mut RequestHead,
 ) -> Result<Option<HeadStatus>, RecvError> {
     let max_headers = config.limits.headers();
-    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
-    let mut req = httparse::Request::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut req,
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); FEW_HEADERS];
+    match run_httparse_in(
         buf,
-        &mut slots[..max_headers],
-    );
+        config,
+        head,
+        &mut slots[..max_headers.min(FEW_HEADERS)],
+    ) {
+        Err(RecvError::TooManyHeaders) if max_headers > FEW_HEADERS => {
+            run_httparse_many(buf, config, head)
+        }
+        other => other,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn run_httparse_many(
+    buf: &[u8],
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<Option<HeadStatus>, RecvError> {
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
+    let max_headers = config.limits.headers();
+    run_httparse_in(buf, config, head, &mut slots[..max_headers])
+}
+
+/// Parse `buf` with httparse into `slots` (as many as the limit allows) and fill `head`.
+#[inline(always)]
+fn run_httparse_in<'b>(
+    buf: &'b [u8],
+    config: &Config,
+    head: &mut RequestHead,
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<HeadStatus>, RecvError> {
+    let mut req = httparse::Request::new(&mut []);
+    let parsed =
+        httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
