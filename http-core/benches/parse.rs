@@ -323,8 +323,11 @@ fn criterion() -> Criterion {
 fn run_loop(case: &str, iters: u64) -> Duration {
     let batch: Vec<u8> = BROWSER_GET.repeat(16);
     let post = chunked_post_bytes();
+    let head16 = big_head(16 * 1024);
     let (mut conn, res, mut out) = (connection(), response(), Vec::with_capacity(16 * 4096));
     let (bytes, engine) = match case {
+        "head_split/httparse_16k" => (&head16[..], false),
+        "head_split/whole_16k" => (&head16[..], true),
         "browser_get/httparse" => (BROWSER_GET, false),
         "browser_get/engine" => (BROWSER_GET, true),
         "pipelined_16/httparse" => (&batch[..], false),
