@@ -15,6 +15,20 @@
 //!   one byte at a time): the cost must stay linear in the bytes received.
 //!
 //! Run with: `cargo bench -p http-core` (or `cargo xtask bench core` for the ratio table).
+//!
+//! Instruction counts, which do not depend on the machine's load: with
+//! `PARSE_LOOP=<group>/<function>:<iterations>` the binary runs that one case a fixed
+//! number of times instead of criterion, so `valgrind --tool=callgrind` counts it (run
+//! it twice with different iteration counts and divide the difference):
+//!
+//! ```text
+//! cargo bench -p http-core --bench parse --no-run
+//! PARSE_LOOP=browser_get/engine:10000 valgrind --tool=callgrind target/release/deps/parse-*
+//! ```
+//!
+//! With `PARSE_MIN=<rounds>` it times short batches of each case, engine and httparse
+//! alternating, and prints the fastest batch of each and their ratio: on a shared,
+//! loaded machine the fastest batch is the one nothing preempted.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -304,7 +318,83 @@ fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// Run one case `iters` times (see the module docs): `case` is `group/function`. Returns
+/// the time the loop took, after one untimed pass to warm up.
+fn run_loop(case: &str, iters: u64) -> Duration {
+    let batch: Vec<u8> = BROWSER_GET.repeat(16);
+    let post = chunked_post_bytes();
+    let head16 = big_head(16 * 1024);
+    let (mut conn, res, mut out) = (connection(), response(), Vec::with_capacity(16 * 4096));
+    let (bytes, engine) = match case {
+        "head_split/httparse_16k" => (&head16[..], false),
+        "head_split/whole_16k" => (&head16[..], true),
+        "browser_get/httparse" => (BROWSER_GET, false),
+        "browser_get/engine" => (BROWSER_GET, true),
+        "pipelined_16/httparse" => (&batch[..], false),
+        "pipelined_16/engine" => (&batch[..], true),
+        "chunked_post/httparse" => (&post[..], false),
+        "chunked_post/engine" => (&post[..], true),
+        other => panic!("PARSE_LOOP: unknown case {other}"),
+    };
+    let chunked = case.starts_with("chunked_post");
+    let mut one = || match (engine, chunked) {
+        (true, _) => {
+            out.clear();
+            conn.receive(black_box(bytes));
+            serve(&mut conn, &res, &mut out)
+        }
+        (false, false) => httparse_all(black_box(bytes)),
+        (false, true) => httparse_chunked(black_box(bytes)),
+    };
+    let mut answered = one();
+    let start = std::time::Instant::now();
+    for _ in 0..iters {
+        answered += one();
+    }
+    let took = start.elapsed();
+    black_box(answered);
+    took
+}
+
+/// The fastest of many short batches of engine and httparse, alternating, for each case
+/// (see the module docs): on a loaded machine the minimum is the run nothing preempted.
+fn min_of_batches(rounds: u32) {
+    const BATCH: u64 = 500;
+    println!("case                     httparse     engine   ratio  (fastest of {rounds} batches)");
+    for (case, label) in [
+        ("browser_get", "browser GET"),
+        ("pipelined_16", "16 pipelined GETs"),
+        ("chunked_post", "chunked POST"),
+    ] {
+        let mut best = [f64::MAX; 2];
+        for _ in 0..rounds {
+            for (i, side) in ["httparse", "engine"].into_iter().enumerate() {
+                let took = run_loop(&format!("{case}/{side}"), BATCH);
+                let ns = took.as_nanos() as f64 / BATCH as f64;
+                best[i] = best[i].min(ns);
+            }
+        }
+        println!(
+            "{label:<22} {:>8.0} ns {:>7.0} ns  {:>5.2}x",
+            best[0],
+            best[1],
+            best[1] / best[0]
+        );
+    }
+}
+
 fn main() {
+    if let Ok(rounds) = std::env::var("PARSE_MIN") {
+        min_of_batches(rounds.parse().expect("PARSE_MIN=<rounds>"));
+        return;
+    }
+    if let Ok(spec) = std::env::var("PARSE_LOOP") {
+        let (case, iters) = spec
+            .split_once(':')
+            .expect("PARSE_LOOP=<case>:<iterations>");
+        let _ = run_loop(case, iters.parse().expect("iterations"));
+        return;
+    }
     // What `criterion_group!`/`criterion_main!` expand to, minus an undocumented `pub fn`.
     let mut c = criterion();
     browser_get(&mut c);

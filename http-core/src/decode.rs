@@ -1,7 +1,7 @@
 //! Request body decoders: Content-Length and chunked (RFC 9112 §6.2, §7.1).
 
 use crate::error::RecvError;
-use crate::limits::Config;
+use crate::limits::{Config, Limits};
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,12 @@ impl Chunked {
                     return Ok((i + n, Step::Data { start: i, len: n }));
                 }
                 State::DataCr => {
+                    if input[i..].starts_with(b"\r\n") {
+                        // The usual line end at hand: both bytes at once.
+                        self.state = self.next_line();
+                        i += 2;
+                        continue;
+                    }
                     self.state = match b {
                         b'\r' => State::DataLf,
                         b'\n' if config.allow_bare_lf => self.next_line(),
@@ -144,6 +150,20 @@ impl Chunked {
                     self.state = self.next_line();
                 }
                 State::Size { any } => {
+                    if !any && self.line_len == 0 {
+                        // A whole plain line at hand (the usual case) is read at once, with
+                        // the outcome byte by byte would give; anything else goes on below.
+                        let ext_left = limits.chunk_ext_bytes().saturating_sub(self.ext_bytes);
+                        if let Some((used, size, ext)) =
+                            plain_size_line(&input[i..], limits, ext_left)
+                        {
+                            self.ext_bytes += ext;
+                            self.size = size;
+                            self.state = self.after_size_line(trailer_raw);
+                            i += used;
+                            continue;
+                        }
+                    }
                     self.count_line_byte(limits.chunk_line_bytes())?;
                     if let Some(d) = hex(b) {
                         // RFC 9112 §7.1: chunk-size = 1*HEXDIG; refuse what u64 cannot hold.
@@ -196,32 +216,45 @@ impl Chunked {
                     }
                     self.state = self.after_size_line(trailer_raw);
                 }
-                State::Trailer { line_len } => {
-                    if trailer_raw.len() >= limits.trailer_bytes() {
-                        return Err(RecvError::TrailersTooLarge);
-                    }
-                    trailer_raw.push(b);
-                    if b == b'\n' {
+                State::Trailer { mut line_len } => {
+                    // Whole lines at once, up to and including their LF: the same verdicts,
+                    // in the same order, as byte by byte (the limit is checked before each
+                    // byte is kept, the line end once it is there).
+                    let rest = &input[i..];
+                    let mut from = 0;
+                    for lf in memchr::memchr_iter(b'\n', rest) {
+                        if trailer_raw.len() + (lf + 1 - from) > limits.trailer_bytes() {
+                            return Err(RecvError::TrailersTooLarge);
+                        }
+                        trailer_raw.extend_from_slice(&rest[from..=lf]);
+                        line_len += lf - from;
+                        from = lf + 1;
                         let has_cr = line_len > 0 && trailer_raw[trailer_raw.len() - 2] == b'\r';
                         if !has_cr && !config.allow_bare_lf {
                             return Err(RecvError::BareLf);
                         }
-                        let content = line_len - usize::from(has_cr);
-                        if content == 0 {
+                        if line_len == usize::from(has_cr) {
                             self.state = State::Done;
                             let step = if trailer_raw.len() <= 2 {
                                 Step::End
                             } else {
                                 Step::Trailers
                             };
-                            return Ok((i + 1, step));
+                            return Ok((i + from, step));
                         }
-                        self.state = State::Trailer { line_len: 0 };
-                    } else {
-                        self.state = State::Trailer {
-                            line_len: line_len + 1,
-                        };
+                        line_len = 0;
                     }
+                    // A partial line: keep it and wait for the rest.
+                    let tail = rest.len() - from;
+                    if trailer_raw.len() + tail > limits.trailer_bytes() {
+                        return Err(RecvError::TrailersTooLarge);
+                    }
+                    trailer_raw.extend_from_slice(&rest[from..]);
+                    self.state = State::Trailer {
+                        line_len: line_len + tail,
+                    };
+                    i = input.len();
+                    continue;
                 }
                 State::Done => return Ok((i, Step::End)),
             }
@@ -273,6 +306,50 @@ impl Chunked {
     pub(crate) fn is_done(&self) -> bool {
         self.state == State::Done
     }
+}
+
+/// A whole chunk-size line at the start of `input`: hex digits, then either the CRLF or
+/// extensions (`;` and bytes other than controls but HTAB) and the CRLF, within the line
+/// limit and the extension budget left (`ext_left` bytes). Returns the line's length,
+/// the size and the extension bytes. `None` for anything else (whitespace after the size,
+/// a partial line, any error), which the byte-by-byte path then reads or refuses as it
+/// comes, so the outcome is the same.
+#[inline]
+fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(usize, u64, usize)> {
+    let mut size: u64 = 0;
+    let mut digits = 0;
+    // At most 16 digits, so the size cannot overflow.
+    while digits < input.len().min(17) {
+        match hex(input[digits]) {
+            Some(d) if digits < 16 => size = size << 4 | u64::from(d),
+            Some(_) => return None,
+            None => break,
+        }
+        digits += 1;
+    }
+    if digits == 0 || digits > 16 {
+        return None;
+    }
+    // The line's end: right after the digits, or after the extensions.
+    let cr = match input.get(digits)? {
+        b'\r' => digits,
+        b';' => {
+            let ext = &input[digits..];
+            let end = ext
+                .iter()
+                .position(|&b| b == b'\r' || (b < 0x20 && b != b'\t') || b == 0x7f)?;
+            if ext[end] != b'\r' || end > ext_left {
+                return None;
+            }
+            digits + end
+        }
+        _ => return None,
+    };
+    // The digits, the extensions and the CR count against the line limit.
+    if input.get(cr + 1) != Some(&b'\n') || cr >= limits.chunk_line_bytes() {
+        return None;
+    }
+    Some((cr + 2, size, cr - digits))
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -1,6 +1,6 @@
 //! Response head writer and body encoders (RFC 9112 §4, §6, §7).
 
-use crate::head::{Headers, ResponseHead, Version};
+use crate::head::{Headers, ResponseHead, Version, token_eq};
 use crate::limits::{Config, name_len_bit};
 use crate::parse::{parse_digits, trim};
 use crate::status::reason_phrase;
@@ -36,6 +36,10 @@ pub(crate) struct HeadOutcome {
     pub(crate) upgrade: bool,
 }
 
+/// The lengths of the names `write_head` looks at (`Date`, `Connection`,
+/// `Content-Length`, `Transfer-Encoding`), as bits of [`name_len_bit`].
+const ENGINE_NAME_LENS: u64 = 1 << 4 | 1 << 10 | 1 << 14 | 1 << 17;
+
 /// Write a final (or 101) response head into `out`.
 ///
 /// `close` says whether the connection already must close; `http10_keep_alive` whether
@@ -66,19 +70,28 @@ pub(crate) fn write_head(
         out.truncate(mark);
         return None;
     }
-    for (n, value) in head.headers().iter_bytes() {
+    let fast = head
+        .headers()
+        .wire()
+        .filter(|_| head.headers().name_lens() & ENGINE_NAME_LENS == 0);
+    if let Some(wire) = fast {
+        // No name the engine treats specially can be among them: one copy.
+        out.extend_from_slice(wire);
+        name_lens = head.headers().name_lens();
+    }
+    for (n, value) in head.headers().iter_bytes().filter(|_| fast.is_none()) {
         name_lens |= name_len_bit(n.len());
         match (n.len(), n[0] | 0x20) {
-            (14, b'c') if n.eq_ignore_ascii_case(b"content-length") => {
+            (14, b'c') if token_eq(n, b"content-length") => {
                 // A Content-Length header counts unless a length was set explicitly.
                 if !head.is_length_set() || length.is_none() {
                     length = parse_digits(trim(value)).or(length);
                 }
                 continue;
             }
-            (17, b't') if n.eq_ignore_ascii_case(b"transfer-encoding") => continue,
-            (4, b'd') if n.eq_ignore_ascii_case(b"date") => has_date = true,
-            (10, b'c') if n.eq_ignore_ascii_case(b"connection") => {
+            (17, b't') if token_eq(n, b"transfer-encoding") => continue,
+            (4, b'd') if token_eq(n, b"date") => has_date = true,
+            (10, b'c') if token_eq(n, b"connection") => {
                 if value
                     .split(|&b| b == b',')
                     .any(|t| trim(t).eq_ignore_ascii_case(b"close"))

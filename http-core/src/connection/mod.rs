@@ -140,6 +140,7 @@ impl Connection {
     /// Spare buffer space of at least `min` bytes to read into; report how many were
     /// filled with [`commit_read`](Self::commit_read). Avoids a copy compared to
     /// [`receive`](Self::receive).
+    #[inline]
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
         if self.start == self.end {
             self.start = 0;

@@ -29,7 +29,19 @@ impl Connection {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match self.poll_read() {
+        let poll = match self.read {
+            // The states that need no work answer at once, without the body path's frame.
+            ReadState::Done => return Ok(Next::Paused),
+            ReadState::Head => self.poll_head(),
+            // A request without a body (or with all of it read): its end.
+            ReadState::Body(Decoder::Length(0)) => {
+                self.read = ReadState::Done;
+                self.finish_exchange_if_done();
+                return Ok(Next::Event(Event::End));
+            }
+            _ => self.poll_read(),
+        };
+        match poll {
             Ok(Poll::Head) => Ok(Next::Event(Event::Head(&self.head))),
             Ok(Poll::Data(start, len)) => {
                 Ok(Next::Event(Event::Data(&self.buf[start..start + len])))
@@ -48,6 +60,7 @@ impl Connection {
         }
     }
 
+    #[inline(never)]
     fn poll_read(&mut self) -> Result<Poll, RecvError> {
         loop {
             match &mut self.read {

@@ -5,11 +5,19 @@ use std::ops::Range;
 
 use super::static_header::StaticHeader;
 use super::{is_valid_name, is_valid_value};
+use crate::limits::name_len_bit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     pub(crate) start: u32,
     pub(crate) end: u32,
+}
+
+fn span(r: Range<usize>) -> Span {
+    Span {
+        start: r.start as u32,
+        end: r.end as u32,
+    }
 }
 
 impl Span {
@@ -139,6 +147,14 @@ pub struct Headers {
     /// Whether every name is a token and every value free of CR, LF and NUL: checked as
     /// fields are appended, so serializing does not scan them again.
     valid: bool,
+    /// Whether `buf` is exactly the fields in order as `Name: value\r\n` lines (only
+    /// [`append`](Self::append) was used since the list was last empty), so serializing
+    /// them is one copy.
+    wire: bool,
+    /// The lengths of the names, as bits of [`name_len_bit`] (a superset after
+    /// [`remove`](Self::remove), all bits for a parsed head): a writer that treats a few names specially skips its
+    /// lookups when none of their lengths is present.
+    name_lens: u64,
 }
 
 impl Default for Headers {
@@ -147,6 +163,8 @@ impl Default for Headers {
             buf: Vec::new(),
             entries: Entries::Empty,
             valid: true,
+            wire: true,
+            name_lens: 0,
         }
     }
 }
@@ -172,14 +190,18 @@ impl Headers {
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> &mut Self {
         let value = value.as_ref();
         self.valid &= is_valid_name(name.as_bytes()) && is_valid_value(value);
+        self.name_lens |= name_len_bit(name.len());
         // Grow once per field (and start at a size that fits a typical response's few
-        // headers), never once per name and again per value.
-        let need = name.len() + value.len();
+        // headers), never once per name and again per value. The field is stored as its
+        // wire line, so that a list built by `append` alone is serialized in one copy.
+        let need = name.len() + value.len() + 4;
         if self.buf.capacity() - self.buf.len() < need {
             self.buf.reserve(need.max(128));
         }
         let name = self.push_bytes(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
         let value = self.push_bytes(value);
+        self.buf.extend_from_slice(b"\r\n");
         self.entries.push(Entry::Buf { name, value });
         self
     }
@@ -199,6 +221,8 @@ impl Headers {
     /// ```
     #[inline]
     pub fn push_static(&mut self, field: &'static StaticHeader) -> &mut Self {
+        self.name_lens |= name_len_bit(field.name().len());
+        self.wire = false;
         self.entries.push(Entry::Static(field));
         self
     }
@@ -215,6 +239,9 @@ impl Headers {
         let buf = &self.buf;
         self.entries
             .retain(|e| !e.name(buf).eq_ignore_ascii_case(name.as_bytes()));
+        if before != self.entries.len() {
+            self.wire = false;
+        }
         if !self.valid {
             let valid = self
                 .iter_bytes()
@@ -276,6 +303,8 @@ impl Headers {
         self.buf.clear();
         self.entries.clear();
         self.valid = true;
+        self.wire = true;
+        self.name_lens = 0;
     }
 
     /// Whether every field has a token name and a value without CR, LF, NUL or other
@@ -307,6 +336,9 @@ impl Headers {
     /// Restart as a copy of `raw` with no fields; fields are then added by offset.
     pub(crate) fn reset_with_raw(&mut self, raw: &[u8]) {
         self.clear();
+        // Parsed heads are not written out: their names' lengths are not gathered.
+        self.wire = false;
+        self.name_lens = u64::MAX;
         self.buf.extend_from_slice(raw);
     }
 
@@ -317,6 +349,28 @@ impl Headers {
     #[inline]
     pub(crate) fn reserve(&mut self, fields: usize) {
         self.entries.reserve(fields);
+    }
+
+    /// [`push_offsets`](Self::push_offsets) for every field of `fields`, with one
+    /// capacity check for all of them.
+    #[inline]
+    pub(crate) fn extend_offsets<I>(&mut self, fields: I)
+    where
+        I: ExactSizeIterator<Item = (Range<usize>, Range<usize>)>,
+    {
+        if fields.len() > 1 {
+            self.entries.reserve(fields.len());
+            if let Entries::Many(v) = &mut self.entries {
+                v.extend(fields.map(|(name, value)| Entry::Buf {
+                    name: span(name),
+                    value: span(value),
+                }));
+                return;
+            }
+        }
+        for (name, value) in fields {
+            self.push_offsets(name, value);
+        }
     }
 
     #[inline]
@@ -333,10 +387,27 @@ impl Headers {
         });
     }
 
+    /// The fields as `Name: value\r\n` lines, when they are stored that way (only
+    /// `append` was used since the list was last empty).
+    #[inline]
+    pub(crate) fn wire(&self) -> Option<&[u8]> {
+        self.wire.then_some(&self.buf[..])
+    }
+
+    /// The lengths of the names, as bits of [`name_len_bit`] (possibly more bits).
+    #[inline]
+    pub(crate) fn name_lens(&self) -> u64 {
+        self.name_lens
+    }
+
     /// Append every field as `Name: value\r\n` to `out`, if all are valid.
     pub(crate) fn write_checked(&self, out: &mut Vec<u8>) -> bool {
         if !self.valid {
             return false;
+        }
+        if let Some(wire) = self.wire() {
+            out.extend_from_slice(wire);
+            return true;
         }
         for (name, value) in self.iter_bytes() {
             out.extend_from_slice(name);
@@ -360,7 +431,8 @@ impl Headers {
         self.iter_bytes().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
-    /// Bytes of names and values stored in the buffer (static fields not counted).
+    /// Bytes stored in the buffer: names and values, with their separators when appended
+    /// (static fields not counted).
     pub(crate) fn raw_len(&self) -> usize {
         self.buf.len()
     }

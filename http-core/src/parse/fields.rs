@@ -2,7 +2,7 @@
 //! trailer section.
 
 use crate::error::RecvError;
-use crate::head::Headers;
+use crate::head::{Headers, token_eq};
 use crate::limits::Config;
 
 /// RFC 9110 §10.1.1: `Expect` is a list; `100-continue` is the only expectation defined
@@ -58,28 +58,47 @@ pub(crate) fn parse_trailers(
     trailers: &mut Headers,
 ) -> Result<(), RecvError> {
     trailers.reset_with_raw(raw);
-    let mut slots = [httparse::EMPTY_HEADER; 64];
-    let max = config.limits.headers().min(slots.len());
-    let parsed = httparse::parse_headers(raw, &mut slots[..max]);
-    let headers = match parsed {
+    // The usual short section is parsed into a few slots, so 64 are not filled in first;
+    // one with more fields is parsed again with all of them.
+    let max = config.limits.headers();
+    let mut slots = [httparse::EMPTY_HEADER; 8];
+    let n = max.min(slots.len());
+    match push_trailers(raw, &mut slots[..n], trailers) {
+        Err(RecvError::TrailersTooLarge) if max > n => {
+            trailers.reset_with_raw(raw);
+            let mut slots = [httparse::EMPTY_HEADER; 64];
+            let n = max.min(slots.len());
+            push_trailers(raw, &mut slots[..n], trailers)
+        }
+        other => other,
+    }
+}
+
+fn push_trailers<'a>(
+    raw: &'a [u8],
+    slots: &mut [httparse::Header<'a>],
+    trailers: &mut Headers,
+) -> Result<(), RecvError> {
+    let headers = match httparse::parse_headers(raw, slots) {
         Ok(httparse::Status::Complete((_, h))) => h,
         Ok(httparse::Status::Partial) => return Err(RecvError::BadTrailer),
         Err(httparse::Error::TooManyHeaders) => return Err(RecvError::TrailersTooLarge),
         Err(_) => return Err(RecvError::BadTrailer),
     };
     let base = raw.as_ptr() as usize;
+    trailers.reserve(headers.len());
     for h in headers {
         let name = h.name.as_bytes();
-        for forbidden in [
-            &b"content-length"[..],
-            b"transfer-encoding",
-            b"host",
-            b"trailer",
-            b"connection",
-        ] {
-            if name.eq_ignore_ascii_case(forbidden) {
-                return Err(RecvError::BadTrailer);
-            }
+        let forbidden = match name.len() {
+            4 => token_eq(name, b"host"),
+            7 => token_eq(name, b"trailer"),
+            10 => token_eq(name, b"connection"),
+            14 => token_eq(name, b"content-length"),
+            17 => token_eq(name, b"transfer-encoding"),
+            _ => false,
+        };
+        if forbidden {
+            return Err(RecvError::BadTrailer);
         }
         let value = trim(h.value);
         let n = name.as_ptr() as usize - base;

@@ -25,6 +25,14 @@ pub(super) enum TeState {
 
 impl TeState {
     pub(super) fn add(mut self, value: &[u8]) -> Result<Self, RecvError> {
+        if value == b"chunked" {
+            // The usual value, as sent: one coding, chunked, as the loop below reads it.
+            return match self {
+                Self::Chunked | Self::UnknownThenChunked => Err(RecvError::BadTransferEncoding),
+                Self::Absent => Ok(Self::Chunked),
+                Self::NotChunked => Ok(Self::UnknownThenChunked),
+            };
+        }
         for coding in value.split(|&b| b == b',') {
             let coding = trim(coding);
             if coding.is_empty() {

@@ -21,7 +21,7 @@ mod framing;
 mod target;
 
 use crate::error::RecvError;
-use crate::head::{RequestHead, Version, is_tchar};
+use crate::head::{RequestHead, Version, is_tchar, token_eq};
 use crate::limits::{Config, MAX_HEADERS_CAP};
 
 use fields::expect_continue;
@@ -249,19 +249,53 @@ fn higher_minor_digit(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// Header slots on the stack for the usual head; one with more fields is parsed again
+/// with [`MAX_HEADERS_CAP`] of them (a 32 KiB frame, kept off the common path).
+const FEW_HEADERS: usize = 64;
+
 fn run_httparse_once(
     buf: &[u8],
     config: &Config,
     head: &mut RequestHead,
 ) -> Result<Option<HeadStatus>, RecvError> {
     let max_headers = config.limits.headers();
-    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
-    let mut req = httparse::Request::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut req,
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); FEW_HEADERS];
+    match run_httparse_in(
         buf,
-        &mut slots[..max_headers],
-    );
+        config,
+        head,
+        &mut slots[..max_headers.min(FEW_HEADERS)],
+    ) {
+        Err(RecvError::TooManyHeaders) if max_headers > FEW_HEADERS => {
+            run_httparse_many(buf, config, head)
+        }
+        other => other,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn run_httparse_many(
+    buf: &[u8],
+    config: &Config,
+    head: &mut RequestHead,
+) -> Result<Option<HeadStatus>, RecvError> {
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
+    let max_headers = config.limits.headers();
+    run_httparse_in(buf, config, head, &mut slots[..max_headers])
+}
+
+/// Parse `buf` with httparse into `slots` (as many as the limit allows) and fill `head`.
+#[inline(always)]
+fn run_httparse_in<'b>(
+    buf: &'b [u8],
+    config: &Config,
+    head: &mut RequestHead,
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<HeadStatus>, RecvError> {
+    let mut req = httparse::Request::new(&mut []);
+    let parsed =
+        httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -308,21 +342,29 @@ fn run_httparse_once(
     let mut content_length: Option<u64> = None;
     let mut transfer_encoding = TeState::Absent;
     let mut host_count = 0u32;
-    head.headers.reserve(req.headers.len());
+    // Every field's offsets in one pass (an `extend` of known length), then the checks.
+    head.headers.extend_offsets(
+        req.headers
+            .iter()
+            .map(|h| (off(h.name.as_bytes()), off(h.value))),
+    );
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         // httparse strips whitespace around values; the line ending follows the value
         // (after any trailing whitespace).
         let value = h.value;
-        let v = off(value);
-        if raw.get(v.end) != Some(&b'\r') {
-            let eol = raw[v.end..].iter().position(|&b| b != b' ' && b != b'\t');
-            info.bare_lf |= eol.is_none_or(|i| raw[v.end + i] != b'\r');
+        let v_end = value.as_ptr() as usize - base + value.len();
+        if raw.get(v_end) != Some(&b'\r') {
+            let eol = raw[v_end..].iter().position(|&b| b != b' ' && b != b'\t');
+            info.bare_lf |= eol.is_none_or(|i| raw[v_end + i] != b'\r');
         }
-        head.headers.push_offsets(off(name), v);
-        // Dispatch on (length, first letter) before comparing whole names.
+        // Dispatch on the length before comparing whole names: most names have none of
+        // the five lengths looked at.
+        if (1u32 << name.len().min(31)) & CHECKED_NAME_LENS == 0 {
+            continue;
+        }
         match (name.len(), name[0] | 0x20) {
-            (4, b'h') if name.eq_ignore_ascii_case(b"host") => {
+            (4, b'h') if token_eq(name, b"host") => {
                 host_count += 1;
                 // RFC 9112 §3.2: exactly one Host; RFC 9110 §7.2: host[:port].
                 if host_count > 1 {
@@ -332,7 +374,7 @@ fn run_httparse_once(
                     return Err(RecvError::BadHost);
                 }
             }
-            (14, b'c') if name.eq_ignore_ascii_case(b"content-length") => {
+            (14, b'c') if token_eq(name, b"content-length") => {
                 // RFC 9110 §8.6 / RFC 9112 §6.3 item 5: digits only; identical repeats
                 // (as separate fields or a list) are one value; differing ones are fatal.
                 for item in value.split(|&b| b == b',') {
@@ -345,11 +387,20 @@ fn run_httparse_once(
                     }
                 }
             }
-            (17, b't') if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            (17, b't') if token_eq(name, b"transfer-encoding") => {
                 transfer_encoding = transfer_encoding.add(value)?;
             }
-            (10, b'c') if name.eq_ignore_ascii_case(b"connection") => {
-                // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list.
+            (10, b'c') if token_eq(name, b"connection") => {
+                // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list. The
+                // usual values, as sent, are compared whole first.
+                if value == b"keep-alive" {
+                    info.keep_alive = true;
+                    continue;
+                }
+                if value == b"close" {
+                    info.close = true;
+                    continue;
+                }
                 for token in value.split(|&b| b == b',') {
                     let token = trim(token);
                     if token.eq_ignore_ascii_case(b"close") {
@@ -359,7 +410,7 @@ fn run_httparse_once(
                     }
                 }
             }
-            (6, b'e') if name.eq_ignore_ascii_case(b"expect") => {
+            (6, b'e') if token_eq(name, b"expect") => {
                 info.expect_continue |= expect_continue(value, minor)?;
             }
             _ => {}
@@ -372,6 +423,10 @@ fn run_httparse_once(
     info.framing = transfer_encoding.framing(content_length, minor)?;
     Ok(Some(HeadStatus::Complete(len, info)))
 }
+
+/// The lengths of the names `run_httparse_once` looks at: Host, Expect, Connection,
+/// Content-Length, Transfer-Encoding.
+const CHECKED_NAME_LENS: u32 = 1 << 4 | 1 << 6 | 1 << 10 | 1 << 14 | 1 << 17;
 
 fn span(r: std::ops::Range<usize>) -> crate::head::Span {
     crate::head::Span {

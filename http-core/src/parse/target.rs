@@ -16,8 +16,9 @@ pub(super) fn target_form(method: &str, target: &str) -> Result<TargetForm, Recv
         };
     }
     // RFC 9112 §3.2: a fragment is not part of any request-target form; a client
-    // strips it (RFC 9110 §7.1). One memchr over the target.
-    if memchr::memchr(b'#', t).is_some() {
+    // strips it (RFC 9110 §7.1). Branch-free over the bytes, so the compiler vectorizes
+    // it: cheaper than a memchr call for the short targets most requests have.
+    if t.iter().fold(false, |found, &b| found | (b == b'#')) {
         return Err(RecvError::BadTarget);
     }
     if t.first() == Some(&b'/') {
