@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_signal::{Signal, Signals};
 use examples::app::{App, router};
 use futures_lite::StreamExt;
-use http_server::Server;
+use h1_server::Server;
 
 fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8080");

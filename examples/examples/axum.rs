@@ -7,7 +7,7 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::{get, post};
-use http_server::{Server, TowerService};
+use h1_server::{Server, TowerService};
 
 async fn hello(Path(name): Path<String>) -> String {
     format!("hello {name}\n")

@@ -4,7 +4,7 @@
 //! (the first argument is the listen address; default 127.0.0.1:8080). Everything runs
 //! on the main thread; set `THREADS=N` for N more executor threads.
 
-use http_server::{Request, Response, Server, ThreadPool};
+use h1_server::{Request, Response, Server, ThreadPool};
 
 fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8080");

@@ -9,10 +9,10 @@
 use std::io;
 use std::sync::Arc;
 
-use http_server::rustls;
-use http_server::rustls::pki_types::pem::PemObject;
-use http_server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use http_server::{Request, Response, Server};
+use h1_server::rustls;
+use h1_server::rustls::pki_types::pem::PemObject;
+use h1_server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use h1_server::{Request, Response, Server};
 
 /// A rustls server configuration from PEM files (ring provider, HTTP/1.1 over ALPN).
 fn tls_config(cert_path: &str, key_path: &str) -> io::Result<Arc<rustls::ServerConfig>> {

@@ -20,8 +20,8 @@
 use std::time::Duration;
 
 use async_io::Timer;
-use http_server::compress::Compress;
-use http_server::{Request, Response, Server};
+use h1_server::compress::Compress;
+use h1_server::{Request, Response, Server};
 
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);

@@ -5,13 +5,13 @@
 //! Run with: `cargo run --example routes -- 127.0.0.1:8080`
 //! (the first argument is the listen address; default 127.0.0.1:8080).
 
-use http_server::Server;
+use h1_server::Server;
 
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);
     let addr = examples::listen_addr("127.0.0.1:8080");
     let mut router = examples::routes::router(&examples::routes::static_dir())?;
-    router.get("/site.css", |_req: http_server::Request| async {
+    router.get("/site.css", |_req: h1_server::Request| async {
         examples::stylesheet()
     });
     smol::block_on(async {

@@ -6,8 +6,8 @@
 //! (the first argument is the listen address). `cargo xtask bench route` runs it under wrk
 //! with requests spread across the routes. Set `THREADS=N` for N more executor threads.
 
-use http_server::router::Router;
-use http_server::{Request, Response, Server, ThreadPool};
+use h1_server::router::Router;
+use h1_server::{Request, Response, Server, ThreadPool};
 
 /// Resources; each has 4 routes.
 const RESOURCES: usize = 25;

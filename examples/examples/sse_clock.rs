@@ -2,7 +2,7 @@
 //!
 //! Run with: `cargo run --example sse_clock -- 127.0.0.1:8080`, then open the printed URL.
 
-use http_server::{Request, Response, Server};
+use h1_server::{Request, Response, Server};
 
 fn main() -> std::io::Result<()> {
     let addr = examples::listen_addr("127.0.0.1:8080");

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use http_server::{Request, Response, Server};
+use h1_server::{Request, Response, Server};
 
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Warn);

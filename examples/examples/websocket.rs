@@ -10,7 +10,7 @@ use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use async_tungstenite::tungstenite::protocol::{Message, Role};
 use futures_lite::StreamExt;
-use http_server::{Request, Response, Server};
+use h1_server::{Request, Response, Server};
 
 /// Answers a WebSocket upgrade on `/echo` and echoes every text and binary message.
 async fn handle(req: Request) -> Response {

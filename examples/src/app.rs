@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use http_server::multipart::{UploadOptions, save_uploads};
-use http_server::router::{AuthUser, BasicAuth, Router, read_json};
-use http_server::{Error, Json, Request};
-use http_stream::sse::{Event, Options};
+use h1_server::multipart::{UploadOptions, save_uploads};
+use h1_server::router::{AuthUser, BasicAuth, Router, read_json};
+use h1_server::{Error, Json, Request};
+use h1_stream::sse::{Event, Options};
 
 /// State shared by every request: read with `req.state::<App>()`, never cloned.
 #[derive(Debug)]
@@ -41,10 +41,7 @@ pub fn router(app: App) -> Router {
                 .map(|a| a.uploads.clone())
                 .unwrap_or_default();
             let uploads = save_uploads(&mut req, UploadOptions::new(dir)).await?;
-            Ok::<_, http_server::multipart::UploadError>(format!(
-                "{} files\n",
-                uploads.files().len()
-            ))
+            Ok::<_, h1_server::multipart::UploadError>(format!("{} files\n", uploads.files().len()))
         })
         .before(
             "/admin",
@@ -65,7 +62,7 @@ pub fn router(app: App) -> Router {
 /// # Errors
 ///
 /// Without the [`App`] state (a handler outside [`router`]).
-pub async fn events(req: Request) -> Result<http_server::Response, Error> {
+pub async fn events(req: Request) -> Result<h1_server::Response, Error> {
     let (tx, response) = Options::new().response_for(&req);
     let app = req
         .state_arc::<App>()
@@ -102,7 +99,7 @@ pub async fn events(req: Request) -> Result<http_server::Response, Error> {
 
 #[cfg(test)]
 mod tests {
-    use http_server::testing::TestRequest;
+    use h1_server::testing::TestRequest;
 
     use super::*;
 

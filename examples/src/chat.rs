@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::FutureExt;
-use http_server::router::Router;
-use http_server::{Request, Response};
-use http_stream::longpoll::{self, Hub, Message};
-use http_stream::sse::{self, Event};
+use h1_server::router::Router;
+use h1_server::{Request, Response};
+use h1_stream::longpoll::{self, Hub, Message};
+use h1_stream::sse::{self, Event};
 
 const ROOM: &str = "room";
 /// The longest name plus text accepted from a post.
@@ -93,7 +93,7 @@ fn room(req: &Request) -> Arc<Room> {
         .expect("chat routes run in the chat router, which holds the room")
 }
 
-async fn send(mut req: Request) -> Result<Response, http_server::Error> {
+async fn send(mut req: Request) -> Result<Response, h1_server::Error> {
     let form = req.form(MAX_POST).await?;
     let name = form.get("name").unwrap_or("guest");
     let text = form.get("text").unwrap_or("");

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
-use http_server::{Request, Response};
-use http_stream::sse::{self, Event};
+use h1_server::{Request, Response};
+use h1_stream::sse::{self, Event};
 
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>SSE clock</title>

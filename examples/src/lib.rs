@@ -16,7 +16,7 @@ use std::io::Write;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 
 /// The stylesheet every example page links as `/site.css` (`static/css/site.css`).
 pub const SITE_CSS: &str = include_str!("../static/css/site.css");

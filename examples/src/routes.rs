@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use http_server::router::{
+use h1_server::router::{
     AuthUser, BasicAuth, Completed, Files, Flow, Redirect, Router, SameSite, SetCookie, cookie,
     redirect,
 };
-use http_server::{Handler, Request, Response};
+use h1_server::{Handler, Request, Response};
 
 /// The directory `/static/` serves: `examples/static` in the repository.
 pub fn static_dir() -> PathBuf {

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use http_server::multipart::{UploadEvent, UploadOptions, save_uploads};
-use http_server::{Request, Response};
+use h1_server::multipart::{UploadEvent, UploadOptions, save_uploads};
+use h1_server::{Request, Response};
 use sha2::{Digest, Sha256};
 
 const PAGE: &str = r#"<!doctype html>

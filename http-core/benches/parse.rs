@@ -14,7 +14,7 @@
 //! - `head_split`: a 16 KiB head fed whole and one byte at a time (plus an 8 KiB head fed
 //!   one byte at a time): the cost must stay linear in the bytes received.
 //!
-//! Run with: `cargo bench -p http-core` (or `cargo xtask bench core` for the ratio table).
+//! Run with: `cargo bench -p h1-core` (or `cargo xtask bench core` for the ratio table).
 //!
 //! Instruction counts, which do not depend on the machine's load: with
 //! `PARSE_LOOP=<group>/<function>:<iterations>` the binary runs that one case a fixed
@@ -22,7 +22,7 @@
 //! it twice with different iteration counts and divide the difference):
 //!
 //! ```text
-//! cargo bench -p http-core --bench parse --no-run
+//! cargo bench -p h1-core --bench parse --no-run
 //! PARSE_LOOP=browser_get/engine:10000 valgrind --tool=callgrind target/release/deps/parse-*
 //! ```
 //!
@@ -34,7 +34,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Criterion;
-use http_core::{Config, Connection, Event, HttpDate, Next, ResponseHead};
+use h1_core::{Config, Connection, Event, HttpDate, Next, ResponseHead};
 
 const BROWSER_GET: &[u8] = b"GET /articles/2024/sans-io-http?utm_source=newsletter&page=2 HTTP/1.1\r\n\
 Host: www.example.com\r\n\

@@ -6,7 +6,7 @@ use std::fmt;
 /// An IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`: always 29 ASCII bytes.
 ///
 /// ```
-/// let d = http_core::HttpDate::from_unix_secs(784_111_777);
+/// let d = h1_core::HttpDate::from_unix_secs(784_111_777);
 /// assert_eq!(d.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,7 +67,7 @@ impl fmt::Display for HttpDate {
 /// time; the string is rebuilt only when the second changed.
 ///
 /// ```
-/// let mut cache = http_core::DateCache::new();
+/// let mut cache = h1_core::DateCache::new();
 /// let a = *cache.get(784_111_777);
 /// assert_eq!(cache.get(784_111_777), &a);
 /// assert_ne!(cache.get(784_111_778), &a);

@@ -114,7 +114,7 @@ impl RecvError {
     /// The status code to answer this error with: 400, 413, 414, 417, 431, 501 or 505.
     ///
     /// ```
-    /// assert_eq!(http_core::RecvError::UriTooLong.status(), 414);
+    /// assert_eq!(h1_core::RecvError::UriTooLong.status(), 414);
     /// ```
     pub fn status(self) -> u16 {
         match self {

@@ -35,7 +35,7 @@
 //! The server role:
 //!
 //! ```
-//! use http_core::{Config, Connection, Event, Next, ResponseHead};
+//! use h1_core::{Config, Connection, Event, Next, ResponseHead};
 //!
 //! let mut conn = Connection::new(Config::default());
 //! let mut out = Vec::new();
@@ -62,7 +62,7 @@
 //! The client role:
 //!
 //! ```
-//! use http_core::client::{Connection, Event, Next, Request};
+//! use h1_core::client::{Connection, Event, Next, Request};
 //!
 //! let mut conn = Connection::new(Default::default());
 //! let mut out = Vec::new();

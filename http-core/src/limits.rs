@@ -5,7 +5,7 @@ use crate::head::Headers;
 /// Size and count limits, each with a documented default and a `&mut Self` setter.
 ///
 /// ```
-/// let mut limits = http_core::Limits::default();
+/// let mut limits = h1_core::Limits::default();
 /// limits.max_head_bytes(8 * 1024).max_headers(50);
 /// assert_eq!(limits.head_bytes(), 8 * 1024);
 /// ```
@@ -136,10 +136,10 @@ impl Limits {
 /// switches (all off by default: strict RFC 9112) and default response headers.
 ///
 /// ```
-/// let mut config = http_core::Config::default();
+/// let mut config = h1_core::Config::default();
 /// config.limits_mut().max_headers(64);
 /// config.default_header("Server", "example/1.0");
-/// let conn = http_core::Connection::new(config);
+/// let conn = h1_core::Connection::new(config);
 /// # let _ = conn;
 /// ```
 #[derive(Debug, Clone, Default)]

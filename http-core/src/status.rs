@@ -4,8 +4,8 @@
 /// codes, and `418 I'm a teapot` (RFC 2324, still widely recognised).
 ///
 /// ```
-/// assert_eq!(http_core::reason_phrase(404), Some("Not Found"));
-/// assert_eq!(http_core::reason_phrase(299), None);
+/// assert_eq!(h1_core::reason_phrase(404), Some("Not Found"));
+/// assert_eq!(h1_core::reason_phrase(299), None);
 /// ```
 pub fn reason_phrase(status: u16) -> Option<&'static str> {
     Some(match status {

@@ -11,7 +11,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use http_core::{Config, Connection, Event, HttpDate, Next, ResponseHead};
+use h1_core::{Config, Connection, Event, HttpDate, Next, ResponseHead};
 
 struct Counting;
 

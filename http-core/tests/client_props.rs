@@ -8,8 +8,8 @@ mod common;
 
 use common::client::{ClientRun, run_client, sent};
 use common::{lenient, strict};
-use http_core::client::{self, Request};
-use http_core::{Config, Connection, Event, Headers, Next, ResponseHead, Version};
+use h1_core::client::{self, Request};
+use h1_core::{Config, Connection, Event, Headers, Next, ResponseHead, Version};
 use proptest::prelude::*;
 
 fn token() -> impl Strategy<Value = String> {

@@ -7,8 +7,8 @@ mod common;
 
 use common::client::{client_every_split, request, sent};
 use common::{lenient, strict};
-use http_core::client::{Event, Next, RequestError, ResponseError};
-use http_core::{Config, Limits};
+use h1_core::client::{Event, Next, RequestError, ResponseError};
+use h1_core::{Config, Limits};
 
 fn with_limits(f: impl FnOnce(&mut Limits)) -> Config {
     let mut c = Config::default();
@@ -298,7 +298,7 @@ fn response_head_exposes_status_reason_and_headers() {
         panic!("expected a head");
     };
     assert_eq!(head.status(), 404);
-    assert_eq!(head.version(), http_core::Version::Http10);
+    assert_eq!(head.version(), h1_core::Version::Http10);
     assert_eq!(head.reason_bytes(), b"Not \xffFound");
     assert_eq!(head.reason(), "", "not UTF-8");
     assert_eq!(

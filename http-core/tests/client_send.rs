@@ -5,9 +5,9 @@ mod common;
 
 use common::client::request;
 use common::strict;
-use http_core::Headers;
-use http_core::Version;
-use http_core::client::{Connection, Event, Next, Request, RequestError};
+use h1_core::Headers;
+use h1_core::Version;
+use h1_core::client::{Connection, Event, Next, Request, RequestError};
 
 fn conn() -> Connection {
     Connection::new(strict())

@@ -7,12 +7,12 @@
 mod common;
 
 use common::{Opts, every_split, strict};
-use http_core::Config;
+use h1_core::Config;
 
 const CHUNKED: &str = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 const POST: &str = "head POST / HTTP/1.1";
 
-fn with_limits(f: impl FnOnce(&mut http_core::Limits)) -> Config {
+fn with_limits(f: impl FnOnce(&mut h1_core::Limits)) -> Config {
     let mut c = Config::default();
     f(c.limits_mut());
     c

@@ -1,6 +1,6 @@
 //! The owned head types' own API: method tests, header lists built by hand, equality.
 
-use http_core::{Connection, Event, Next, RequestHead};
+use h1_core::{Connection, Event, Next, RequestHead};
 
 /// Parse one request head (no body) and hand it out.
 fn parse(raw: &[u8]) -> RequestHead {
@@ -28,7 +28,7 @@ fn is_head_matches_the_exact_method() {
     }
 }
 
-use http_core::{Headers, ResponseHead, StaticHeader};
+use h1_core::{Headers, ResponseHead, StaticHeader};
 
 static TEXT: StaticHeader = StaticHeader::new("Content-Type", "text/plain; charset=utf-8");
 static ID: StaticHeader = StaticHeader::new("X-Id", "7");

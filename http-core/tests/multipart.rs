@@ -3,7 +3,7 @@
 //! never panic or loop; random parts serialized and parsed back at random splits give
 //! the same parts).
 
-use http_core::{Multipart, MultipartError, MultipartEvent, MultipartLimits};
+use h1_core::{Multipart, MultipartError, MultipartEvent, MultipartLimits};
 use proptest::prelude::*;
 
 /// One part as parsed: name, filename, content type, content.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Opts, answer_ok, every_split, strict};
-use http_core::{Config, Connection, Event, Next, ResponseHead};
+use h1_core::{Config, Connection, Event, Next, ResponseHead};
 
 /// 16 requests of mixed kinds, as one client would pipeline them.
 fn batch() -> Vec<u8> {

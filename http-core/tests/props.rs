@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Opts, Run, answer_ok, lenient, run, strict};
-use http_core::{Config, Connection, Event, Headers, Next, ResponseHead, Version};
+use h1_core::{Config, Connection, Event, Headers, Next, ResponseHead, Version};
 use proptest::prelude::*;
 
 /// Byte strings that look like HTTP often enough to reach deep states.

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Opts, Run, answer_ok, every_split, lenient, strict};
-use http_core::{Config, Connection, Next, RecvError};
+use h1_core::{Config, Connection, Next, RecvError};
 
 /// Stop at the first `paused`.
 fn stop() -> Opts<'static> {
@@ -23,7 +23,7 @@ fn serve_eof() -> Opts<'static> {
     Opts::answer(&answer_ok).with_eof()
 }
 
-fn with_limits(f: impl FnOnce(&mut http_core::Limits)) -> Config {
+fn with_limits(f: impl FnOnce(&mut h1_core::Limits)) -> Config {
     let mut c = Config::default();
     f(c.limits_mut());
     c
@@ -486,7 +486,7 @@ fn every_status_is_one_of_the_documented_ones() {
 
 #[test]
 fn limits_have_documented_defaults_and_setters() {
-    let l = http_core::Limits::default();
+    let l = h1_core::Limits::default();
     assert_eq!(l.head_bytes(), 32 * 1024);
     assert_eq!(l.headers(), 100);
     assert_eq!(l.target_bytes(), 8 * 1024);
@@ -511,7 +511,7 @@ fn limits_have_documented_defaults_and_setters() {
             l.target_bytes(),
             l.chunk_line_bytes()
         ),
-        (1000, http_core::MAX_HEADERS_CAP, 10, 20)
+        (1000, h1_core::MAX_HEADERS_CAP, 10, 20)
     );
     assert_eq!(
         (l.trailer_bytes(), l.body_bytes(), l.discard_bytes()),
@@ -829,7 +829,7 @@ fn default_chunk_extension_bound_stops_an_endless_stream() {
 /// the driver set, also before any request arrived, and the latest one set.
 #[test]
 fn engine_written_errors_carry_the_date_set_by_the_driver() {
-    use http_core::HttpDate;
+    use h1_core::HttpDate;
     let mut conn = Connection::new(Config::default());
     conn.set_date(&HttpDate::from_unix_secs(0));
     conn.set_date(&HttpDate::from_unix_secs(86_400));

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Opts, every_split, strict};
-use http_core::{
+use h1_core::{
     Config, Connection, DateCache, Event, Headers, HttpDate, Next, RecvError, ResponseHead,
     SendError, reason_phrase,
 };

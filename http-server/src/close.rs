@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http_core::RecvError;
+use h1_core::RecvError;
 
 use crate::error::Timeout;
 
@@ -35,7 +35,7 @@ impl fmt::Display for ConnectionId {
 /// [`on_close`](crate::ServerConfig::on_close) hook.
 ///
 /// ```
-/// use http_server::{CloseReason, Timeout};
+/// use h1_server::{CloseReason, Timeout};
 ///
 /// let reason = CloseReason::Timeout(Timeout::KeepAlive);
 /// assert_eq!(reason.to_string(), "keep-alive connection idle too long");

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use http_core::{Config, Limits};
+use h1_core::{Config, Limits};
 
 use crate::close::{CloseReason, ConnectionId};
 
@@ -17,7 +17,7 @@ type CloseHookFn = Arc<dyn Fn(ConnectionId, &CloseReason) + Send + Sync>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use http_server::ServerConfig;
+/// use h1_server::ServerConfig;
 ///
 /// let mut config = ServerConfig::new();
 /// config
@@ -82,25 +82,25 @@ impl ServerConfig {
 
     // ----- engine -----
 
-    /// The http-core limits (head size, header count, target length, body size, ...),
+    /// The h1-core limits (head size, header count, target length, body size, ...),
     /// each with its own documented default.
     pub fn limits_mut(&mut self) -> &mut Limits {
         self.engine.take();
         &mut self.limits
     }
 
-    /// The http-core limits.
+    /// The h1-core limits.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
-    /// Replace all http-core limits.
+    /// Replace all h1-core limits.
     pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
         *self.limits_mut() = limits;
         self
     }
 
-    /// Accept a bare LF as a line end (see `http_core::Config::allow_bare_lf`).
+    /// Accept a bare LF as a line end (see `h1_core::Config::allow_bare_lf`).
     /// Default `false`.
     pub fn allow_bare_lf(&mut self, allow: bool) -> &mut Self {
         self.engine.take();
@@ -227,7 +227,7 @@ impl ServerConfig {
         self
     }
 
-    /// Log one line per request at info level (target `http_server::access`): peer,
+    /// Log one line per request at info level (target `h1_server::access`): peer,
     /// method, path, status, body bytes and duration. Default `true` (free when the
     /// logger filters info out).
     pub fn access_log(&mut self, on: bool) -> &mut Self {

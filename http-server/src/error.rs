@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use http_core::{RecvError, SendError};
+use h1_core::{RecvError, SendError};
 
 /// An error while serving a connection or reading a request body.
 ///
@@ -11,7 +11,7 @@ use http_core::{RecvError, SendError};
 /// ...) return it; [`Error::status`] gives the status code a handler may answer with.
 ///
 /// ```
-/// use http_server::Error;
+/// use h1_server::Error;
 ///
 /// let e = Error::BodyTooLarge { limit: 10 };
 /// assert_eq!(e.status(), 413);

@@ -23,7 +23,7 @@ pub const MAX_PARAMS: usize = 8;
 /// small vector (no hashing, no allocation until the first insert).
 ///
 /// ```
-/// let mut ext = http_server::Extensions::new();
+/// let mut ext = h1_server::Extensions::new();
 /// ext.insert(42u32);
 /// ext.insert("session");
 /// assert_eq!(ext.get::<u32>(), Some(&42));
@@ -43,7 +43,7 @@ pub struct Extensions {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use http_server::State;
+/// use h1_server::State;
 ///
 /// let mut state = State::new();
 /// state.insert(String::from("db"));
@@ -203,8 +203,8 @@ impl Request {
     /// decode. See [`param_raw`](Self::param_raw) for the value as sent.
     ///
     /// ```
-    /// use http_server::router::Router;
-    /// use http_server::{Request, testing::TestRequest};
+    /// use h1_server::router::Router;
+    /// use h1_server::{Request, testing::TestRequest};
     ///
     /// let mut router = Router::new();
     /// router.get("/users/:name", |req: Request| async move {
@@ -295,8 +295,8 @@ impl Request {
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use http_server::router::Router;
-    /// use http_server::{Request, testing::TestRequest};
+    /// use h1_server::router::Router;
+    /// use h1_server::{Request, testing::TestRequest};
     ///
     /// struct Hits(AtomicU64);
     ///

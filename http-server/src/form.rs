@@ -5,7 +5,7 @@
 /// Pairs decoded from `application/x-www-form-urlencoded` text (a form body or a query).
 ///
 /// ```
-/// let form = http_server::Form::parse(b"name=J%C3%B6rg+M&x=1&x=2");
+/// let form = h1_server::Form::parse(b"name=J%C3%B6rg+M&x=1&x=2");
 /// assert_eq!(form.get("name"), Some("Jörg M"));
 /// assert_eq!(form.get_all("x").collect::<Vec<_>>(), ["1", "2"]);
 /// ```
@@ -84,7 +84,7 @@ pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 /// Decode `+` and `%XX` (urlencoded form rules).
 ///
 /// ```
-/// assert_eq!(http_server::percent_decode(b"a+b%20c"), "a b c");
+/// assert_eq!(h1_server::percent_decode(b"a+b%20c"), "a b c");
 /// ```
 pub fn percent_decode(input: &[u8]) -> String {
     decode(input, true)

@@ -15,7 +15,7 @@ use crate::{IntoResponse, Request};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use http_server::{Handler, Request, Response};
+/// use h1_server::{Handler, Request, Response};
 ///
 /// struct Counter(AtomicU64);
 ///

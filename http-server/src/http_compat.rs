@@ -9,7 +9,7 @@
 //! - [`Response`] → `http::Response<BoxBody>`.
 //!
 //! ```
-//! use http_server::{BoxBody, Response};
+//! use h1_server::{BoxBody, Response};
 //!
 //! let ours = Response::text(201, "made\n").header("X-Id", "7");
 //! let theirs: http::Response<BoxBody> = ours.try_into().unwrap();
@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 use crate::response::{Body, Frame, Response, ResponseBody};
 use crate::{Request, RequestBody};
-use http_core::Version;
+use h1_core::Version;
 
 /// A boxed response [`Body`]: the body type of a `Response` converted to
 /// `http::Response`.
@@ -134,9 +134,9 @@ impl<B: Body + Send + 'static> From<http::Response<B>> for Response {
 /// An `http::Response` whose body is a [`Body`] is a handler's answer too.
 ///
 /// ```
-/// use http_server::IntoResponse;
+/// use h1_server::IntoResponse;
 ///
-/// let r = http::Response::builder().status(202).body(http_server::RequestBody::empty());
+/// let r = http::Response::builder().status(202).body(h1_server::RequestBody::empty());
 /// assert_eq!(r.unwrap().into_response().status(), 202);
 /// ```
 impl<B: Body + Send + 'static> crate::IntoResponse for http::Response<B> {

@@ -4,7 +4,7 @@
 use std::io;
 
 use bytes::Bytes;
-use http_core::Headers;
+use h1_core::Headers;
 
 use crate::Response;
 
@@ -26,16 +26,16 @@ use crate::Response;
 /// | `Json<T>` (`serde` feature) | `200`, `application/json` |
 /// | `http::Response<B>` (`http` feature) | converted, `B` streamed as the body |
 ///
-/// http-stream's push bodies implement it too.
+/// h1-stream's push bodies implement it too.
 ///
 /// ```
-/// use http_server::{IntoResponse, Response};
+/// use h1_server::{IntoResponse, Response};
 ///
 /// assert_eq!("hi".into_response().status(), 200);
 /// assert_eq!((404, "no such user\n").into_response().status(), 404);
 /// let r = (201, [("Location", "/users/7")], "created\n").into_response();
 /// assert_eq!(r.headers().get_str("location"), Some("/users/7"));
-/// let failed: Result<&str, http_server::Error> = Err(http_server::Error::BodyTooLarge { limit: 1 });
+/// let failed: Result<&str, h1_server::Error> = Err(h1_server::Error::BodyTooLarge { limit: 1 });
 /// assert_eq!(failed.into_response().status(), 413);
 /// ```
 pub trait IntoResponse {
@@ -47,7 +47,7 @@ pub trait IntoResponse {
 /// of a `(u16, Json(..))` tuple). A value that cannot be serialized answers `500`.
 ///
 /// ```
-/// use http_server::{IntoResponse, Json};
+/// use h1_server::{IntoResponse, Json};
 ///
 /// let r = (201, Json(serde_json::json!({"id": 7}))).into_response();
 /// assert_eq!(r.status(), 201);
@@ -185,8 +185,7 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 }
 
 #[cfg(feature = "serde")]
-static JSON: http_core::StaticHeader =
-    http_core::StaticHeader::new("Content-Type", "application/json");
+static JSON: h1_core::StaticHeader = h1_core::StaticHeader::new("Content-Type", "application/json");
 
 /// The answer to a panic or an error inside a handler.
 pub(crate) fn internal_error() -> Response {

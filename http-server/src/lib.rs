@@ -1,14 +1,14 @@
-//! An HTTP/1.x server: drives the sans-IO [`http_core`] engine over async-net sockets, on
+//! An HTTP/1.x server: drives the sans-IO [`h1_core`] engine over async-net sockets, on
 //! any runtime.
 //!
 //! The contract: every protocol decision (parsing, framing, keep-alive, `100 Continue`,
-//! error statuses) is http-core's. This crate owns sockets, tasks, timers and the
+//! error statuses) is h1-core's. This crate owns sockets, tasks, timers and the
 //! application's [`Handler`]; it reads bytes into the engine, hands requests to the
 //! handler and writes what the engine produces.
 //!
 //! ```text
 //!  TcpListener ─accept─▶ one task per connection ─────────────────────────────┐
-//!                          │ read ▶ http_core::Connection ▶ Request ▶ Handler  │
+//!                          │ read ▶ h1_core::Connection ▶ Request ▶ Handler  │
 //!                          │ write ◀ out: Vec<u8> ◀ send_head/data/end ◀ Response
 //!                          └ timers: head, keep-alive, body stall/rate, write ─┘
 //! ```
@@ -38,10 +38,10 @@
 //! # Examples
 //!
 //! ```no_run
-//! use http_server::{Request, Server};
+//! use h1_server::{Request, Server};
 //!
 //! fn main() -> std::io::Result<()> {
-//!     http_server::block_on(async {
+//!     h1_server::block_on(async {
 //!         let server = Server::bind("127.0.0.1:8080").await?;
 //!         let handle = server.serve(|_req: Request| async { "Hello, World!\n" });
 //!         println!("listening on http://{}", handle.local_addr());
@@ -129,4 +129,4 @@ pub use bytes::Bytes;
 /// The rustls version the `tls` feature serves with (build its `ServerConfig` from here).
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
-pub use http_core::{Headers, Limits, RequestHead, ResponseHead, StaticHeader, Version};
+pub use h1_core::{Headers, Limits, RequestHead, ResponseHead, StaticHeader, Version};

@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use http_server::{Request, Response, Server};
+//! use h1_server::{Request, Response, Server};
 //!
 //! // Under systemd (or `systemd-socket-activate -l 8080 ./server`): the inherited sockets;
 //! // otherwise bind.
@@ -206,7 +206,7 @@ impl Server {
     ///
     /// ```no_run
     /// # fn run() -> std::io::Result<()> {
-    /// use http_server::Server;
+    /// use h1_server::Server;
     ///
     /// let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
     /// let server = Server::from_listeners([listener])?;

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_core::{Headers, RequestHead, Version};
+use h1_core::{Headers, RequestHead, Version};
 
 use crate::error::Error;
 use crate::extensions::{Extensions, Route, State};
@@ -25,9 +25,9 @@ use crate::{CloseReason, ConnectionId};
 /// Build one in a test with [`TestRequest`](crate::testing::TestRequest).
 ///
 /// ```
-/// use http_server::{Request, testing::TestRequest};
+/// use h1_server::{Request, testing::TestRequest};
 ///
-/// async fn handle(mut req: Request) -> Result<String, http_server::Error> {
+/// async fn handle(mut req: Request) -> Result<String, h1_server::Error> {
 ///     if req.method() == "POST" && req.path() == "/echo" {
 ///         return req.text(1 << 20).await;
 ///     }
@@ -287,7 +287,7 @@ impl Request {
     /// timers come from async-io's reactor, but not cheap).
     ///
     /// ```
-    /// use http_server::{Request, testing::TestRequest};
+    /// use h1_server::{Request, testing::TestRequest};
     ///
     /// let handler = |req: Request| async move {
     ///     let (tx, rx) = async_channel::bounded(1);
@@ -318,7 +318,7 @@ impl Request {
     /// upgrade, the future fails. A request built outside a server fails at once.
     ///
     /// ```no_run
-    /// use http_server::{Request, Response};
+    /// use h1_server::{Request, Response};
     /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
     ///
     /// async fn handle(req: Request) -> Response {
@@ -351,7 +351,7 @@ impl Request {
     /// and always before the final head. HTTP/1.0 clients get none.
     ///
     /// ```no_run
-    /// use http_server::{Headers, Request, Response};
+    /// use h1_server::{Headers, Request, Response};
     ///
     /// async fn page(req: Request) -> Response {
     ///     let mut hints = Headers::new();
@@ -363,7 +363,7 @@ impl Request {
     /// ```
     pub async fn send_early_hints(&self, headers: Headers) {
         if let Some(shared) = &self.shared {
-            let mut head = http_core::ResponseHead::new(103);
+            let mut head = h1_core::ResponseHead::new(103);
             *head.headers_mut() = headers;
             shared.push_interim(head);
         }

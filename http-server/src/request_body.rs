@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_lite::{AsyncRead, Stream};
-use http_core::Headers;
+use h1_core::Headers;
 
 use crate::error::Error;
 use crate::response::{Body, Frame};

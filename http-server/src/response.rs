@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_lite::{AsyncRead, Stream};
-use http_core::{Headers, ResponseHead, StaticHeader};
+use h1_core::{Headers, ResponseHead, StaticHeader};
 
 static TEXT_PLAIN: StaticHeader = StaticHeader::new("Content-Type", "text/plain; charset=utf-8");
 static TEXT_HTML: StaticHeader = StaticHeader::new("Content-Type", "text/html; charset=utf-8");
@@ -19,7 +19,7 @@ static TEXT_HTML: StaticHeader = StaticHeader::new("Content-Type", "text/html; c
 /// known, otherwise chunked on HTTP/1.1 and close-delimited on HTTP/1.0.
 ///
 /// ```
-/// use http_server::Response;
+/// use h1_server::Response;
 ///
 /// let r = Response::text(200, "hello\n").header("Cache-Control", "no-store");
 /// assert_eq!(r.status(), 200);
@@ -53,7 +53,7 @@ pub(crate) enum ResponseBody {
 ///
 /// ```
 /// use std::{io, pin::Pin, task::{Context, Poll}};
-/// use http_server::{Body, Frame, Response};
+/// use h1_server::{Body, Frame, Response};
 ///
 /// /// Counts down from `n`, one line per frame.
 /// struct Countdown(u32);
@@ -181,7 +181,7 @@ impl Response {
     /// checked per response. Build the field in a `static` or `const`.
     ///
     /// ```
-    /// use http_server::{Response, StaticHeader};
+    /// use h1_server::{Response, StaticHeader};
     ///
     /// static NO_STORE: StaticHeader = StaticHeader::new("Cache-Control", "no-store");
     ///
@@ -278,7 +278,7 @@ impl From<String> for Response {
 ///
 /// ```
 /// use bytes::Bytes;
-/// use http_server::{Response, StreamBody};
+/// use h1_server::{Response, StreamBody};
 ///
 /// let chunks = futures_lite::stream::iter(vec![Ok(Bytes::from("a")), Ok(Bytes::from("b"))]);
 /// let r = Response::stream(200, StreamBody::new(chunks));

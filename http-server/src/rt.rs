@@ -27,7 +27,7 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use http_server::{BoxFuture, Spawner};
+/// use h1_server::{BoxFuture, Spawner};
 ///
 /// let ex = Arc::new(async_executor::Executor::new());
 /// let spawner = {
@@ -77,7 +77,7 @@ impl Spawner for SmolSpawner {
 /// once their current poll returns, abandoning the tasks.
 ///
 /// ```no_run
-/// use http_server::{Request, Response, Server, ThreadPool};
+/// use h1_server::{Request, Response, Server, ThreadPool};
 ///
 /// let pool = ThreadPool::new(1); // this thread in block_on, plus one more
 /// pool.block_on(async {

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
 use atomic_waker::AtomicWaker;
-use http_core::{Headers, ResponseHead};
+use h1_core::{Headers, ResponseHead};
 
 use crate::close::{CloseReason, ConnectionId};
 use crate::error::ErrorKind;
@@ -238,7 +238,7 @@ impl BodySlot {
 /// immediate. Get it from [`Request::shutdown_signal`](crate::Request::shutdown_signal).
 ///
 /// ```no_run
-/// # async fn f(req: http_server::Request) {
+/// # async fn f(req: h1_server::Request) {
 /// let signal = req.shutdown_signal();
 /// // In a task that pushes events to this client:
 /// signal.wait().await;

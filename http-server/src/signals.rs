@@ -19,7 +19,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use http_server::{Request, Response, Server};
+//! use h1_server::{Request, Response, Server};
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use futures_lite::future::poll_fn;
-use http_core::Headers;
+use h1_core::Headers;
 
 use crate::handler::Handler;
 use crate::response::{Body, Frame, Response};
@@ -22,7 +22,7 @@ use crate::{Request, RequestBody};
 ///
 /// ```no_run
 /// use std::convert::Infallible;
-/// use http_server::{RequestBody, Server, TowerService};
+/// use h1_server::{RequestBody, Server, TowerService};
 ///
 /// # async fn run() -> std::io::Result<()> {
 /// #[derive(Clone)]

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use http_server::listeners::{Inherited, systemd_listeners};
-use http_server::{Request, Response, Server};
+use h1_server::listeners::{Inherited, systemd_listeners};
+use h1_server::{Request, Response, Server};
 use prod_common::{CHILD_ENV, ChildServer, WAIT, is_child, report};
 
 const ACTIVATE: &str = "systemd-socket-activate";

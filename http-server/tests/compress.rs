@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use http_server::compress::Compress;
-use http_server::{Handler, Request, Response, Server, ServerHandle, ThreadPool};
+use h1_server::compress::Compress;
+use h1_server::{Handler, Request, Response, Server, ServerHandle, ThreadPool};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -174,7 +174,7 @@ fn gzip_sse_stream_delivers_each_event_when_sent() {
     let app = move |_req: Request| {
         let epoch = server_epoch.clone();
         async move {
-            let mut options = http_stream::sse::Options::new();
+            let mut options = h1_stream::sse::Options::new();
             options.keep_alive(None);
             let (tx, response) = options.response();
             smol::spawn(async move {
@@ -182,7 +182,7 @@ fn gzip_sse_stream_delivers_each_event_when_sent() {
                     Timer::after(Duration::from_millis(100)).await;
                     // The send time, in microseconds since the test's epoch.
                     let sent = epoch.elapsed().as_micros();
-                    let event = http_stream::sse::Event::new().data(format!("{i} {sent}"));
+                    let event = h1_stream::sse::Event::new().data(format!("{i} {sent}"));
                     if tx.send(&event).await.is_err() {
                         return;
                     }

@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use http_server::compress::{Coding, Compress, Compression};
-use http_server::{Handler, Request, Response, Server, ThreadPool};
-use http_stream::sse::{Event, Options};
+use h1_server::compress::{Coding, Compress, Compression};
+use h1_server::{Handler, Request, Response, Server, ThreadPool};
+use h1_stream::sse::{Event, Options};
 
 const EVENTS: usize = 5;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::{AsyncReadExt, FutureExt, future};
-use http_server::{
+use h1_server::{
     CloseReason, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool, Timeout,
 };
 
@@ -41,7 +41,7 @@ async fn app(mut req: Request) -> Response {
         }
         "/hang" => future::pending().await,
         "/hints" => {
-            let mut hints = http_server::Headers::new();
+            let mut hints = h1_server::Headers::new();
             hints.append("Link", "</style.css>; rel=preload; as=style");
             req.send_early_hints(hints).await;
             Timer::after(Duration::from_millis(20)).await;
@@ -328,7 +328,7 @@ fn serves_under_tokio_through_compat() {
             loop {
                 let (stream, peer) = listener.accept().await.unwrap();
                 let local = stream.local_addr().unwrap();
-                let fut = http_server::serve_connection(
+                let fut = h1_server::serve_connection(
                     stream.compat(),
                     peer,
                     local,
@@ -365,7 +365,7 @@ fn serves_on_a_plain_async_executor() {
     let ex = Arc::new(async_executor::Executor::new());
     let spawner = {
         let ex = ex.clone();
-        move |fut: http_server::BoxFuture| ex.spawn(fut).detach()
+        move |fut: h1_server::BoxFuture| ex.spawn(fut).detach()
     };
     let text = block_on(ex.run(async {
         let mut server = Server::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,7 @@
 //! connection may be reset.
 //!
 //! The load lasts `PROD_RESTART_SECS` seconds (default 3; the README's figure is from a
-//! 10-second run: `PROD_RESTART_SECS=10 cargo test -p http-server --all-features --test
+//! 10-second run: `PROD_RESTART_SECS=10 cargo test -p h1-server --all-features --test
 //! restart -- --nocapture`).
 #![cfg(all(unix, feature = "listeners", feature = "signals", feature = "smol"))]
 
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use http_server::{Request, Response, Server};
+use h1_server::{Request, Response, Server};
 use prod_common::{ChildServer, env_or, is_child, report};
 
 const CONNECTIONS: usize = 64;

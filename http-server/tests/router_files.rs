@@ -6,7 +6,7 @@ mod router_common;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use http_server::router::{Files, Router};
+use h1_server::router::{Files, Router};
 use router_common::{Kit, get, request};
 
 /// What only the file outside the root contains.

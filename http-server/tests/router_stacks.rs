@@ -9,10 +9,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use async_io::Timer;
-use http_server::router::{
+use h1_server::router::{
     AuthUser, BasicAuth, Completed, Flow, Redirect, Router, SameSite, SetCookie, cookie, redirect,
 };
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use router_common::{Client, get, serve};
 
 /// The names of the before handlers that ran, in order.

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use http_server::Request;
-use http_server::router::{Router, SwappableRouter};
+use h1_server::Request;
+use h1_server::router::{Router, SwappableRouter};
 use router_common::{Client, serve};
 
 /// Table number `n`: `/item/:id` answers `table <n> item <id>`.

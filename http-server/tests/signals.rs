@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use http_server::{Request, Response, Server, Spawner};
+use h1_server::{Request, Response, Server, Spawner};
 use prod_common::{
     ChildServer, SlowBody, env_or, is_child, read_to_close, report, request_until, wait_refused,
 };
@@ -19,7 +19,7 @@ use prod_common::{
 fn child() {
     let runtime: String = env_or("PROD_RUNTIME", "smol".to_owned());
     match runtime.as_str() {
-        "smol" => smol::block_on(serve(http_server::SmolSpawner)),
+        "smol" => smol::block_on(serve(h1_server::SmolSpawner)),
         "tokio" => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

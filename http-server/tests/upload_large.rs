@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_server::multipart::UploadOptions;
+use h1_server::multipart::UploadOptions;
 use upload_common::{TempDir, Upload, read_response};
 
 /// This process's resident set, in KiB, from /proc/self/status.

@@ -11,10 +11,10 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use http_core::MultipartLimits;
-use http_server::multipart::{FormLimits, UploadOptions, query_form, read_form, save_uploads};
-use http_server::testing::TestRequest;
-use http_server::{Request, Response};
+use h1_core::MultipartLimits;
+use h1_server::multipart::{FormLimits, UploadOptions, query_form, read_form, save_uploads};
+use h1_server::testing::TestRequest;
+use h1_server::{Request, Response};
 use upload_common::{Fnv, TempDir, Upload, multipart_body, tricky_content};
 
 const CT: &str = "multipart/form-data; boundary=Bd7e-boundary";

@@ -3,7 +3,7 @@
 //! batching, and the time from `send` to the
 //! client's read. A hook for `cargo xtask bench`; prints one `name value unit` per line.
 //!
-//! Run with: `cargo run --release -p http-stream --example push_bench [chunks] [chunk_bytes]`
+//! Run with: `cargo run --release -p h1-stream --example push_bench [chunks] [chunk_bytes]`
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
-use http_server::{Request, Server, ThreadPool};
-use http_stream::{Config, Sender};
+use h1_server::{Request, Server, ThreadPool};
+use h1_stream::{Config, Sender};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -29,7 +29,7 @@ fn main() -> std::io::Result<()> {
         config
             .dont_flush(req.path() == "/batched")
             .capacity(256 * 1024);
-        let (sender, response) = http_stream::response(200, config);
+        let (sender, response) = h1_stream::response(200, config);
         let _ = tx.lock().unwrap().send(sender);
         async move { response }
     });

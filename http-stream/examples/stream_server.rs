@@ -2,7 +2,7 @@
 //! fed by a producer task, everything on one thread (a `ThreadPool` with no background
 //! threads; the bench pins the process to one core).
 //!
-//! Run with: `cargo run --release -p http-stream --example stream_server -- 127.0.0.1:8080`
+//! Run with: `cargo run --release -p h1-stream --example stream_server -- 127.0.0.1:8080`
 //! (the first argument is the listen address), then for example
 //! `curl -s 'http://127.0.0.1:8080/?mode=batch&batch=64&secs=1' | wc -c`.
 //!
@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_io::Timer;
 use bytes::Bytes;
-use http_server::{Request, Server, Spawner, ThreadPool};
-use http_stream::{Config, Sender};
+use h1_server::{Request, Server, Spawner, ThreadPool};
+use h1_stream::{Config, Sender};
 
 /// What the producer of one stream does, from the query string.
 #[derive(Debug, Clone)]
@@ -150,7 +150,7 @@ fn main() -> std::io::Result<()> {
                 .capacity(p.capacity)
                 .high_water(p.high_water)
                 .dont_flush(p.mode == "batch");
-            let (tx, response) = http_stream::response(200, config);
+            let (tx, response) = h1_stream::response(200, config);
             spawner.spawn(Box::pin(produce(p, tx)));
             async move { response.header("Content-Type", "application/octet-stream") }
         });

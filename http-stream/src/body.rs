@@ -1,4 +1,4 @@
-//! [`PushBody`]: the response body half of a push stream, polled by http-server's
+//! [`PushBody`]: the response body half of a push stream, polled by h1-server's
 //! connection driver.
 
 use std::fmt;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use bytes::Bytes;
 use futures_lite::FutureExt;
-use http_server::{Body, Frame};
+use h1_server::{Body, Frame};
 
 use crate::shared::{End, Inner};
 

@@ -11,11 +11,11 @@ use crate::shutdown::Shutdown;
 /// default and unit.
 ///
 /// ```
-/// use http_stream::Config;
+/// use h1_stream::Config;
 ///
 /// let mut config = Config::new();
 /// config.capacity(256 * 1024).dont_flush(true).high_water(32 * 1024);
-/// let (tx, body) = http_stream::channel(config);
+/// let (tx, body) = h1_stream::channel(config);
 /// # drop((tx, body));
 /// ```
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl Config {
     /// (sent but not yet handed to the connection's write buffer). A send that does not
     /// fit waits until the client has read enough; a single chunk larger than this is
     /// accepted when the queue is empty, so it never waits forever. The memory one stream
-    /// holds is this plus the connection's own write buffer (http-server's
+    /// holds is this plus the connection's own write buffer (h1-server's
     /// `write_high_water`, 64 KiB by default). Default 64 KiB.
     pub fn capacity(&mut self, bytes: usize) -> &mut Self {
         self.capacity = bytes.max(1);

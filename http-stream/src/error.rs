@@ -70,10 +70,10 @@ impl From<Error> for std::io::Error {
 /// A send that was refused, with the value given back (like `async_channel::SendError`).
 ///
 /// ```
-/// let (tx, body) = http_stream::channel(http_stream::Config::new());
+/// let (tx, body) = h1_stream::channel(h1_stream::Config::new());
 /// drop(body); // the client went away
 /// let err = futures_lite::future::block_on(tx.send("hello")).unwrap_err();
-/// assert_eq!(err.error(), http_stream::Error::Disconnected);
+/// assert_eq!(err.error(), h1_stream::Error::Disconnected);
 /// assert_eq!(err.into_inner(), "hello");
 /// ```
 #[derive(Clone, PartialEq, Eq)]

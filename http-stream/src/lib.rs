@@ -1,15 +1,15 @@
-//! Push-style streamed responses for [`http_server`]: a handler answers with a stream and
+//! Push-style streamed responses for [`h1_server`]: a handler answers with a stream and
 //! returns; any other task pushes chunks to that client for minutes or hours, and decides
 //! when bytes hit the wire.
 //!
 //! The contract: [`channel`] makes a [`Sender`] (the push handle, `Send + Sync + Clone +
-//! 'static`) and a [`PushBody`] (an [`http_server::Body`]). The queue between them is
+//! 'static`) and a [`PushBody`] (an [`h1_server::Body`]). The queue between them is
 //! bounded in bytes, so a slow client makes [`Sender::send`] wait and a stream's memory
 //! stays bounded. Framing is the server's: chunked on HTTP/1.1, close-delimited on
 //! HTTP/1.0, `Content-Length` when [declared](Config::length); HEAD gets headers only.
 //!
 //! ```text
-//!  producer task                      connection task (http-server)
+//!  producer task                      connection task (h1-server)
 //!  Sender ──send/flush/close──▶ queue (≤ capacity bytes) ──▶ PushBody ──▶ out buffer ──▶ socket
 //!    ▲                                                        │ Frame::Flush written
 //!    └──────── space freed, flush done, body dropped ◀────────┘
@@ -28,7 +28,7 @@
 //!   [`sse::Options::response_for`]) picks up that request's shutdown signal, so
 //!   [`Sender::shutdown_requested`] resolves when the server begins a graceful shutdown;
 //!   any other [`Shutdown`] can be given in the [`Config`].
-//! - Spawning the producer: [`Request::spawn`](http_server::Request::spawn) runs it on
+//! - Spawning the producer: [`Request::spawn`](h1_server::Request::spawn) runs it on
 //!   the server's executor, whatever the runtime.
 //! - [`sse`]: Server-Sent Events (encoder, headers, keep-alive comments, `Last-Event-ID`).
 //! - [`longpoll`]: a topic [`Hub`](longpoll::Hub) and a parked-request helper (204 on
@@ -38,8 +38,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use http_server::{Request, Server};
-//! use http_stream::Config;
+//! use h1_server::{Request, Server};
+//! use h1_stream::Config;
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
@@ -48,7 +48,7 @@
 //!             let mut config = Config::new();
 //!             config.dont_flush(true);
 //!             // Ends by itself when the server shuts down.
-//!             let (tx, response) = http_stream::response_for(&req, 200, config);
+//!             let (tx, response) = h1_stream::response_for(&req, 200, config);
 //!             req.spawn(async move {
 //!                 for i in 0..100 {
 //!                     // Held back: the client gets ten lines per write.
@@ -82,7 +82,7 @@ pub mod sse;
 
 use std::sync::Arc;
 
-use http_server::{IntoResponse, Request, Response};
+use h1_server::{IntoResponse, Request, Response};
 
 pub use body::PushBody;
 pub use config::Config;
@@ -95,7 +95,7 @@ pub use shutdown::Shutdown;
 /// ```
 /// use futures_lite::future::block_on;
 ///
-/// let (tx, body) = http_stream::channel(http_stream::Config::new());
+/// let (tx, body) = h1_stream::channel(h1_stream::Config::new());
 /// block_on(tx.send("hello")).unwrap();
 /// assert_eq!(tx.queued_bytes(), 5);
 /// drop(body); // what the server does when the client goes away
@@ -113,7 +113,7 @@ pub fn channel(config: Config) -> (Sender, PushBody) {
 /// [`Response::header`].
 ///
 /// ```
-/// let (tx, response) = http_stream::response(200, http_stream::Config::new());
+/// let (tx, response) = h1_stream::response(200, h1_stream::Config::new());
 /// let response = response.header("Content-Type", "text/plain");
 /// assert_eq!(response.body_length(), None);
 /// # drop(tx);
@@ -125,17 +125,17 @@ pub fn response(status: u16, config: Config) -> (Sender, Response) {
 
 /// [`response`] for a stream answering `req`: unless `config` names a
 /// [`Shutdown`](Config::shutdown), the stream takes `req`'s
-/// [shutdown signal](http_server::Request::shutdown_signal), so
+/// [shutdown signal](h1_server::Request::shutdown_signal), so
 /// [`Sender::shutdown_requested`] resolves when the server begins shutting down.
 ///
 /// ```
 /// use futures_lite::future::block_on;
-/// use http_server::testing::TestRequest;
+/// use h1_server::testing::TestRequest;
 ///
 /// let test = TestRequest::get("/stream");
 /// let shutdown = test.shutdown();
 /// let req = test.build();
-/// let (tx, _response) = http_stream::response_for(&req, 200, http_stream::Config::new());
+/// let (tx, _response) = h1_stream::response_for(&req, 200, h1_stream::Config::new());
 /// assert!(!tx.is_shutdown_requested());
 /// shutdown.begin();
 /// block_on(tx.shutdown_requested());

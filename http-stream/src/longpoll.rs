@@ -8,8 +8,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use http_server::{Request, Response};
-//! use http_stream::longpoll::{self, Hub};
+//! use h1_server::{Request, Response};
+//! use h1_stream::longpoll::{self, Hub};
 //!
 //! async fn poll(req: Request, hub: Hub<String>) -> Response {
 //!     let after = req.query_pairs().get("after").and_then(|a| a.parse().ok());
@@ -29,7 +29,7 @@ use std::time::Duration;
 use async_io::Timer;
 use event_listener::Event;
 use futures_lite::FutureExt;
-use http_server::Response;
+use h1_server::Response;
 
 /// A message on a topic, with its id (1, 2, 3, ... per topic).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct Message<T> {
 /// ```
 /// use std::time::Duration;
 /// use futures_lite::future::block_on;
-/// use http_stream::longpoll::Hub;
+/// use h1_stream::longpoll::Hub;
 ///
 /// let hub = Hub::new();
 /// let after = hub.last_id("chat");
@@ -288,11 +288,11 @@ impl<T> fmt::Debug for Subscription<T> {
 /// carry `Cache-Control: no-cache`.
 ///
 /// ```no_run
-/// # async fn f(hub: http_stream::longpoll::Hub<String>) -> http_server::Response {
+/// # async fn f(hub: h1_stream::longpoll::Hub<String>) -> h1_server::Response {
 /// use std::time::Duration;
-/// use http_server::Response;
+/// use h1_server::Response;
 ///
-/// http_stream::longpoll::respond(&hub, "chat", None, Duration::from_secs(25), |m| {
+/// h1_stream::longpoll::respond(&hub, "chat", None, Duration::from_secs(25), |m| {
 ///     Response::text(200, m.iter().map(|m| m.value.clone() + "\n").collect::<String>())
 /// })
 /// .await

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_server::Headers;
+use h1_server::Headers;
 
 use crate::error::{Closed, Error, TrySendError};
 use crate::shared::{End, Inner, State};
@@ -28,10 +28,10 @@ use crate::shared::{End, Inner, State};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use http_server::{Request, Response};
+/// use h1_server::{Request, Response};
 ///
 /// async fn handle(_req: Request) -> Response {
-///     let (tx, response) = http_stream::response(200, http_stream::Config::new());
+///     let (tx, response) = h1_stream::response(200, h1_stream::Config::new());
 ///     smol::spawn(async move {
 ///         for i in 0..10 {
 ///             if tx.send(format!("tick {i}\n")).await.is_err() {

@@ -17,7 +17,7 @@ use std::task::Waker;
 
 use bytes::Bytes;
 use event_listener::Event;
-use http_server::Headers;
+use h1_server::Headers;
 
 use crate::config::Config;
 use crate::shutdown::Shutdown;

@@ -21,10 +21,10 @@ use event_listener::Event;
 /// possible on one made from the server's, to end streams early).
 ///
 /// ```
-/// use http_stream::{Config, Shutdown};
+/// use h1_stream::{Config, Shutdown};
 ///
 /// let shutdown = Shutdown::new();
-/// let (tx, _body) = http_stream::channel(Config::new().shutdown(&shutdown).clone());
+/// let (tx, _body) = h1_stream::channel(Config::new().shutdown(&shutdown).clone());
 /// assert!(!tx.is_shutdown_requested());
 /// shutdown.trigger();
 /// futures_lite::future::block_on(tx.shutdown_requested());
@@ -33,7 +33,7 @@ use event_listener::Event;
 pub struct Shutdown {
     inner: Arc<Inner>,
     /// The server's own signal, when made from a request.
-    server: Option<http_server::ShutdownSignal>,
+    server: Option<h1_server::ShutdownSignal>,
 }
 
 #[derive(Default)]
@@ -86,8 +86,8 @@ impl Shutdown {
     }
 }
 
-impl From<http_server::ShutdownSignal> for Shutdown {
-    fn from(server: http_server::ShutdownSignal) -> Self {
+impl From<h1_server::ShutdownSignal> for Shutdown {
+    fn from(server: h1_server::ShutdownSignal) -> Self {
         Self {
             inner: Arc::default(),
             server: Some(server),

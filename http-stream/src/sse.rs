@@ -8,8 +8,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use http_server::{Request, Response};
-//! use http_stream::sse::{self, Event};
+//! use h1_server::{Request, Response};
+//! use h1_stream::sse::{self, Event};
 //!
 //! async fn events(req: Request) -> Response {
 //!     let mut next: u64 = sse::last_event_id(&req).and_then(|id| id.parse().ok()).unwrap_or(0);
@@ -33,7 +33,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 
 use crate::error::{Error, TrySendError};
 use crate::{Config, Sender, Shutdown};
@@ -50,7 +50,7 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 ///
 /// ```
 /// use std::time::Duration;
-/// use http_stream::sse::Event;
+/// use h1_stream::sse::Event;
 ///
 /// let e = Event::new()
 ///     .comment("hello")
@@ -157,7 +157,7 @@ impl fmt::Display for Event {
 /// A comment block (`: text` lines and a blank line): a keep-alive that browsers ignore.
 ///
 /// ```
-/// assert_eq!(http_stream::sse::comment("ping"), ": ping\n\n");
+/// assert_eq!(h1_stream::sse::comment("ping"), ": ping\n\n");
 /// ```
 pub fn comment(text: &str) -> Bytes {
     Event::new().comment(text).to_bytes()
@@ -166,8 +166,8 @@ pub fn comment(text: &str) -> Bytes {
 /// The `Last-Event-ID` a reconnecting browser sent: the id of the last event it got.
 ///
 /// ```
-/// # fn f(req: &http_server::Request) {
-/// let resume_after = http_stream::sse::last_event_id(req);
+/// # fn f(req: &h1_server::Request) {
+/// let resume_after = h1_stream::sse::last_event_id(req);
 /// # }
 /// ```
 pub fn last_event_id(req: &Request) -> Option<&str> {
@@ -179,7 +179,7 @@ pub fn last_event_id(req: &Request) -> Option<&str> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use http_stream::sse::Options;
+/// use h1_stream::sse::Options;
 ///
 /// let (tx, response) = Options::new()
 ///     .keep_alive(Some(Duration::from_secs(20)))

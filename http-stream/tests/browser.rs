@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
-use http_server::{Request, Response};
-use http_stream::sse::{self, Event};
+use h1_server::{Request, Response};
+use h1_stream::sse::{self, Event};
 
 use common::TestServer;
 

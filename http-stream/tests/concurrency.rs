@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{WAIT, run, stream_server};
-use http_stream::Config;
+use h1_stream::Config;
 
 #[test]
 fn a_thousand_concurrent_streams() {
@@ -13,7 +13,7 @@ fn a_thousand_concurrent_streams() {
     let (server, rx) = stream_server(|_| {
         let mut config = Config::new();
         config.capacity(4096);
-        http_stream::response(200, config)
+        h1_stream::response(200, config)
     });
     let t0 = Instant::now();
     let mut clients = Vec::with_capacity(N);
@@ -23,7 +23,7 @@ fn a_thousand_concurrent_streams() {
         clients.push(c);
     }
     // Every handler has answered with a stream; index the senders by path.
-    let mut senders: Vec<Option<http_stream::Sender>> = (0..N).map(|_| None).collect();
+    let mut senders: Vec<Option<h1_stream::Sender>> = (0..N).map(|_| None).collect();
     for _ in 0..N {
         let (path, tx) = rx.recv_timeout(WAIT).expect("a stream did not start");
         let i: usize = path[1..].parse().unwrap();

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{Client, finishes_within, next_sender, rss_bytes, run, stream_server};
-use http_stream::Config;
+use h1_stream::Config;
 
 static TIMING: Mutex<()> = Mutex::new(());
 
@@ -16,8 +16,8 @@ fn timing() -> std::sync::MutexGuard<'static, ()> {
     TIMING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn open(config: Config) -> (common::TestServer, Client, http_stream::Sender) {
-    let (server, rx) = stream_server(move |_| http_stream::response(200, config.clone()));
+fn open(config: Config) -> (common::TestServer, Client, h1_stream::Sender) {
+    let (server, rx) = stream_server(move |_| h1_stream::response(200, config.clone()));
     let mut client = server.connect();
     client.get("/");
     let tx = next_sender(&rx);

@@ -7,19 +7,19 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{WAIT, finishes_within, next_sender, run, stream_server};
-use http_server::Headers;
-use http_stream::{Config, Error, Shutdown};
+use h1_server::Headers;
+use h1_stream::{Config, Error, Shutdown};
 
 fn chunked() -> (
     common::TestServer,
-    std::sync::mpsc::Receiver<(String, http_stream::Sender)>,
+    std::sync::mpsc::Receiver<(String, h1_stream::Sender)>,
 ) {
-    stream_server(|_| http_stream::response(200, Config::new()))
+    stream_server(|_| h1_stream::response(200, Config::new()))
 }
 
 /// A chunked stream server, a client that sent `GET /` and read the response head, and
 /// the stream's sender.
-fn open_chunked() -> (common::TestServer, common::Client, http_stream::Sender) {
+fn open_chunked() -> (common::TestServer, common::Client, h1_stream::Sender) {
     let (server, rx) = chunked();
     let mut client = server.connect();
     client.get("/");
@@ -122,12 +122,12 @@ fn fixed(
     length: u64,
 ) -> (
     common::TestServer,
-    std::sync::mpsc::Receiver<(String, http_stream::Sender)>,
+    std::sync::mpsc::Receiver<(String, h1_stream::Sender)>,
 ) {
     stream_server(move |_| {
         let mut config = Config::new();
         config.length(Some(length));
-        http_stream::response(200, config)
+        h1_stream::response(200, config)
     })
 }
 
@@ -221,7 +221,7 @@ fn heartbeat_notices_a_gone_client_within_a_second() {
     let (server, rx) = stream_server(|_| {
         let mut config = Config::new();
         config.heartbeat(Duration::from_millis(100), "\n");
-        http_stream::response(200, config)
+        h1_stream::response(200, config)
     });
     let mut client = server.connect();
     client.get("/");
@@ -252,7 +252,7 @@ fn closed_resolves_within_a_second_of_disconnect_while_idle() {
 #[test]
 fn server_shutdown_signal_reaches_streams_without_a_manual_trigger() {
     // A stream made from the request ends on shutdown with no wiring.
-    let (server, rx) = stream_server(|req| http_stream::response_for(req, 200, Config::new()));
+    let (server, rx) = stream_server(|req| h1_stream::response_for(req, 200, Config::new()));
     let mut client = server.connect();
     client.get("/");
     let tx = next_sender(&rx);
@@ -278,7 +278,7 @@ fn shutdown_signal_lets_streams_say_goodbye() {
     let (server, rx) = stream_server(move |_| {
         let mut config = Config::new();
         config.shutdown(&signal);
-        http_stream::response(200, config)
+        h1_stream::response(200, config)
     });
     let mut client = server.connect();
     client.get("/");

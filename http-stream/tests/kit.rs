@@ -1,4 +1,4 @@
-//! Push streams read through http-server's test kit, without a socket: the frames a
+//! Push streams read through h1-server's test kit, without a socket: the frames a
 //! producer's sends and flushes become, and a stream made from a request ending on the
 //! server's graceful shutdown with no wiring in the handler.
 
@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_io::Timer;
 use futures_lite::FutureExt;
 use futures_lite::future::block_on;
-use http_server::testing::{TestRequest, TestResponse};
-use http_server::{Frame, Request};
-use http_stream::Config;
-use http_stream::sse::{self, Event};
+use h1_server::testing::{TestRequest, TestResponse};
+use h1_server::{Frame, Request};
+use h1_stream::Config;
+use h1_stream::sse::{self, Event};
 
 /// Run `fut`, failing the test after 10 s.
 fn bounded<T>(fut: impl Future<Output = T>) -> T {
@@ -40,7 +40,7 @@ fn held_chunks_go_out_at_the_flush_and_the_flush_is_a_frame() {
     let handler = |req: Request| async move {
         let mut config = Config::new();
         config.dont_flush(true);
-        let (tx, response) = http_stream::response_for(&req, 200, config);
+        let (tx, response) = h1_stream::response_for(&req, 200, config);
         req.spawn(async move {
             tx.send("a").await.unwrap();
             tx.send("b").await.unwrap();
@@ -86,7 +86,7 @@ fn a_stream_from_a_request_ends_on_graceful_shutdown() {
 #[test]
 fn a_push_body_is_a_response() {
     let handler = |_req: Request| async move {
-        let (tx, body) = http_stream::channel(Config::new());
+        let (tx, body) = h1_stream::channel(Config::new());
         tx.try_send("ready").unwrap();
         tx.close().unwrap();
         (202, body)

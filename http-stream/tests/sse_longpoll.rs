@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Client, TestServer, WAIT, finishes_within, next_sender, run, stream_server};
-use http_server::{Request, Response};
-use http_stream::longpoll::{self, Hub};
-use http_stream::sse::{self, Event, EventSender};
+use h1_server::{Request, Response};
+use h1_stream::longpoll::{self, Hub};
+use h1_stream::sse::{self, Event, EventSender};
 
 #[test]
 fn sse_stream_sends_headers_retry_events_and_keep_alives() {

@@ -1,4 +1,4 @@
-//! Helpers for the loopback tests of http-server: start a server on `127.0.0.1:0`, talk
+//! Helpers for the loopback tests of h1-server: start a server on `127.0.0.1:0`, talk
 //! to it with a raw `std::net::TcpStream`, parse what comes back.
 //!
 //! Every wait is bounded: clients have read and write timeouts ([`WAIT`]), and
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::FutureExt;
 use futures_lite::future::block_on;
-use http_server::{
+use h1_server::{
     CloseReason, ConnectionId, Handler, Server, ServerConfig, ServerHandle, ThreadPool,
 };
 

@@ -1,10 +1,10 @@
-//! The access log: one info line per request (target `http_server::access`) with method,
+//! The access log: one info line per request (target `h1_server::access`) with method,
 //! path, status, body bytes and duration, captured by a test logger.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{TestServer, WAIT, get, wait_until};
 
 /// Every record logged in this test binary: level, target, message.
@@ -41,7 +41,7 @@ fn access_lines(needle: &str) -> Vec<String> {
         .lock()
         .unwrap()
         .iter()
-        .filter(|(_, target, msg)| target == "http_server::access" && msg.contains(needle))
+        .filter(|(_, target, msg)| target == "h1_server::access" && msg.contains(needle))
         .inspect(|(level, _, msg)| assert_eq!(*level, log::Level::Info, "{msg}"))
         .map(|(_, _, msg)| msg.clone())
         .collect()

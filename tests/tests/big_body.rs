@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{Client, TestServer, in_thread};
 
 const GIB: u64 = 1 << 30;

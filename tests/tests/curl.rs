@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use futures_lite::stream;
-use http_server::{Bytes, Request, Response, StreamBody};
+use h1_server::{Bytes, Request, Response, StreamBody};
 use integration_tests::{Hooks, TestServer, WAIT, has_tool, in_thread};
 
 async fn routes(mut req: Request) -> Response {

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{Client, TestServer, WAIT, get, wait_until};
 
 const CHILD_ENV: &str = "INTEGRATION_TESTS_EMFILE_CHILD";

@@ -2,12 +2,12 @@
 //! runs unchanged on the server, over a real loopback connection.
 
 use futures_lite::AsyncReadExt;
-use http_server::{Bytes, ConnectionId, Request, Response, StreamBody};
+use h1_server::{Bytes, ConnectionId, Request, Response, StreamBody};
 use integration_tests::TestServer;
 
 /// Written against the `http` crate only (plus a body type).
 async fn http_handler(
-    req: http::Request<http_server::RequestBody>,
+    req: http::Request<h1_server::RequestBody>,
 ) -> http::Response<
     StreamBody<futures_lite::stream::Iter<std::vec::IntoIter<std::io::Result<Bytes>>>>,
 > {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::future::block_on;
-use http_server::{CloseReason, ConnectionId, Request, Response};
+use h1_server::{CloseReason, ConnectionId, Request, Response};
 use integration_tests::{Client, Hooks, TestServer, WAIT, get, in_thread, wait_until};
 
 /// Handlers under `/held` wait until the gate opens (at most [`WAIT`]).
@@ -421,8 +421,8 @@ mod kit {
     use std::time::Duration;
 
     use futures_lite::future::block_on;
-    use http_server::testing::TestConnection;
-    use http_server::{CloseReason, Request, Response, ServerConfig, Timeout};
+    use h1_server::testing::TestConnection;
+    use h1_server::{CloseReason, Request, Response, ServerConfig, Timeout};
 
     /// Sets its flag when dropped: shows the handler's future was dropped.
     struct DropFlag(Arc<AtomicBool>);

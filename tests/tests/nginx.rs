@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
-use http_server::{Request, Response, ServerConfig};
+use h1_server::{Request, Response, ServerConfig};
 use integration_tests::{Client, Hooks, TestServer, WAIT, skip};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -377,7 +377,7 @@ fn streamed_response_arrives_chunk_by_chunk() {
                     if req.path() != "/stream" {
                         return app(req).await;
                     }
-                    let (tx, response) = http_stream::response(200, http_stream::Config::new());
+                    let (tx, response) = h1_stream::response(200, h1_stream::Config::new());
                     thread::spawn(move || {
                         let (lock, cvar) = &*progress;
                         // A panicking client poisons the lock: carry on (and end) anyway.

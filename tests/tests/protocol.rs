@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::stream;
-use http_server::{Body, Bytes, Frame, Headers, Request, Response, StreamBody};
+use h1_server::{Body, Bytes, Frame, Headers, Request, Response, StreamBody};
 use integration_tests::{TestServer, get};
 
 /// A body streamed in three pieces, without a length.
@@ -661,8 +661,8 @@ mod kit {
     use std::time::Duration;
 
     use futures_lite::future::{block_on, poll_fn};
-    use http_server::testing::TestConnection;
-    use http_server::{Request, Response, ServerConfig};
+    use h1_server::testing::TestConnection;
+    use h1_server::{Request, Response, ServerConfig};
 
     async fn hello(_req: Request) -> Response {
         Response::text(200, "hi")
@@ -753,7 +753,7 @@ mod kit {
             let r = c.read_response().await;
             assert_eq!(r.status, 200);
             assert_eq!(r.header("connection"), Some("close"), "{}", r.head);
-            assert_eq!(c.closed().await, http_server::CloseReason::Done);
+            assert_eq!(c.closed().await, h1_server::CloseReason::Done);
 
             // Within the budget: kept alive, the rest is discarded.
             let mut config = ServerConfig::new();
@@ -775,11 +775,11 @@ mod kit {
         let handler = move |req: Request| {
             let released = released.clone();
             async move {
-                let mut hints = http_server::Headers::new();
+                let mut hints = h1_server::Headers::new();
                 hints.append("Link", "</a.css>; rel=preload; as=style");
                 req.send_early_hints(hints).await;
                 let _ = released.recv().await;
-                let mut hints = http_server::Headers::new();
+                let mut hints = h1_server::Headers::new();
                 hints.append("Link", "</b.js>; rel=preload; as=script");
                 req.send_early_hints(hints).await;
                 Response::text(200, "page")

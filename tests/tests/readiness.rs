@@ -1,5 +1,5 @@
 //! Readiness edge cases over loopback. On Linux accepted connections are waited on
-//! through an edge-triggered epoll set (http-server's `edge` module); these tests pin
+//! through an edge-triggered epoll set (h1-server's `edge` module); these tests pin
 //! down the cases where an edge-triggered wait can miss a wake-up.
 
 use std::io::{Read, Write};
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{TestServer, WAIT};
 
 /// The peer's FIN often arrives together with the last body bytes, reported by the same
@@ -121,7 +121,7 @@ fn a_stopped_server_leaves_no_epoll_set_behind() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // One executor that outlives the servers (as smol's global one does): what the
     // servers leave on it stays alive.
-    let pool = http_server::ThreadPool::new(1);
+    let pool = h1_server::ThreadPool::new(1);
     let start = || {
         let mut server = integration_tests::bind();
         server.spawner(pool.clone());

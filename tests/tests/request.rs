@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_io::Timer;
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{Client, TestServer, WAIT, get, in_thread, wait_until};
 
 async fn routes(mut req: Request) -> Response {

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use futures_lite::future::block_on;
-use http_server::{
+use h1_server::{
     BoxFuture, CloseReason, Request, Response, Server, ServerConfig, ThreadPool, Timeout,
     serve_connection,
 };

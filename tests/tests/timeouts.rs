@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_lite::future::block_on;
 use futures_lite::stream;
-use http_server::testing::{ManualClock, TestConnection};
-use http_server::{Bytes, CloseReason, Request, Response, ServerConfig, StreamBody, Timeout};
+use h1_server::testing::{ManualClock, TestConnection};
+use h1_server::{Bytes, CloseReason, Request, Response, ServerConfig, StreamBody, Timeout};
 
 const SHORT: Duration = Duration::from_secs(30);
 const LONG: Duration = Duration::from_secs(3600);

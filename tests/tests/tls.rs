@@ -12,9 +12,9 @@ use async_io::{Async, Timer};
 use futures_lite::future::block_on;
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use futures_rustls::TlsConnector;
-use http_server::rustls::pki_types::pem::PemObject;
-use http_server::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use http_server::{Request, Response, rustls};
+use h1_server::rustls::pki_types::pem::PemObject;
+use h1_server::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use h1_server::{Request, Response, rustls};
 use integration_tests::{Hooks, TestServer, WAIT, bind, has_tool};
 
 struct Cert {
@@ -49,7 +49,7 @@ fn server_config(cert: &Cert) -> Arc<rustls::ServerConfig> {
 
 fn start(cert: &Cert, hooks: &Hooks, handshake: Duration) -> TestServer {
     let mut server = bind();
-    server.spawner(http_server::ThreadPool::new(1));
+    server.spawner(h1_server::ThreadPool::new(1));
     hooks.install(server.config_mut());
     server
         .tls(server_config(cert))

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::routing::{get, post};
-use http_server::TowerService;
+use h1_server::TowerService;
 use integration_tests::TestServer;
 
 async fn hello(Path(name): Path<String>) -> String {

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_lite::future::block_on;
-use http_server::{Request, Response, Server, ThreadPool};
+use h1_server::{Request, Response, Server, ThreadPool};
 use integration_tests::{Client, TestServer, WAIT, has_tool};
 
 /// A fresh socket path in a directory of its own (removed with the guard).

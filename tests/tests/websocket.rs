@@ -12,7 +12,7 @@ use async_tungstenite::tungstenite::protocol::{Message, Role};
 use async_tungstenite::{WebSocketStream, client_async};
 use futures_lite::future::block_on;
 use futures_lite::{FutureExt, StreamExt};
-use http_server::{Request, Response};
+use h1_server::{Request, Response};
 use integration_tests::{TestServer, WAIT, get};
 
 /// Bound every wait of a test.

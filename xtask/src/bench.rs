@@ -1,11 +1,11 @@
 //! `cargo xtask bench [SUITE] [ARGS...]`: benchmarks, one suite per subcommand.
 //!
-//! - `core`: `cargo bench -p http-core` (criterion; engine beside bare httparse), then a
+//! - `core`: `cargo bench -p h1-core` (criterion; engine beside bare httparse), then a
 //!   table of engine/httparse ratios read from `target/criterion/*/*/new/estimates.json`.
 //!   `--report` prints the table from the last run without benchmarking; other arguments
 //!   go to criterion (for example a filter: `cargo xtask bench core browser_get`).
 //! - `server`: our `hello` example against hyper under wrk (see `bench_server.rs`).
-//! - `stream`: http-stream's `stream_server` example against hyper streaming through a
+//! - `stream`: h1-stream's `stream_server` example against hyper streaming through a
 //!   channel-backed body (see `bench_stream.rs`).
 //!
 //! With no suite, every suite runs in order. To add one, add a row to [`SUITES`].
@@ -25,7 +25,7 @@ type Suite = (
 const SUITES: &[Suite] = &[
     (
         "core",
-        "http-core engine beside bare httparse (criterion), with a ratio table",
+        "h1-core engine beside bare httparse (criterion), with a ratio table",
         core,
     ),
     (
@@ -103,11 +103,11 @@ fn core(args: &[String]) -> Result<(), String> {
     let root = util::workspace_root();
     if args.first().map(String::as_str) != Some("--report") {
         let mut cmd = cargo_cmd(&root);
-        cmd.args(["bench", "-p", "http-core", "--bench", "parse"]);
+        cmd.args(["bench", "-p", "h1-core", "--bench", "parse"]);
         if !args.is_empty() {
             cmd.arg("--").args(args);
         }
-        util::run("cargo bench -p http-core", &mut cmd)?;
+        util::run("cargo bench -p h1-core", &mut cmd)?;
     }
     let report = core_report(&util::target_dir(&root).join("criterion"))?;
     println!("\n{report}");
@@ -122,7 +122,7 @@ fn core_report(dir: &Path) -> Result<String, String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "http-core engine vs bare httparse, time per iteration (median | fastest sample)"
+        "h1-core engine vs bare httparse, time per iteration (median | fastest sample)"
     );
     let _ = writeln!(
         out,

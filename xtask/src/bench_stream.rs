@@ -1,8 +1,8 @@
-//! `cargo xtask bench stream`: chunks per second pushed through one http-stream response,
+//! `cargo xtask bench stream`: chunks per second pushed through one h1-stream response,
 //! and the latency from `send` to the client's read, beside hyper 1.x streaming the same
 //! chunks through a channel-backed body.
 //!
-//! Builds (release) http-stream's `stream_server` example and the hyper peer in
+//! Builds (release) h1-stream's `stream_server` example and the hyper peer in
 //! `xtask/peers/hyper-stream` (its own package and lock file, target dir `target/peers`),
 //! and this crate (the client), then for every round runs ours, then hyper, each a fresh server process pinned to
 //! core 0 (single-threaded: our `ThreadPool::new(0)`, hyper's current-thread tokio
@@ -291,7 +291,7 @@ fn build(root: &Path, opts: &Options) -> Result<(PathBuf, PathBuf, PathBuf), Str
             "build",
             "--release",
             "-p",
-            "http-stream",
+            "h1-stream",
             "--example",
             "stream_server",
             "-p",

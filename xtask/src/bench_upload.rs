@@ -94,7 +94,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     );
     println!(
         "  {:<34} {:>8.0} MB/s  ({:.2} s)",
-        "http-server save_uploads",
+        "h1-server save_uploads",
         rate(size, up),
         up.as_secs_f64()
     );

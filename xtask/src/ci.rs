@@ -56,7 +56,7 @@ const STEPS: &[Step] = &[
             all.args([
                 "clippy",
                 "-p",
-                "http-server",
+                "h1-server",
                 "--all-features",
                 "--all-targets",
                 "--",
@@ -77,14 +77,14 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "doc",
-        what: "documentation (rustdoc, warnings denied; http-server with all features too)",
+        what: "documentation (rustdoc, warnings denied; h1-server with all features too)",
         commands: |root| {
             let mut cmd = cargo_cmd(root);
             cmd.args(["doc", "--workspace", "--no-deps"]);
             // The feature-gated APIs (tls, http, tower, serde) as docs.rs builds them:
             // their docs and intra-doc links must be clean too.
             let mut all = cargo_cmd(root);
-            all.args(["doc", "-p", "http-server", "--all-features", "--no-deps"]);
+            all.args(["doc", "-p", "h1-server", "--all-features", "--no-deps"]);
             vec![cmd, all]
         },
     },

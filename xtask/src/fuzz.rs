@@ -9,7 +9,7 @@
 //! Without nightly (or with `--stable`) it says so and runs the same target function in
 //! the fuzz crate's `stable-loop` binary instead: the seeds, then random mutations of
 //! them for N seconds. The target logic lives in the fuzz crate's library
-//! (`http_core_fuzz::connection`), which both the libFuzzer binary and the loop call, so
+//! (`h1_core_fuzz::connection`), which both the libFuzzer binary and the loop call, so
 //! both check the same invariants; the loop just has no coverage guidance.
 
 use std::path::Path;
@@ -83,7 +83,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| format!("create {}: {e}", work.display()))?;
             eprintln!("==> fuzz {t} for {seconds} s with libFuzzer (nightly)");
             cmd = Command::new("cargo");
-            cmd.current_dir(root.join("http-core"));
+            cmd.current_dir(root.join("h1-core"));
             cmd.args(["+nightly", "fuzz", "run", t]);
             cmd.arg(&work).arg(&seeds);
             cmd.arg("--");

@@ -3,7 +3,7 @@
 //! - `ci`: fmt, clippy, tests, docs, fuzz seed replay, with warnings denied; what
 //!   `.ci/run` runs.
 //! - `fuzz [--seconds N] [TARGET...]`: the fuzz targets under `http-core/fuzz`.
-//! - `bench [SUITE]`: `core` (http-core vs httparse), `server` (vs hyper, under wrk) and
+//! - `bench [SUITE]`: `core` (h1-core vs httparse), `server` (vs hyper, under wrk) and
 //!   `stream` (push-stream chunks/s and latency, vs hyper).
 
 mod bench;

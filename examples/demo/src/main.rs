@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::Stream;
-use http_server::router::Router;
-use http_server::{Bytes, Handler, Request, Response, Server, StreamBody};
+use h1_server::router::Router;
+use h1_server::{Bytes, Handler, Request, Response, Server, StreamBody};
 
 /// The most `/echo` sends back, in bytes: a larger body is answered with 413.
 const ECHO_LIMIT: u64 = 1024 * 1024;
@@ -26,9 +26,9 @@ const ECHO_LIMIT: u64 = 1024 * 1024;
 /// echo's body limit.
 const INDEX: &str = r#"<!doctype html>
 <meta charset="utf-8">
-<title>http-server demo</title>
+<title>h1-server demo</title>
 <link rel="stylesheet" href="/site.css">
-<h1>http-server demo</h1>
+<h1>h1-server demo</h1>
 <ul>
   <li><a href="/hello">/hello</a>: plain text</li>
   <li><code>curl --data-binary @file http://{addr}/echo</code>: the body streamed back
@@ -200,8 +200,8 @@ fn main() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use futures_lite::stream;
-    use http_server::Bytes;
-    use http_server::testing::TestRequest;
+    use h1_server::Bytes;
+    use h1_server::testing::TestRequest;
 
     use super::Demo;
 

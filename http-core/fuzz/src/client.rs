@@ -1,8 +1,8 @@
 //! The `client` target: arbitrary server bytes through the client role, with requests
 //! (pipelined, HEAD, CONNECT, upgrades, HTTP/1.0, bodies) sent between the pieces.
 
-use http_core::Config;
-use http_core::client::{Connection, Event, Next, Request, RequestError, ResponseError};
+use h1_core::Config;
+use h1_core::client::{Connection, Event, Next, Request, RequestError, ResponseError};
 
 use crate::Rng;
 
@@ -272,7 +272,7 @@ impl<'a> Driver<'a> {
             }
             5 => {
                 let mut r = Request::new("GET", "/old");
-                r.set_version(http_core::Version::Http10);
+                r.set_version(h1_core::Version::Http10);
                 r
             }
             6 => {

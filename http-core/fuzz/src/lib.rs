@@ -1,4 +1,4 @@
-//! Fuzz drivers for `http-core`.
+//! Fuzz drivers for `h1-core`.
 //!
 //! Each target is a plain `fn(&[u8])` that panics when an invariant breaks. The cargo-fuzz
 //! binaries under `fuzz_targets/` call them from `fuzz_target!`; `src/bin/stable-loop.rs`
@@ -16,7 +16,7 @@ mod multipart;
 pub use client::client;
 pub use multipart::multipart;
 
-use http_core::{
+use h1_core::{
     Config, Connection, Event, Headers, Next, RecvError, ResponseHead, SendError, Version,
 };
 

@@ -1,6 +1,6 @@
 //! The `multipart` target: arbitrary bytes through the `multipart/form-data` parser.
 
-use http_core::{Multipart, MultipartError, MultipartEvent, MultipartLimits};
+use h1_core::{Multipart, MultipartError, MultipartEvent, MultipartLimits};
 
 use crate::Rng;
 

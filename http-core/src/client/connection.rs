@@ -40,7 +40,7 @@ use crate::limits::Config;
 /// until the server closes.
 ///
 /// ```
-/// use http_core::client::{Connection, Event, Next, Request};
+/// use h1_core::client::{Connection, Event, Next, Request};
 ///
 /// let mut conn = Connection::new(Default::default());
 /// let mut out = Vec::new();

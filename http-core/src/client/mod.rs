@@ -18,7 +18,7 @@
 //! Two pipelined requests; the engine remembers which one was a HEAD.
 //!
 //! ```
-//! use http_core::client::{Connection, Event, Next, Request};
+//! use h1_core::client::{Connection, Event, Next, Request};
 //!
 //! let mut conn = Connection::new(Default::default());
 //! let mut out = Vec::new();

@@ -14,7 +14,7 @@ use crate::parse::{is_valid_host, parse_digits, trim};
 /// [`Request::content_length`] set one (the default is no body).
 ///
 /// ```
-/// let mut req = http_core::client::Request::new("POST", "/upload");
+/// let mut req = h1_core::client::Request::new("POST", "/upload");
 /// req.header("Host", "example.com").content_length(Some(5));
 /// assert_eq!((req.method(), req.target(), req.length()), ("POST", "/upload", Some(5)));
 /// ```

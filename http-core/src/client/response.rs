@@ -10,7 +10,7 @@ use crate::head::{Headers, Version};
 /// next.
 ///
 /// ```
-/// use http_core::client::{Connection, Event, Next, Request};
+/// use h1_core::client::{Connection, Event, Next, Request};
 ///
 /// let mut conn = Connection::new(Default::default());
 /// let mut out = Vec::new();

@@ -42,7 +42,7 @@ use crate::state::{Persist, ReadState, ReqState, WriteState};
 /// 5. [`into_parts`](Self::into_parts) after an upgrade: the bytes buffered past the head.
 ///
 /// ```
-/// use http_core::{Connection, Event, Next, ResponseHead};
+/// use h1_core::{Connection, Event, Next, ResponseHead};
 ///
 /// let mut conn = Connection::new(Default::default());
 /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");

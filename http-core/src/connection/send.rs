@@ -138,7 +138,7 @@ impl Connection {
     /// must not be written at all (HEAD, 204, 304, or `len == 0`).
     ///
     /// ```
-    /// # use http_core::*;
+    /// # use h1_core::*;
     /// let mut conn = Connection::new(Config::default());
     /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     /// while !matches!(conn.next_event().unwrap(), Next::Paused) {}

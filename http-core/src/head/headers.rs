@@ -134,7 +134,7 @@ impl Entries {
 /// in the same order, however the fields were added.
 ///
 /// ```
-/// let mut h = http_core::Headers::new();
+/// let mut h = h1_core::Headers::new();
 /// h.append("Content-Type", "text/plain").append("Set-Cookie", "a=1").append("set-cookie", "b=2");
 /// assert_eq!(h.get("content-type"), Some(&b"text/plain"[..]));
 /// assert_eq!(h.get_all("Set-Cookie").count(), 2);
@@ -210,7 +210,7 @@ impl Headers {
     /// and a list of one such field allocates nothing.
     ///
     /// ```
-    /// use http_core::{Headers, StaticHeader};
+    /// use h1_core::{Headers, StaticHeader};
     ///
     /// static TEXT: StaticHeader = StaticHeader::new("Content-Type", "text/plain");
     ///

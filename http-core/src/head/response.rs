@@ -12,7 +12,7 @@ use super::headers::Headers;
 /// [`ResponseHead::content_length`] set a known one (the default is an empty body).
 ///
 /// ```
-/// let mut head = http_core::ResponseHead::new(200);
+/// let mut head = h1_core::ResponseHead::new(200);
 /// head.header("Content-Type", "text/plain").content_length(Some(5));
 /// assert_eq!(head.status(), 200);
 /// ```

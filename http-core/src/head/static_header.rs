@@ -8,7 +8,7 @@
 /// value at compile time.
 ///
 /// ```
-/// use http_core::{Headers, StaticHeader};
+/// use h1_core::{Headers, StaticHeader};
 ///
 /// static SERVER: StaticHeader = StaticHeader::new("Server", "example/1.0");
 ///
@@ -20,7 +20,7 @@
 /// An invalid field does not compile:
 ///
 /// ```compile_fail
-/// static BAD: http_core::StaticHeader = http_core::StaticHeader::new("Bad", "a\r\nb");
+/// static BAD: h1_core::StaticHeader = h1_core::StaticHeader::new("Bad", "a\r\nb");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StaticHeader {

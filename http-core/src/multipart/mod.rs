@@ -35,7 +35,7 @@ enum State {
 /// A `multipart/form-data` parser.
 ///
 /// ```
-/// use http_core::{Multipart, MultipartEvent, MultipartLimits};
+/// use h1_core::{Multipart, MultipartEvent, MultipartLimits};
 ///
 /// let mut mp = Multipart::new("XyZ", MultipartLimits::default()).unwrap();
 /// mp.receive(b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n");
@@ -105,7 +105,7 @@ impl Multipart {
     ///
     /// ```
     /// let ct = b"multipart/form-data; boundary=\"a b\"";
-    /// assert_eq!(http_core::Multipart::boundary_from_content_type(ct).as_deref(), Some("a b"));
+    /// assert_eq!(h1_core::Multipart::boundary_from_content_type(ct).as_deref(), Some("a b"));
     /// ```
     pub fn boundary_from_content_type(content_type: &[u8]) -> Option<String> {
         let text = std::str::from_utf8(content_type).ok()?;

@@ -13,8 +13,8 @@
 //! - `need-data`: only once, when all the input (and EOF, if asked) was fed
 //! - `error UnexpectedEof`: `Debug` of the [`ResponseError`]; the run stops there.
 
-use http_core::client::{Connection, Event, Next, Request, RequestError, ResponseError};
-use http_core::{Config, Version};
+use h1_core::client::{Connection, Event, Next, Request, RequestError, ResponseError};
+use h1_core::{Config, Version};
 
 /// What one run produced.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //! after every rendered non-data event and may respond through the send side.
 #![allow(dead_code)] // each test file uses a different part of this module
 
-use http_core::{Config, Connection, Event, Next, RecvError, ResponseHead};
+use h1_core::{Config, Connection, Event, Next, RecvError, ResponseHead};
 
 pub(crate) mod client;
 

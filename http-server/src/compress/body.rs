@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn trailers_come_after_the_finished_stream() {
-        let mut trailers = http_core::Headers::new();
+        let mut trailers = h1_core::Headers::new();
         trailers.append("X-Sum", "1");
         let out = collect(
             Coding::Gzip,

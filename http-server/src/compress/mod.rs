@@ -8,7 +8,7 @@
 //! for use outside a handler wrapper.
 //!
 //! Streams keep their timing: every [`Frame::Flush`](crate::Frame::Flush) of the body
-//! (each `http_stream::Sender::send` in flush mode, and each `flush()`) becomes a sync
+//! (each `h1_stream::Sender::send` in flush mode, and each `flush()`) becomes a sync
 //! flush of the encoder, so a compressed Server-Sent Events stream delivers each event
 //! when it is sent instead of when the encoder's buffer fills.
 //!
@@ -31,8 +31,8 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use http_server::compress::Compress;
-//! use http_server::{Request, Response, Server};
+//! use h1_server::compress::Compress;
+//! use h1_server::{Request, Response, Server};
 //!
 //! let app = |_req: Request| async { Response::text(200, "hello ".repeat(1000)) };
 //! let handle = Server::bind("127.0.0.1:8080").await?.serve(Compress::new(app));
@@ -55,14 +55,14 @@ use crate::{Handler, Request, Response};
 /// [module docs](self) for what is compressed and when).
 ///
 /// ```
-/// use http_server::compress::{Coding, Compress, Compression};
-/// use http_server::{Request, Response};
+/// use h1_server::compress::{Coding, Compress, Compression};
+/// use h1_server::{Request, Response};
 ///
 /// let app = |_req: Request| async { Response::text(200, "hi\n") };
 /// let mut policy = Compression::new();
 /// policy.codings(&[Coding::Gzip]).min_size(256);
 /// let handler = Compress::with_policy(app, policy);
-/// # fn is_handler<H: http_server::Handler>(_: &H) {}
+/// # fn is_handler<H: h1_server::Handler>(_: &H) {}
 /// # is_handler(&handler);
 /// ```
 #[derive(Debug, Clone)]
@@ -170,8 +170,8 @@ impl Compression {
     /// field, if any), `is_head` for a `HEAD` request: the response as it should be sent.
     ///
     /// ```
-    /// use http_server::Response;
-    /// use http_server::compress::Compression;
+    /// use h1_server::Response;
+    /// use h1_server::compress::Compression;
     ///
     /// let policy = Compression::new();
     /// let big = Response::text(200, "a".repeat(4096));

@@ -74,7 +74,7 @@ pub enum Negotiated {
 /// coding with a lower q-value. Malformed elements are ignored.
 ///
 /// ```
-/// use http_server::compress::{Coding, Negotiated, negotiate};
+/// use h1_server::compress::{Coding, Negotiated, negotiate};
 ///
 /// let all = &Coding::ALL;
 /// assert_eq!(negotiate(Some("gzip, br;q=0.5"), all), Negotiated::Encode(Coding::Gzip));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
-use http_core::{Event, Next, RequestHead};
+use h1_core::{Event, Next, RequestHead};
 
 use super::send::Sent;
 use super::{BodyLink, DateStamp, Driver, Step};
@@ -65,7 +65,7 @@ where
         if let Some(line) = log_line {
             // What went out, also for a stream that ended early.
             log::info!(
-                target: "http_server::access",
+                target: "h1_server::access",
                 "{} {} {} {} {} {:?}",
                 self.info.peer.ip(),
                 line.method,

@@ -1,4 +1,4 @@
-//! The per-connection loop: socket ⇄ [`http_core::Connection`], the handler, timeouts.
+//! The per-connection loop: socket ⇄ [`h1_core::Connection`], the handler, timeouts.
 //!
 //! One task per connection runs [`serve_connection`]'s loop through three phases:
 //! read into the engine until a request head arrives ([`read`]), run the handler's
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncRead, AsyncWrite};
-use http_core::{Connection, RequestHead};
+use h1_core::{Connection, RequestHead};
 
 pub(crate) use self::clock::Clock;
 use self::clock::Deadline;
@@ -44,7 +44,7 @@ use crate::upgrade::Upgraded;
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// use std::sync::Arc;
-/// use http_server::{serve_connection, Request, Response, ServerConfig};
+/// use h1_server::{serve_connection, Request, Response, ServerConfig};
 ///
 /// let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
 /// let config = Arc::new(ServerConfig::new());
@@ -337,8 +337,8 @@ where
     #[inline(never)]
     fn refresh_date(&mut self) {
         thread_local! {
-            static DATE: std::cell::RefCell<http_core::DateCache> =
-                std::cell::RefCell::new(http_core::DateCache::new());
+            static DATE: std::cell::RefCell<h1_core::DateCache> =
+                std::cell::RefCell::new(h1_core::DateCache::new());
         }
         let secs = self.clock.unix_secs();
         DATE.with(|cache| self.engine.set_date(cache.borrow_mut().get(secs)));

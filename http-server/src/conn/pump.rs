@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncRead, AsyncWrite};
-use http_core::{Event, Next};
+use h1_core::{Event, Next};
 
 use super::{BODY_READ, BodyLink, Driver, Step};
 use crate::close::CloseReason;

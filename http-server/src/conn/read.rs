@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
-use http_core::{Event, Next, RecvError, RequestHead};
+use h1_core::{Event, Next, RecvError, RequestHead};
 
 use super::{Driver, HEAD_READ, Input, Step, WATCH_READ};
 use crate::close::CloseReason;

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
-use http_core::{Headers, ResponseHead, SendError};
+use h1_core::{Headers, ResponseHead, SendError};
 
 use super::{Driver, FULL_PIECE, Step};
 use crate::close::CloseReason;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use http_core::MultipartError;
+use h1_core::MultipartError;
 
 use crate::{Error, Response};
 
@@ -54,7 +54,7 @@ impl Limit {
 /// Why an upload or a form could not be read.
 ///
 /// ```
-/// use http_server::multipart::{Limit, UploadError};
+/// use h1_server::multipart::{Limit, UploadError};
 ///
 /// let e = UploadError::TooLarge { limit: Limit::FileBytes, max: 1024 };
 /// assert_eq!(e.status(), 413);

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use http_core::PartHead;
+use h1_core::PartHead;
 
 /// The name [`sanitize_filename`] returns when nothing usable is left of the client's.
 pub const FALLBACK_FILENAME: &str = "file";
@@ -79,7 +79,7 @@ pub(crate) fn decode_filename(head: &PartHead) -> Option<Cow<'_, str>> {
 /// # Examples
 ///
 /// ```
-/// use http_server::multipart::sanitize_filename;
+/// use h1_server::multipart::sanitize_filename;
 ///
 /// assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
 /// assert_eq!(sanitize_filename(r"C:\Users\me\cv.pdf"), "cv.pdf");

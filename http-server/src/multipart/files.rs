@@ -89,7 +89,7 @@ impl UploadedFile {
     /// # Examples
     ///
     /// ```no_run
-    /// # async fn f(file: &mut http_server::multipart::UploadedFile) -> std::io::Result<()> {
+    /// # async fn f(file: &mut h1_server::multipart::UploadedFile) -> std::io::Result<()> {
     /// let to = std::path::Path::new("/srv/files").join(file.sanitized_filename());
     /// file.persist(&to).await?;
     /// # Ok(()) }

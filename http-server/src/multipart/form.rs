@@ -70,7 +70,7 @@ impl FormLimits {
 /// Decode urlencoded `input` (as [`Form::parse`]) after checking it against `limits`.
 ///
 /// ```
-/// use http_server::multipart::{FormLimits, parse_form};
+/// use h1_server::multipart::{FormLimits, parse_form};
 ///
 /// let form = parse_form(b"a=1&b=x+y", &FormLimits::query()).unwrap();
 /// assert_eq!(form.get("b"), Some("x y"));

@@ -2,8 +2,8 @@
 //! temporary files without ever holding a file in memory, and urlencoded forms parsed
 //! with limits.
 //!
-//! - [`Multipart`] reads a request body part by part on top of http-core's sans-IO
-//!   parser ([`http_core::Multipart`]): [`next_part`](Multipart::next_part), then small
+//! - [`Multipart`] reads a request body part by part on top of h1-core's sans-IO
+//!   parser ([`h1_core::Multipart`]): [`next_part`](Multipart::next_part), then small
 //!   fields as text ([`Part::text`]) and files as chunks ([`Part::chunk`]).
 //! - [`save_uploads`] does it all in one call: every file part goes to a temporary file
 //!   in a directory of your choice (written off the executor thread by the `blocking`
@@ -22,8 +22,8 @@
 //! 413 for a limit, 400 for a malformed body, 500 for the server's own I/O.
 //!
 //! ```no_run
-//! use http_server::multipart::{UploadEvent, UploadOptions, save_uploads};
-//! use http_server::{Request, Response};
+//! use h1_server::multipart::{UploadEvent, UploadOptions, save_uploads};
+//! use h1_server::{Request, Response};
 //!
 //! async fn upload(mut req: Request) -> Response {
 //!     let options = UploadOptions::new("/tmp/uploads").on_event(|event| {
@@ -57,6 +57,6 @@ pub use error::{Limit, UploadError};
 pub use filename::{FALLBACK_FILENAME, MAX_FILENAME_BYTES, sanitize_filename};
 pub use files::{FileInfo, UploadedFile, Uploads};
 pub use form::{FormLimits, parse_form, query_form, read_form};
-pub use http_core::{MultipartError, MultipartLimits, PartHead};
+pub use h1_core::{MultipartError, MultipartLimits, PartHead};
 pub use reader::{Multipart, Part};
 pub use save::{UploadEvent, UploadOptions, save_uploads};

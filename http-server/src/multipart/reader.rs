@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
-use http_core::{Headers, MultipartEvent, MultipartLimits, PartHead};
+use h1_core::{Headers, MultipartEvent, MultipartLimits, PartHead};
 
 use super::error::{Limit, UploadError};
 use crate::{Request, RequestBody};
@@ -17,9 +17,9 @@ use crate::{Request, RequestBody};
 /// paced by the handler (backpressure).
 ///
 /// ```no_run
-/// use http_core::MultipartLimits;
-/// use http_server::multipart::Multipart;
-/// use http_server::{Request, Response};
+/// use h1_core::MultipartLimits;
+/// use h1_server::multipart::Multipart;
+/// use h1_server::{Request, Response};
 ///
 /// async fn handle(mut req: Request) -> Response {
 ///     let mut form = match Multipart::from_request(&mut req, MultipartLimits::default()) {
@@ -55,7 +55,7 @@ use crate::{Request, RequestBody};
 /// ```
 pub struct Multipart {
     body: RequestBody,
-    parser: http_core::Multipart,
+    parser: h1_core::Multipart,
     in_part: bool,
     done: bool,
 }
@@ -80,7 +80,7 @@ impl Multipart {
         let boundary = req
             .headers()
             .get("content-type")
-            .and_then(http_core::Multipart::boundary_from_content_type)
+            .and_then(h1_core::Multipart::boundary_from_content_type)
             .ok_or(UploadError::NotMultipart)?;
         Self::new(req.take_body(), &boundary, limits)
     }
@@ -97,7 +97,7 @@ impl Multipart {
     ) -> Result<Self, UploadError> {
         Ok(Self {
             body,
-            parser: http_core::Multipart::new(boundary, limits)?,
+            parser: h1_core::Multipart::new(boundary, limits)?,
             in_part: false,
             done: false,
         })

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use http_core::MultipartLimits;
+use h1_core::MultipartLimits;
 
 use super::error::{Limit, UploadError};
 use super::files::{FileInfo, UploadedFile, Uploads, create_dir, create_temp};
@@ -18,7 +18,7 @@ type Callback = Box<dyn FnMut(&UploadEvent<'_>) + Send>;
 /// Options of [`save_uploads`]: where temporary files go, limits, and an event callback.
 ///
 /// ```
-/// use http_server::multipart::{UploadEvent, UploadOptions};
+/// use h1_server::multipart::{UploadEvent, UploadOptions};
 ///
 /// let options = UploadOptions::new("/tmp/uploads")
 ///     .max_file_bytes(100 << 20)

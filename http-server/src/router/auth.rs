@@ -16,8 +16,8 @@ pub struct AuthUser(pub String);
 /// well-formed one (the credentials are UTF-8; a password may contain `:`).
 ///
 /// ```
-/// use http_server::router::{basic_auth, unauthorized};
-/// use http_server::{Request, Response};
+/// use h1_server::router::{basic_auth, unauthorized};
+/// use h1_server::{Request, Response};
 ///
 /// async fn handle(req: Request) -> Response {
 ///     match basic_auth(&req) {
@@ -25,7 +25,7 @@ pub struct AuthUser(pub String);
 ///         _ => unauthorized("MyRealm"),
 ///     }
 /// }
-/// # fn is_handler<H: http_server::Handler>(_: H) {}
+/// # fn is_handler<H: h1_server::Handler>(_: H) {}
 /// # is_handler(handle);
 /// ```
 pub fn basic_auth(req: &Request) -> Option<(String, String)> {
@@ -47,7 +47,7 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
 /// A `401 Unauthorized` asking for Basic credentials for `realm`.
 ///
 /// ```
-/// let r = http_server::router::unauthorized("admin area");
+/// let r = h1_server::router::unauthorized("admin area");
 /// assert_eq!(r.status(), 401);
 /// assert_eq!(
 ///     r.headers().get_str("www-authenticate"),
@@ -72,8 +72,8 @@ pub fn unauthorized(realm: &str) -> Response {
 /// `check` accepts, storing the user as [`AuthUser`]; others get [`unauthorized`].
 ///
 /// ```
-/// use http_server::router::{AuthUser, BasicAuth, Router};
-/// use http_server::{Request, testing::TestRequest};
+/// use h1_server::router::{AuthUser, BasicAuth, Router};
+/// use h1_server::{Request, testing::TestRequest};
 ///
 /// let mut router = Router::new();
 /// router

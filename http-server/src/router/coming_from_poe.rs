@@ -18,7 +18,7 @@
 //! | heap data shared by every handler | [`Router::state`](super::Router::state) / [`Request::state`](crate::Request::state) |
 //! | `DONE` | return the response |
 //! | `CLOSE` | return [`Response::close`](crate::Response::close) |
-//! | `STREAM` | `http_stream::response_for(&req, ..)`, pushed from a task started with [`Request::spawn`](crate::Request::spawn) |
+//! | `STREAM` | `h1_stream::response_for(&req, ..)`, pushed from a task started with [`Request::spawn`](crate::Request::spawn) |
 //! | `SETCLOSEHANDLER` | [`Request::on_close`](crate::Request::on_close) |
 //! | `GETHANDLERS` / `SETHANDLERS` | [`SwappableRouter`](super::SwappableRouter) and its [`RouterHandle`](super::RouterHandle) |
 //! | `SHUTDOWN` (graceful) | [`ServerHandle`](crate::ServerHandle)'s graceful shutdown; streams made from a request end on it by themselves |
@@ -27,8 +27,8 @@
 //! here the handler builds the response and returns it:
 //!
 //! ```
-//! use http_server::router::{Flow, Router};
-//! use http_server::{Request, testing::TestRequest};
+//! use h1_server::router::{Flow, Router};
+//! use h1_server::{Request, testing::TestRequest};
 //!
 //! let mut router = Router::new();
 //! router

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http_core::HttpDate;
+use h1_core::HttpDate;
 
 use crate::Request;
 
@@ -11,8 +11,8 @@ use crate::Request;
 /// (surrounding double quotes removed).
 ///
 /// ```no_run
-/// # fn f(req: &http_server::Request) {
-/// for (name, value) in http_server::router::cookies(req) {
+/// # fn f(req: &h1_server::Request) {
+/// for (name, value) in h1_server::router::cookies(req) {
 ///     println!("{name} = {value}");
 /// }
 /// # }
@@ -61,7 +61,7 @@ pub enum SameSite {
 ///
 /// ```
 /// use std::time::Duration;
-/// use http_server::router::{SameSite, SetCookie};
+/// use h1_server::router::{SameSite, SetCookie};
 ///
 /// let c = SetCookie::new("session", "abc123")
 ///     .path("/")
@@ -73,7 +73,7 @@ pub enum SameSite {
 ///     c.to_string(),
 ///     "session=abc123; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax"
 /// );
-/// let r = http_server::Response::text(200, "ok").header("Set-Cookie", c.to_string());
+/// let r = h1_server::Response::text(200, "ok").header("Set-Cookie", c.to_string());
 /// # let _ = r;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use futures_lite::FutureExt;
-use http_core::HttpDate;
+use h1_core::HttpDate;
 
 use crate::form::hex;
 use crate::{Body, Frame, Response};

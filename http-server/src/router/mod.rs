@@ -43,8 +43,8 @@
 //! # Examples
 //!
 //! ```no_run
-//! use http_server::router::{BasicAuth, Files, Router};
-//! use http_server::{Request, Server};
+//! use h1_server::router::{BasicAuth, Files, Router};
+//! use h1_server::{Request, Server};
 //!
 //! # fn main() -> std::io::Result<()> { smol::block_on(async {
 //! let mut router = Router::new();
@@ -56,7 +56,7 @@
 //!     .get("/static/*", Files::new("./public")?)
 //!     .before("/admin", BasicAuth::new("admin", |user, pass| user == "root" && pass == "s3cret"))
 //!     .get("/admin", |_req: Request| async { "welcome\n" })
-//!     .after("/", |done: &http_server::router::Completed| {
+//!     .after("/", |done: &h1_server::router::Completed| {
 //!         log::info!("{} {} {} {}B {:?}", done.method, done.target, done.status, done.bytes, done.duration);
 //!     });
 //! let handle = Server::bind("127.0.0.1:8080").await?.serve(router);
@@ -111,8 +111,8 @@ pub use swap::{RouterHandle, SwappableRouter};
 /// a programming error found at startup.
 ///
 /// ```
-/// use http_server::router::Router;
-/// use http_server::Request;
+/// use h1_server::router::Router;
+/// use h1_server::Request;
 ///
 /// let mut router = Router::new();
 /// router.get("/users/:id", |req: Request| async move {
@@ -206,8 +206,8 @@ impl Router {
     /// same type replaces the first.
     ///
     /// ```
-    /// use http_server::router::Router;
-    /// use http_server::{Request, testing::TestRequest};
+    /// use h1_server::router::Router;
+    /// use h1_server::{Request, testing::TestRequest};
     ///
     /// struct Config { greeting: String }
     ///
@@ -235,7 +235,7 @@ impl Router {
     /// added, and may change the routing path with [`Request::set_route_path`].
     ///
     /// ```
-    /// # let mut router = http_server::router::Router::new();
+    /// # let mut router = h1_server::router::Router::new();
     /// // Old URLs keep working.
     /// router.rewrite(|req| {
     ///     if let Some(rest) = req.route_path().strip_prefix("/old/") {

@@ -34,7 +34,7 @@ impl Redirect {
 /// from the location, so it cannot split the header.
 ///
 /// ```
-/// use http_server::router::{Redirect, redirect};
+/// use h1_server::router::{Redirect, redirect};
 ///
 /// let r = redirect(Redirect::SeeOther, "/done");
 /// assert_eq!(r.status(), 303);
@@ -50,7 +50,7 @@ pub fn redirect(kind: Redirect, location: &str) -> Response {
 /// serialized. The same as returning `(status, Json(value))`.
 ///
 /// ```
-/// let r = http_server::router::json(200, &serde_json::json!({"ok": true}));
+/// let r = h1_server::router::json(200, &serde_json::json!({"ok": true}));
 /// assert_eq!(r.headers().get_str("content-type"), Some("application/json"));
 /// assert_eq!(r.body_length(), Some(11));
 /// ```

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_core::Headers;
+use h1_core::Headers;
 
 use crate::response::{Body, Frame, Response, ResponseBody};
 use crate::{Handler, IntoResponse, Request};
@@ -61,8 +61,8 @@ impl fmt::Debug for BoxHandler {
 /// [`BasicAuth`](super::BasicAuth) is one.
 ///
 /// ```
-/// use http_server::router::{Flow, Router};
-/// use http_server::Request;
+/// use h1_server::router::{Flow, Router};
+/// use h1_server::Request;
 ///
 /// let mut router = Router::new();
 /// router.before("/private", |req: Request| async move {

@@ -12,8 +12,8 @@ use crate::{Handler, Request, Response};
 /// meanwhile. Connections are never dropped by a swap.
 ///
 /// ```
-/// use http_server::router::{Router, SwappableRouter};
-/// use http_server::Request;
+/// use h1_server::router::{Router, SwappableRouter};
+/// use h1_server::Request;
 ///
 /// let mut v1 = Router::new();
 /// v1.get("/", |_req: Request| async { "v1\n" });

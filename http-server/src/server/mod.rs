@@ -38,7 +38,7 @@ use crate::shared::{ConnShared, Control};
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use http_server::{Request, Response, Server};
+/// use h1_server::{Request, Response, Server};
 ///
 /// let mut server = Server::bind("127.0.0.1:8080").await?;
 /// server.also_bind("[::1]:8080").await?;
@@ -218,7 +218,7 @@ impl Server {
     ///
     /// ```no_run
     /// # async fn run() -> std::io::Result<()> {
-    /// use http_server::{Request, Response, Server};
+    /// use h1_server::{Request, Response, Server};
     ///
     /// let server = Server::bind_unix("/tmp/app.sock").await?;
     /// let handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
@@ -315,8 +315,8 @@ impl Server {
     /// HTTP/1.1 to clients that negotiate ALPN.
     ///
     /// ```no_run
-    /// # async fn run(tls: std::sync::Arc<http_server::rustls::ServerConfig>) -> std::io::Result<()> {
-    /// use http_server::{Request, Response, Server};
+    /// # async fn run(tls: std::sync::Arc<h1_server::rustls::ServerConfig>) -> std::io::Result<()> {
+    /// use h1_server::{Request, Response, Server};
     ///
     /// let mut server = Server::bind("127.0.0.1:8443").await?;
     /// server.tls(tls);

@@ -11,7 +11,7 @@ use crate::conn::clock::{Clock, ManualTime};
 ///
 /// ```
 /// use std::time::Duration;
-/// use http_server::testing::ManualClock;
+/// use h1_server::testing::ManualClock;
 ///
 /// let clock = ManualClock::new();
 /// clock.advance(Duration::from_secs(90));

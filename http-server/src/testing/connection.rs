@@ -39,8 +39,8 @@ const DEFAULT_CAPACITY: usize = 1 << 20;
 /// when the driver does; [`closed`](Self::closed) says why.
 ///
 /// ```
-/// use http_server::testing::TestConnection;
-/// use http_server::{CloseReason, Request, Response, ServerConfig};
+/// use h1_server::testing::TestConnection;
+/// use h1_server::{CloseReason, Request, Response, ServerConfig};
 ///
 /// futures_lite::future::block_on(async {
 ///     let handler = |req: Request| async move { Response::text(200, req.target().to_owned()) };

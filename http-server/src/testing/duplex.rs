@@ -17,7 +17,7 @@ use futures_lite::{AsyncRead, AsyncWrite};
 /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
 ///
 /// futures_lite::future::block_on(async {
-///     let (mut a, mut b) = http_server::testing::duplex(1024);
+///     let (mut a, mut b) = h1_server::testing::duplex(1024);
 ///     a.write_all(b"ping").await.unwrap();
 ///     a.close().await.unwrap();
 ///     let mut got = Vec::new();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_lite::Stream;
 use futures_lite::future::{block_on, poll_fn};
-use http_core::{Connection, Event, Headers, Next, RecvError};
+use h1_core::{Connection, Event, Headers, Next, RecvError};
 
 use crate::request_body::RequestBody;
 use crate::response::ResponseBody;
@@ -28,11 +28,11 @@ use crate::{Frame, Handler, IntoResponse, Request, Response, State};
 /// default of [`Request::spawn`].
 ///
 /// ```
-/// use http_server::{Request, testing::TestRequest};
+/// use h1_server::{Request, testing::TestRequest};
 ///
 /// let echo = |mut req: Request| async move {
 ///     let body = req.text(1024).await?;
-///     Ok::<_, http_server::Error>(format!("{} {} got {body:?}\n", req.method(), req.path()))
+///     Ok::<_, h1_server::Error>(format!("{} {} got {body:?}\n", req.method(), req.path()))
 /// };
 /// let mut r = TestRequest::post("/echo?x=1").header("X-Id", "7").body("hi").call_blocking(&echo);
 /// assert_eq!(r.status(), 200);
@@ -188,7 +188,7 @@ impl TestRequest {
     /// the connection would answer: [`RecvError::status`]) and the head as sent.
     ///
     /// ```
-    /// use http_server::testing::TestRequest;
+    /// use h1_server::testing::TestRequest;
     ///
     /// let refused = TestRequest::get("/").header("Bad Name", "x").try_build().unwrap_err();
     /// assert_eq!(refused.0.status(), 400);
@@ -312,7 +312,7 @@ impl TestResponse {
     /// frame.
     ///
     /// ```
-    /// use http_server::{Frame, Request, testing::TestRequest};
+    /// use h1_server::{Frame, Request, testing::TestRequest};
     ///
     /// let mut r = TestRequest::get("/").call_blocking(&|_req: Request| async { "hi" });
     /// futures_lite::future::block_on(async {

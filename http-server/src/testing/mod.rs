@@ -17,8 +17,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use http_server::testing::TestConnection;
-//! use http_server::{CloseReason, Request, Response, ServerConfig, Timeout};
+//! use h1_server::testing::TestConnection;
+//! use h1_server::{CloseReason, Request, Response, ServerConfig, Timeout};
 //!
 //! futures_lite::future::block_on(async {
 //!     let mut config = ServerConfig::new();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
-use http_server::{Body, Frame};
+use h1_server::{Body, Frame};
 
 /// The longest any single wait may take.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);

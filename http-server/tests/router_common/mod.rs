@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::{FutureExt, future};
-use http_server::testing::TestRequest;
-use http_server::{Handler, IntoResponse, Server, ServerHandle};
+use h1_server::testing::TestRequest;
+use h1_server::{Handler, IntoResponse, Server, ServerHandle};
 
 /// Run `fut`, failing the test after 30 s.
 pub(crate) fn block_on<T>(fut: impl Future<Output = T>) -> T {
@@ -209,8 +209,7 @@ pub(crate) fn request(
             };
         }
     };
-    let mut r =
-        http_server::testing::TestResponse::new(block_on(handler.call(req)).into_response());
+    let mut r = h1_server::testing::TestResponse::new(block_on(handler.call(req)).into_response());
     let status = r.status();
     let mut headers: Vec<(String, String)> = r
         .headers()

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::{FutureExt, future};
-use http_server::multipart::{UploadEvent, UploadOptions, save_uploads};
-use http_server::testing::TestRequest;
-use http_server::{Request, Response, Server, ServerHandle};
+use h1_server::multipart::{UploadEvent, UploadOptions, save_uploads};
+use h1_server::testing::TestRequest;
+use h1_server::{Request, Response, Server, ServerHandle};
 
 /// Report that `test` cannot run (`why`): a notice on stderr, and the caller returns.
 /// Under `CI=true` this panics instead: CI installs every tool the tests use, so a skip
@@ -176,7 +176,7 @@ impl Upload {
             .build();
         let log = Arc::clone(&self.events);
         let response = block_on(save(&mut req, (self.options)(), log, self.hash_files));
-        let mut r = http_server::testing::TestResponse::new(response);
+        let mut r = h1_server::testing::TestResponse::new(response);
         (r.status(), block_on(r.text()).unwrap())
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::FutureExt;
 use futures_lite::future::block_on;
-use http_server::{Request, Response, Server, ServerConfig, ServerHandle, ThreadPool};
+use h1_server::{Request, Response, Server, ServerConfig, ServerHandle, ThreadPool};
 
 /// The longest any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -24,7 +24,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Serve `handler` on a one-thread pool of its own.
-    pub fn start<H: http_server::Handler>(
+    pub fn start<H: h1_server::Handler>(
         configure: impl FnOnce(&mut ServerConfig),
         handler: H,
     ) -> Self {
@@ -53,8 +53,8 @@ impl Drop for TestServer {
 /// A server answering every request with a push stream made by `make`; each stream's
 /// sender is handed over on the returned channel (with the request path).
 pub fn stream_server(
-    make: impl Fn(&Request) -> (http_stream::Sender, Response) + Send + Sync + 'static,
-) -> (TestServer, mpsc::Receiver<(String, http_stream::Sender)>) {
+    make: impl Fn(&Request) -> (h1_stream::Sender, Response) + Send + Sync + 'static,
+) -> (TestServer, mpsc::Receiver<(String, h1_stream::Sender)>) {
     let (tx, rx) = mpsc::channel();
     let tx = Arc::new(Mutex::new(tx));
     let server = TestServer::start(
@@ -69,7 +69,7 @@ pub fn stream_server(
 }
 
 /// The next sender handed over by [`stream_server`], waiting at most [`WAIT`].
-pub fn next_sender(rx: &mpsc::Receiver<(String, http_stream::Sender)>) -> http_stream::Sender {
+pub fn next_sender(rx: &mpsc::Receiver<(String, h1_stream::Sender)>) -> h1_stream::Sender {
     rx.recv_timeout(WAIT).expect("no stream started").1
 }
 

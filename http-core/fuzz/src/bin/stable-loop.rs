@@ -1,6 +1,6 @@
 //! A fuzzing fallback for machines without a nightly toolchain (cargo-fuzz needs one).
 //!
-//! Runs a target from `http_core_fuzz::TARGETS` for a bounded time over its seed corpus
+//! Runs a target from `h1_core_fuzz::TARGETS` for a bounded time over its seed corpus
 //! and random mutations of it (bit flips, byte edits, splices, inserted HTTP tokens).
 //! No coverage feedback, so it is far weaker than libFuzzer, but it checks the same
 //! invariants with the same code. A failing input is written to `<artifacts>/crash-<hash>`
@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use std::{env, fs};
 
-use http_core_fuzz::{Rng, TARGETS, Target};
+use h1_core_fuzz::{Rng, TARGETS, Target};
 
 /// Tokens worth splicing into HTTP input.
 const TOKENS: &[&[u8]] = &[

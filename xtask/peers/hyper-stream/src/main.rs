@@ -5,7 +5,7 @@
 //! Every request gets a chunked `200` whose body is an `http_body_util::StreamBody` over a
 //! bounded `tokio::sync::mpsc` channel, one `Frame::data` per chunk, fed by a task of its
 //! own on the same single-threaded tokio runtime (the bench pins the server to one core).
-//! The query string says what the producer does (the same protocol as http-stream's
+//! The query string says what the producer does (the same protocol as h1-stream's
 //! `stream_server` example):
 //!
 //! - `mode=send&secs=S&size=N`: send N-byte chunks as fast as the channel takes them for
@@ -15,7 +15,7 @@
 //!   the client can tell the latency from send to its read.
 //!
 //! The channel holds `capacity` chunks (query `capacity`, default 1024: 64 KiB of 64-byte
-//! chunks, the queue bound of http-stream's default config).
+//! chunks, the queue bound of h1-stream's default config).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
