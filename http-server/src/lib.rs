@@ -70,8 +70,6 @@ mod close;
 pub mod compress;
 mod config;
 mod conn;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod edge;
 mod error;
 mod extensions;
 mod form;
@@ -86,7 +84,7 @@ mod request;
 mod request_body;
 mod response;
 pub mod router;
-mod rt;
+mod runtime;
 mod server;
 mod shared;
 #[cfg(all(unix, feature = "signals"))]
@@ -111,9 +109,9 @@ pub use into_response::Json;
 pub use request::Request;
 pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
-pub use rt::{BoxFuture, Spawner};
+pub use runtime::{BoxFuture, Spawner};
 #[cfg(feature = "smol")]
-pub use rt::{SmolSpawner, ThreadPool};
+pub use runtime::{SmolSpawner, ThreadPool};
 pub use server::{Server, ServerHandle};
 pub use shared::ShutdownSignal;
 #[cfg(feature = "tower")]

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::extensions::{Extensions, Route, State};
 use crate::form::Form;
 use crate::request_body::RequestBody;
-use crate::rt::Spawner;
+use crate::runtime::Spawner;
 use crate::shared::ConnShared;
 use crate::{CloseReason, ConnectionId};
 
@@ -397,8 +397,8 @@ impl fmt::Debug for Request {
 /// The executor of requests served without a [`Server`](crate::Server): smol's global
 /// executor with the `smol` feature, else a thread per task.
 fn fallback_spawner() -> Arc<dyn Spawner> {
-    crate::rt::default_spawner().unwrap_or_else(|| {
-        Arc::new(|task: crate::rt::BoxFuture| {
+    crate::runtime::default_spawner().unwrap_or_else(|| {
+        Arc::new(|task: crate::runtime::BoxFuture| {
             let run = std::thread::Builder::new()
                 .name("http-server-task".into())
                 .spawn(move || futures_lite::future::block_on(task));

@@ -52,7 +52,7 @@ pub(crate) struct ConnShared {
     upgrade_wanted: AtomicBool,
     /// The server's executor, for [`Request::spawn`](crate::Request::spawn) (unset: the
     /// default one).
-    pub(crate) spawner: OnceLock<std::sync::Arc<dyn crate::rt::Spawner>>,
+    pub(crate) spawner: OnceLock<std::sync::Arc<dyn crate::runtime::Spawner>>,
     /// Interim responses (`103 Early Hints`) the handler asked for, not yet written;
     /// `hints_wanted` says whether there are any, so requests without them take no lock.
     hints: Mutex<Vec<ResponseHead>>,

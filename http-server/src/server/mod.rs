@@ -29,7 +29,7 @@ use crate::close::ConnectionId;
 use crate::config::ServerConfig;
 use crate::conn::{self, Clock, ConnInfo};
 use crate::handler::Handler;
-use crate::rt::{Spawner, SpawnerDebug, default_spawner};
+use crate::runtime::{Spawner, SpawnerDebug, default_spawner};
 use crate::shared::{ConnShared, Control};
 
 /// A server being set up: its listening sockets, its [`ServerConfig`] and its
@@ -166,7 +166,7 @@ struct Service<H> {
     /// The edge-triggered epoll set plain TCP connections are registered in (Linux);
     /// `None` if it could not be created, and then async-io's registration is used.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    edge: Option<crate::edge::EdgeSet>,
+    edge: Option<crate::runtime::edge::EdgeSet>,
 }
 
 impl Server {
@@ -382,7 +382,7 @@ impl Server {
         });
         let _ = self.config.engine();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        let edge = match crate::edge::EdgeSet::new() {
+        let edge = match crate::runtime::edge::EdgeSet::new() {
             Ok((set, driver)) => {
                 spawner.spawn(Box::pin(driver));
                 Some(set)

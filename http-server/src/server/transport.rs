@@ -6,7 +6,7 @@ use super::*;
 /// with async-io.
 pub(super) enum TcpTransport {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    Edge(crate::edge::EdgeIo),
+    Edge(crate::runtime::edge::EdgeIo),
     Reactor(TcpIo),
 }
 

@@ -13,7 +13,7 @@ use h1_core::{Connection, Event, Headers, Next, RecvError};
 
 use crate::request_body::RequestBody;
 use crate::response::ResponseBody;
-use crate::rt::Spawner;
+use crate::runtime::Spawner;
 use crate::shared::{ConnShared, Control};
 use crate::{Frame, Handler, IntoResponse, Request, Response, State};
 

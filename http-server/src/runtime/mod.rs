@@ -1,5 +1,6 @@
-//! Task spawning: the [`Spawner`] trait, smol's global executor as the default, and a
-//! [`ThreadPool`] that runs N executor threads.
+//! The small runtime the server brings: task spawning (the [`Spawner`] trait, smol's
+//! global executor as the default, a [`ThreadPool`] that runs N executor threads) and, on
+//! Linux, the edge-triggered epoll set that accepted TCP connections live in (`edge`).
 //!
 //! Sockets and timers come from async-io, which runs its own reactor thread, so the server
 //! works under any executor; only spawning differs. Under tokio:
@@ -11,6 +12,9 @@
 //! };
 //! # let _ = spawner;
 //! ```
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod edge;
 
 use std::fmt;
 use std::future::Future;
