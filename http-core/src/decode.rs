@@ -153,7 +153,7 @@ impl Chunked {
                     if !any && self.line_len == 0 {
                         // A whole plain line at hand (the usual case) is read at once, with
                         // the outcome byte by byte would give; anything else goes on below.
-                        let ext_left = limits.chunk_ext_bytes().saturating_sub(self.ext_bytes);
+                        let ext_left = limits.chunk_ext_bytes.saturating_sub(self.ext_bytes);
                         if let Some((used, size, ext)) =
                             plain_size_line(&input[i..], limits, ext_left)
                         {
@@ -164,7 +164,7 @@ impl Chunked {
                             continue;
                         }
                     }
-                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    self.count_line_byte(limits.chunk_line_bytes)?;
                     if let Some(d) = hex(b) {
                         // RFC 9112 §7.1: chunk-size = 1*HEXDIG; refuse what u64 cannot hold.
                         self.size = self
@@ -178,7 +178,7 @@ impl Chunked {
                     } else {
                         self.state = match b {
                             b' ' | b'\t' => State::SizeWs,
-                            b';' => self.start_ext(limits.chunk_ext_bytes())?,
+                            b';' => self.start_ext(limits.chunk_ext_bytes)?,
                             b'\r' => State::SizeLf,
                             b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
                             _ => return Err(RecvError::BadChunkLine),
@@ -186,10 +186,10 @@ impl Chunked {
                     }
                 }
                 State::SizeWs => {
-                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    self.count_line_byte(limits.chunk_line_bytes)?;
                     self.state = match b {
                         b' ' | b'\t' => State::SizeWs,
-                        b';' => self.start_ext(limits.chunk_ext_bytes())?,
+                        b';' => self.start_ext(limits.chunk_ext_bytes)?,
                         // RFC 9112 §7.1: whitespace (BWS) may only come before a `;`
                         // extension; after a bare size it is refused unless allowed.
                         b'\r' | b'\n' if !config.allow_chunk_size_whitespace => {
@@ -201,13 +201,13 @@ impl Chunked {
                     };
                 }
                 State::Ext => {
-                    self.count_line_byte(limits.chunk_line_bytes())?;
+                    self.count_line_byte(limits.chunk_line_bytes)?;
                     self.state = match b {
                         b'\r' => State::SizeLf,
                         b'\n' if config.allow_bare_lf => self.after_size_line(trailer_raw),
-                        b'\t' => self.start_ext(limits.chunk_ext_bytes())?,
+                        b'\t' => self.start_ext(limits.chunk_ext_bytes)?,
                         0..=0x1f | 0x7f => return Err(RecvError::BadChunkLine),
-                        _ => self.start_ext(limits.chunk_ext_bytes())?,
+                        _ => self.start_ext(limits.chunk_ext_bytes)?,
                     };
                 }
                 State::SizeLf => {
@@ -223,7 +223,7 @@ impl Chunked {
                     let rest = &input[i..];
                     let mut from = 0;
                     for lf in memchr::memchr_iter(b'\n', rest) {
-                        if trailer_raw.len() + (lf + 1 - from) > limits.trailer_bytes() {
+                        if trailer_raw.len() + (lf + 1 - from) > limits.trailer_bytes {
                             return Err(RecvError::TrailersTooLarge);
                         }
                         trailer_raw.extend_from_slice(&rest[from..=lf]);
@@ -246,7 +246,7 @@ impl Chunked {
                     }
                     // A partial line: keep it and wait for the rest.
                     let tail = rest.len() - from;
-                    if trailer_raw.len() + tail > limits.trailer_bytes() {
+                    if trailer_raw.len() + tail > limits.trailer_bytes {
                         return Err(RecvError::TrailersTooLarge);
                     }
                     trailer_raw.extend_from_slice(&rest[from..]);
@@ -346,7 +346,7 @@ fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(us
         _ => return None,
     };
     // The digits, the extensions and the CR count against the line limit.
-    if input.get(cr + 1) != Some(&b'\n') || cr >= limits.chunk_line_bytes() {
+    if input.get(cr + 1) != Some(&b'\n') || cr >= limits.chunk_line_bytes {
         return None;
     }
     Some((cr + 2, size, cr - digits))

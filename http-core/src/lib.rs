@@ -64,7 +64,7 @@
 //! ```
 //! use h1_core::client::{Connection, Event, Next, Request};
 //!
-//! let mut conn = Connection::new(Default::default());
+//! let mut conn = Connection::new(h1_core::Config::default());
 //! let mut out = Vec::new();
 //! let mut req = Request::new("POST", "/echo");
 //! req.header("Host", "x").content_length(Some(5));
@@ -89,6 +89,26 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+
+/// Settings types use `&mut self` setters and are `Clone`; whatever takes one accepts
+/// `impl Into<Settings>`, so a chain of setters on a fresh value goes straight into an
+/// argument (`f(Settings::new().x(1))`): `&Settings` and `&mut Settings` convert by
+/// cloning.
+macro_rules! settings_from_ref {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<&$ty> for $ty {
+            fn from(settings: &$ty) -> Self {
+                settings.clone()
+            }
+        }
+        impl From<&mut $ty> for $ty {
+            fn from(settings: &mut $ty) -> Self {
+                settings.clone()
+            }
+        }
+    )*};
+}
+
 mod connection;
 mod date;
 mod decode;

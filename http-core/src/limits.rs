@@ -4,6 +4,8 @@ use crate::head::Headers;
 
 /// Size and count limits, each with a documented default and a `&mut Self` setter.
 ///
+/// As everywhere in these crates, amounts of bytes are `u64` and counts are `usize`.
+///
 /// ```
 /// let mut limits = h1_core::Limits::default();
 /// limits.max_head_bytes(8 * 1024).max_headers(50);
@@ -11,14 +13,20 @@ use crate::head::Headers;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    head_bytes: usize,
-    headers: usize,
-    target_bytes: usize,
-    chunk_line_bytes: usize,
-    chunk_ext_bytes: usize,
-    trailer_bytes: usize,
+    pub(crate) head_bytes: usize,
+    pub(crate) headers: usize,
+    pub(crate) target_bytes: usize,
+    pub(crate) chunk_line_bytes: usize,
+    pub(crate) chunk_ext_bytes: usize,
+    pub(crate) trailer_bytes: usize,
     body_bytes: u64,
     discard_bytes: u64,
+}
+
+/// A byte limit as the engine stores it (buffers are indexed by `usize`); a limit past
+/// the address space is no limit.
+pub(crate) fn to_usize(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
 /// The hard cap on [`Limits::max_headers`]: header slots live on the stack while parsing.
@@ -42,8 +50,8 @@ impl Default for Limits {
 impl Limits {
     /// Largest request head (request line, headers and the blank line), in bytes.
     /// Past it: 431. Default 32 KiB.
-    pub fn max_head_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.head_bytes = bytes.max(16);
+    pub fn max_head_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.head_bytes = to_usize(bytes).max(16);
         self
     }
 
@@ -55,14 +63,14 @@ impl Limits {
     }
 
     /// Longest request-target, in bytes. Past it: 414. Default 8 KiB.
-    pub fn max_target_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.target_bytes = bytes.max(1);
+    pub fn max_target_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.target_bytes = to_usize(bytes).max(1);
         self
     }
 
     /// Longest chunk-size line including extensions, in bytes. Past it: 400. Default 1 KiB.
-    pub fn max_chunk_line_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.chunk_line_bytes = bytes.max(3);
+    pub fn max_chunk_line_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.chunk_line_bytes = to_usize(bytes).max(3);
         self
     }
 
@@ -71,14 +79,14 @@ impl Limits {
     /// ([`RecvError::ChunkExtensionsTooLarge`](crate::RecvError::ChunkExtensionsTooLarge)).
     /// Extensions are ignored (RFC 9112 §7.1.1), so without a bound a client could send
     /// them without end on tiny chunks. Default 16 KiB.
-    pub fn max_chunk_ext_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.chunk_ext_bytes = bytes;
+    pub fn max_chunk_ext_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.chunk_ext_bytes = to_usize(bytes);
         self
     }
 
     /// Largest trailer section of a chunked body, in bytes. Past it: 431. Default 8 KiB.
-    pub fn max_trailer_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.trailer_bytes = bytes;
+    pub fn max_trailer_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.trailer_bytes = to_usize(bytes);
         self
     }
 
@@ -99,28 +107,28 @@ impl Limits {
     }
 
     /// The head size limit, in bytes.
-    pub fn head_bytes(&self) -> usize {
-        self.head_bytes
+    pub fn head_bytes(&self) -> u64 {
+        self.head_bytes as u64
     }
     /// The header count limit.
     pub fn headers(&self) -> usize {
         self.headers
     }
     /// The request-target length limit, in bytes.
-    pub fn target_bytes(&self) -> usize {
-        self.target_bytes
+    pub fn target_bytes(&self) -> u64 {
+        self.target_bytes as u64
     }
     /// The chunk-size line limit, in bytes.
-    pub fn chunk_line_bytes(&self) -> usize {
-        self.chunk_line_bytes
+    pub fn chunk_line_bytes(&self) -> u64 {
+        self.chunk_line_bytes as u64
     }
     /// The chunk-extension limit per body, in bytes.
-    pub fn chunk_ext_bytes(&self) -> usize {
-        self.chunk_ext_bytes
+    pub fn chunk_ext_bytes(&self) -> u64 {
+        self.chunk_ext_bytes as u64
     }
     /// The trailer section limit, in bytes.
-    pub fn trailer_bytes(&self) -> usize {
-        self.trailer_bytes
+    pub fn trailer_bytes(&self) -> u64 {
+        self.trailer_bytes as u64
     }
     /// The request body limit, in bytes.
     pub fn body_bytes(&self) -> u64 {
@@ -177,8 +185,8 @@ impl Config {
     }
 
     /// Replace all limits.
-    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
-        self.limits = limits;
+    pub fn set_limits(&mut self, limits: impl Into<Limits>) -> &mut Self {
+        self.limits = limits.into();
         self
     }
 
@@ -221,3 +229,5 @@ impl Config {
         &self.defaults
     }
 }
+
+settings_from_ref!(Limits, Config);

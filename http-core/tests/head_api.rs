@@ -4,7 +4,7 @@ use h1_core::{Connection, Event, Next, RequestHead};
 
 /// Parse one request head (no body) and hand it out.
 fn parse(raw: &[u8]) -> RequestHead {
-    let mut conn = Connection::new(Default::default());
+    let mut conn = Connection::new(h1_core::Config::default());
     conn.receive(raw);
     match conn.next_event() {
         Ok(Next::Event(Event::Head(_))) => conn.take_head(),
@@ -180,7 +180,7 @@ fn request_heads_compare_method_and_target() {
 #[test]
 fn serialized_static_fields_match_appended_ones() {
     let wire = |head: &ResponseHead| {
-        let mut conn = Connection::new(Default::default());
+        let mut conn = Connection::new(h1_core::Config::default());
         conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         while !matches!(conn.next_event(), Ok(Next::Paused)) {}
         let mut out = Vec::new();

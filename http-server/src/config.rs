@@ -95,7 +95,8 @@ impl ServerConfig {
     }
 
     /// Replace all h1-core limits.
-    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+    pub fn set_limits(&mut self, limits: impl Into<Limits>) -> &mut Self {
+        let limits = limits.into();
         *self.limits_mut() = limits;
         self
     }
@@ -214,8 +215,8 @@ impl ServerConfig {
 
     /// Output buffered past this many bytes is written to the socket before more of a
     /// streamed body is produced. Default 64 KiB.
-    pub fn write_high_water(&mut self, bytes: usize) -> &mut Self {
-        self.write_high_water = bytes.max(1);
+    pub fn write_high_water(&mut self, bytes: u64) -> &mut Self {
+        self.write_high_water = usize::try_from(bytes).unwrap_or(usize::MAX).max(1);
         self
     }
 
@@ -295,3 +296,5 @@ impl fmt::Debug for ServerConfig {
             .finish_non_exhaustive()
     }
 }
+
+settings_from_ref!(ServerConfig);

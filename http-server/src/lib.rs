@@ -65,6 +65,25 @@
 // labelled with the feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Settings types use `&mut self` setters and are `Clone`; whatever takes one accepts
+/// `impl Into<Settings>`, so a chain of setters on a fresh value goes straight into an
+/// argument (`f(Settings::new().x(1))`): `&Settings` and `&mut Settings` convert by
+/// cloning.
+macro_rules! settings_from_ref {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<&$ty> for $ty {
+            fn from(settings: &$ty) -> Self {
+                settings.clone()
+            }
+        }
+        impl From<&mut $ty> for $ty {
+            fn from(settings: &mut $ty) -> Self {
+                settings.clone()
+            }
+        }
+    )*};
+}
+
 mod close;
 #[cfg(feature = "compression")]
 pub mod compress;

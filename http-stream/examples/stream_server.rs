@@ -36,8 +36,8 @@ struct Params {
     batch: usize,
     count: usize,
     interval_us: u64,
-    capacity: usize,
-    high_water: usize,
+    capacity: u64,
+    high_water: u64,
 }
 
 impl Params {

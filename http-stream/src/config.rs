@@ -47,8 +47,8 @@ impl Config {
     /// accepted when the queue is empty, so it never waits forever. The memory one stream
     /// holds is this plus the connection's own write buffer (h1-server's
     /// `write_high_water`, 64 KiB by default). Default 64 KiB.
-    pub fn capacity(&mut self, bytes: usize) -> &mut Self {
-        self.capacity = bytes.max(1);
+    pub fn capacity(&mut self, bytes: u64) -> &mut Self {
+        self.capacity = usize::try_from(bytes).unwrap_or(usize::MAX).max(1);
         self
     }
 
@@ -68,8 +68,8 @@ impl Config {
     /// released to the connection anyway (a forced write). A send that would wait for
     /// queue space also releases what is held, so the mark is at most
     /// [`capacity`](Self::capacity) in effect. Default 16 KiB.
-    pub fn high_water(&mut self, bytes: usize) -> &mut Self {
-        self.high_water = bytes.max(1);
+    pub fn high_water(&mut self, bytes: u64) -> &mut Self {
+        self.high_water = usize::try_from(bytes).unwrap_or(usize::MAX).max(1);
         self
     }
 
@@ -105,3 +105,5 @@ impl Default for Config {
         Self::new()
     }
 }
+
+settings_from_ref!(Config);

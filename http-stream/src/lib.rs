@@ -71,6 +71,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Settings types use `&mut self` setters and are `Clone`; whatever takes one accepts
+/// `impl Into<Settings>`, so a chain of setters on a fresh value goes straight into an
+/// argument (`f(Settings::new().x(1))`): `&Settings` and `&mut Settings` convert by
+/// cloning.
+macro_rules! settings_from_ref {
+    ($($ty:ty),* $(,)?) => {$(
+        impl From<&$ty> for $ty {
+            fn from(settings: &$ty) -> Self {
+                settings.clone()
+            }
+        }
+        impl From<&mut $ty> for $ty {
+            fn from(settings: &mut $ty) -> Self {
+                settings.clone()
+            }
+        }
+    )*};
+}
+
 mod body;
 mod config;
 mod error;
@@ -102,7 +121,8 @@ pub use shutdown::Shutdown;
 /// block_on(tx.closed());
 /// assert!(block_on(tx.send("more")).is_err());
 /// ```
-pub fn channel(config: Config) -> (Sender, PushBody) {
+pub fn channel(config: impl Into<Config>) -> (Sender, PushBody) {
+    let config = config.into();
     let inner = Arc::new(shared::Inner::new(&config));
     let body = PushBody::new(inner.clone(), config.heartbeat.clone());
     (Sender::new(inner), body)
@@ -113,12 +133,13 @@ pub fn channel(config: Config) -> (Sender, PushBody) {
 /// [`Response::header`].
 ///
 /// ```
-/// let (tx, response) = h1_stream::response(200, h1_stream::Config::new());
+/// // Settings chain straight into the call (`&mut Config` converts into a `Config`).
+/// let (tx, response) = h1_stream::response(200, h1_stream::Config::new().dont_flush(true));
 /// let response = response.header("Content-Type", "text/plain");
 /// assert_eq!(response.body_length(), None);
 /// # drop(tx);
 /// ```
-pub fn response(status: u16, config: Config) -> (Sender, Response) {
+pub fn response(status: u16, config: impl Into<Config>) -> (Sender, Response) {
     let (tx, body) = channel(config);
     (tx, Response::stream(status, body))
 }
@@ -140,14 +161,15 @@ pub fn response(status: u16, config: Config) -> (Sender, Response) {
 /// shutdown.begin();
 /// block_on(tx.shutdown_requested());
 /// ```
-pub fn response_for(req: &Request, status: u16, config: Config) -> (Sender, Response) {
+pub fn response_for(req: &Request, status: u16, config: impl Into<Config>) -> (Sender, Response) {
     let (tx, body) = channel_for(req, config);
     (tx, Response::stream(status, body))
 }
 
 /// [`channel`] for a stream answering `req`, with `req`'s shutdown signal (as
 /// [`response_for`]).
-pub fn channel_for(req: &Request, mut config: Config) -> (Sender, PushBody) {
+pub fn channel_for(req: &Request, config: impl Into<Config>) -> (Sender, PushBody) {
+    let mut config = config.into();
     if config.shutdown.is_none() {
         config.shutdown(&Shutdown::from(req.shutdown_signal()));
     }

@@ -42,7 +42,7 @@ use crate::limits::Config;
 /// ```
 /// use h1_core::client::{Connection, Event, Next, Request};
 ///
-/// let mut conn = Connection::new(Default::default());
+/// let mut conn = Connection::new(h1_core::Config::default());
 /// let mut out = Vec::new();
 /// let mut req = Request::new("HEAD", "/");
 /// req.header("Host", "example.com");
@@ -127,9 +127,9 @@ impl Connection {
     /// A connection in its initial state: ready for the first request. The limits of
     /// `config` and its bare-LF switch apply to responses; its default headers are for the
     /// server role and are not sent.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: impl Into<Config>) -> Self {
         Self {
-            config,
+            config: config.into(),
             buf: Vec::new(),
             start: 0,
             end: 0,

@@ -20,7 +20,7 @@
 //! ```
 //! use h1_core::client::{Connection, Event, Next, Request};
 //!
-//! let mut conn = Connection::new(Default::default());
+//! let mut conn = Connection::new(h1_core::Config::default());
 //! let mut out = Vec::new();
 //! for method in ["HEAD", "GET"] {
 //!     conn.send_head(Request::new(method, "/").header("Host", "a"), &mut out).unwrap();

@@ -48,7 +48,7 @@ pub(crate) fn parse_head(
     config: &Config,
     head: &mut Response,
 ) -> Result<Option<(usize, HeadInfo)>, ResponseError> {
-    let max = config.limits.head_bytes();
+    let max = config.limits.head_bytes;
     let window = &buf[..buf.len().min(max)];
     match scan_lines(window, scan, config)? {
         Some(end) => {

@@ -12,7 +12,7 @@ use crate::head::{Headers, Version};
 /// ```
 /// use h1_core::client::{Connection, Event, Next, Request};
 ///
-/// let mut conn = Connection::new(Default::default());
+/// let mut conn = Connection::new(h1_core::Config::default());
 /// let mut out = Vec::new();
 /// conn.send_head(Request::new("GET", "/").header("Host", "a"), &mut out).unwrap();
 /// conn.send_end(None, &mut out).unwrap();

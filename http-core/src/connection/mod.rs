@@ -44,7 +44,7 @@ use crate::state::{Persist, ReadState, ReqState, WriteState};
 /// ```
 /// use h1_core::{Connection, Event, Next, ResponseHead};
 ///
-/// let mut conn = Connection::new(Default::default());
+/// let mut conn = Connection::new(h1_core::Config::default());
 /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 /// assert!(matches!(conn.next_event().unwrap(), Next::Event(Event::Head(h)) if h.path() == "/"));
 /// assert_eq!(conn.next_event().unwrap(), Next::Event(Event::End));
@@ -99,9 +99,9 @@ const HEAD_GROWTH: usize = 4096;
 
 impl Connection {
     /// A connection in its initial state: waiting for the first request head.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: impl Into<Config>) -> Self {
         Self {
-            config,
+            config: config.into(),
             buf: Vec::new(),
             start: 0,
             end: 0,

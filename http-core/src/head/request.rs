@@ -21,7 +21,7 @@ pub enum TargetForm {
 /// A parsed request head: method, target, version and headers, owned.
 ///
 /// ```
-/// let mut conn = h1_core::Connection::new(Default::default());
+/// let mut conn = h1_core::Connection::new(h1_core::Config::default());
 /// conn.receive(b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
 /// let h1_core::Next::Event(h1_core::Event::Head(head)) = conn.next_event().unwrap() else {
 ///     panic!("expected a head")

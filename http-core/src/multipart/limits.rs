@@ -1,6 +1,7 @@
 //! [`MultipartLimits`]: the bounds a multipart parser enforces.
 
-/// Limits for a multipart body, each with a documented default and a `&mut Self` setter.
+/// Limits for a multipart body, each with a documented default and a `&mut Self` setter
+/// (amounts of bytes are `u64`, counts `usize`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipartLimits {
     pub(super) header_bytes: usize,
@@ -24,8 +25,8 @@ impl Default for MultipartLimits {
 
 impl MultipartLimits {
     /// Largest header section of one part, in bytes. Default 8 KiB.
-    pub fn max_header_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.header_bytes = bytes;
+    pub fn max_header_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.header_bytes = crate::limits::to_usize(bytes);
         self
     }
     /// Most parts in one body. Default 1000.
@@ -34,8 +35,8 @@ impl MultipartLimits {
         self
     }
     /// Longest field name (`name=` of Content-Disposition), in bytes. Default 4 KiB.
-    pub fn max_name_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.name_bytes = bytes;
+    pub fn max_name_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.name_bytes = crate::limits::to_usize(bytes);
         self
     }
     /// Largest value of a non-file field (a part without `filename=`), in bytes.
@@ -45,8 +46,10 @@ impl MultipartLimits {
         self
     }
     /// Largest preamble before the first delimiter, in bytes. Default 16 KiB.
-    pub fn max_preamble_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.preamble_bytes = bytes;
+    pub fn max_preamble_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.preamble_bytes = crate::limits::to_usize(bytes);
         self
     }
 }
+
+settings_from_ref!(MultipartLimits);

@@ -85,7 +85,7 @@ pub(crate) fn parse_head(
     head: &mut RequestHead,
 ) -> Result<HeadStatus, RecvError> {
     let len = buf.len();
-    let window = &mut buf[..len.min(config.limits.head_bytes())];
+    let window = &mut buf[..len.min(config.limits.head_bytes)];
     if scan.scanned == 0 {
         // Fast path: a head that arrived whole is parsed by one httparse call, which also
         // tells where each line ends (`HeadInfo::bare_lf`). Only if a line ends in a bare
@@ -106,7 +106,7 @@ pub(crate) fn parse_head(
             // The blank line was found, so httparse has all it needs.
             None => Err(RecvError::BadSyntax),
         },
-        None if len >= config.limits.head_bytes() => Err(RecvError::HeadTooLarge),
+        None if len >= config.limits.head_bytes => Err(RecvError::HeadTooLarge),
         None => Ok(HeadStatus::Partial),
     }
 }
@@ -187,7 +187,7 @@ fn scan_request_line(window: &[u8], scan: &mut HeadScan, config: &Config) -> Res
 
 /// 414 if the (possibly partial) request line already holds a target over the limit.
 fn check_request_line_length(line: &[u8], config: &Config) -> Result<(), RecvError> {
-    let max = config.limits.target_bytes();
+    let max = config.limits.target_bytes;
     if line.len() <= max {
         return Ok(());
     }
@@ -305,7 +305,7 @@ fn run_httparse_in<'b>(
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(RecvError::BadSyntax);
     };
-    if target.len() > config.limits.target_bytes() {
+    if target.len() > config.limits.target_bytes {
         return Err(RecvError::UriTooLong);
     }
     let base = raw.as_ptr() as usize;

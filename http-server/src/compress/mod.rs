@@ -103,10 +103,10 @@ impl<H: Handler> Compress<H> {
     }
 
     /// Wrap `handler` with `policy`.
-    pub fn with_policy(handler: H, policy: Compression) -> Self {
+    pub fn with_policy(handler: H, policy: impl Into<Compression>) -> Self {
         Self {
             handler,
-            policy: Arc::new(policy),
+            policy: Arc::new(policy.into()),
         }
     }
 
@@ -333,3 +333,5 @@ impl Response {
 
 #[cfg(test)]
 mod tests;
+
+settings_from_ref!(Compression);

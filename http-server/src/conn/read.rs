@@ -195,7 +195,7 @@ where
     /// up to one head's worth, then the watch pauses (backpressure). Like hyper's default,
     /// a half-close (EOF on read) counts as the client going away.
     pub(super) fn poll_watch_peer(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
-        let cap = self.config.engine().limits().head_bytes();
+        let cap = usize::try_from(self.config.engine().limits().head_bytes()).unwrap_or(usize::MAX);
         loop {
             if self.input == Input::Ended
                 || self.engine.is_reading_body()

@@ -49,14 +49,14 @@ impl FormLimits {
     }
 
     /// Longest name, in encoded bytes.
-    pub fn max_key_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.max_key_bytes = bytes;
+    pub fn max_key_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.max_key_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
         self
     }
 
     /// Longest value, in encoded bytes.
-    pub fn max_value_bytes(&mut self, bytes: usize) -> &mut Self {
-        self.max_value_bytes = bytes;
+    pub fn max_value_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.max_value_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
         self
     }
 
@@ -166,3 +166,5 @@ mod tests {
         assert_eq!(form.iter().collect::<Vec<_>>(), pairs);
     }
 }
+
+settings_from_ref!(FormLimits);

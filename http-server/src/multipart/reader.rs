@@ -76,7 +76,11 @@ impl Multipart {
     /// [`UploadError::NotMultipart`] (400) when the Content-Type is not
     /// `multipart/form-data` with a `boundary`; [`UploadError::Multipart`] (400) for an
     /// invalid boundary.
-    pub fn from_request(req: &mut Request, limits: MultipartLimits) -> Result<Self, UploadError> {
+    pub fn from_request(
+        req: &mut Request,
+        limits: impl Into<MultipartLimits>,
+    ) -> Result<Self, UploadError> {
+        let limits = limits.into();
         let boundary = req
             .headers()
             .get("content-type")

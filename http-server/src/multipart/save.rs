@@ -70,7 +70,8 @@ impl UploadOptions {
     }
 
     /// The parser's limits (part headers, parts, field names and values).
-    pub fn limits(mut self, limits: MultipartLimits) -> Self {
+    pub fn limits(mut self, limits: impl Into<MultipartLimits>) -> Self {
+        let limits = limits.into();
         self.limits = limits;
         self
     }
@@ -95,8 +96,8 @@ impl UploadOptions {
 
     /// Bytes gathered before each write (default 256 KiB, at least 4 KiB). Two such
     /// buffers per upload: one filling from the socket while the other is written.
-    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
-        self.buffer_bytes = bytes.max(4096);
+    pub fn buffer_bytes(mut self, bytes: u64) -> Self {
+        self.buffer_bytes = usize::try_from(bytes).unwrap_or(usize::MAX).max(4096);
         self
     }
 

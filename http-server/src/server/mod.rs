@@ -302,7 +302,8 @@ impl Server {
     }
 
     /// Replace the configuration.
-    pub fn set_config(&mut self, config: ServerConfig) -> &mut Self {
+    pub fn set_config(&mut self, config: impl Into<ServerConfig>) -> &mut Self {
+        let config = config.into();
         self.config = config;
         self
     }

@@ -91,7 +91,8 @@ impl WireResponse {
 
 impl TestConnection {
     /// Serve `handler` with `config` on a new connection, on a new [`ManualClock`].
-    pub fn new<H: Handler>(handler: H, config: ServerConfig) -> Self {
+    pub fn new<H: Handler>(handler: H, config: impl Into<ServerConfig>) -> Self {
+        let config = config.into();
         Self::with_clock(handler, config, ManualClock::new(), DEFAULT_CAPACITY)
     }
 

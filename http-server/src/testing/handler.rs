@@ -223,7 +223,7 @@ impl TestRequest {
             _ => {}
         }
         raw.extend_from_slice(b"\r\n");
-        let mut engine = Connection::new(Default::default());
+        let mut engine = Connection::new(h1_core::Config::default());
         engine.receive(&raw);
         let raw_text = || String::from_utf8_lossy(&raw).into_owned();
         let head = match engine.next_event() {
