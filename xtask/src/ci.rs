@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: every check CI runs, in order, failing fast.
 //!
-//! Steps: `fmt`, `clippy`, `test`, `doc`, `fuzz-seeds`. RUSTFLAGS and RUSTDOCFLAGS get
+//! Steps: `fmt`, `clippy`, `test`, `doc`, `package`, `fuzz-seeds`. RUSTFLAGS and RUSTDOCFLAGS get
 //! `-D warnings`. `cargo xtask ci test doc` runs only the named steps.
 
 use std::io::{BufRead, BufReader, Write};
@@ -86,6 +86,17 @@ const STEPS: &[Step] = &[
             let mut all = cargo_cmd(root);
             all.args(["doc", "-p", "h1-server", "--all-features", "--no-deps"]);
             vec![cmd, all]
+        },
+    },
+    Step {
+        name: "package",
+        what: "the published crates package and build alone (cargo publish --dry-run)",
+        commands: |root| {
+            // Each package is built from its .crate file against the others' packaged
+            // sources: missing files, metadata or a path-only dependency fail here.
+            let mut cmd = cargo_cmd(root);
+            cmd.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
+            vec![cmd]
         },
     },
     Step {
