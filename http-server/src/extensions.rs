@@ -224,7 +224,7 @@ impl Request {
 
     /// The value of path parameter `name` as sent (still percent-encoded).
     pub fn param_raw(&self, name: &str) -> Option<&str> {
-        let route = &self.route;
+        let route = self.route.as_deref()?;
         let names = route.names.as_ref()?;
         let i = names[..route.len].iter().position(|n| &**n == name)?;
         let (a, b) = route.ranges[i];
@@ -234,10 +234,16 @@ impl Request {
     /// The parameters of the matched route, in order, as sent (not decoded).
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         let path = self.route_path();
-        let names = self.route.names.as_deref().unwrap_or(&[]);
+        let (names, ranges) = match self.route.as_deref() {
+            Some(route) => (
+                route.names.as_deref().unwrap_or(&[]),
+                &route.ranges[..route.len],
+            ),
+            None => (&[][..], &[][..]),
+        };
         names
             .iter()
-            .zip(&self.route.ranges[..self.route.len])
+            .zip(ranges)
             .map(move |(n, &(a, b))| (&**n, path.get(a as usize..b as usize).unwrap_or("")))
     }
 
@@ -245,7 +251,7 @@ impl Request {
     /// `/` (`/a/b` for `/static/a/b` under `/static/*`; empty for `/static` itself).
     /// `None` when no route with a `*` matched.
     pub fn rest(&self) -> Option<&str> {
-        let at = self.route.rest?;
+        let at = self.route.as_deref()?.rest?;
         self.route_path().get(at..)
     }
 
@@ -253,21 +259,24 @@ impl Request {
     /// (percent-encoded unreserved characters decoded, `.` and `..` segments resolved)
     /// and changed by rewriters.
     pub fn route_path(&self) -> &str {
-        self.route.path.as_deref().unwrap_or_else(|| self.path())
+        self.route
+            .as_deref()
+            .and_then(|r| r.path.as_deref())
+            .unwrap_or_else(|| self.path())
     }
 
     /// Change the routing path (for a router's rewriters). Parameters of an earlier match
     /// are forgotten.
     pub fn set_route_path(&mut self, path: impl Into<String>) {
-        self.route = Route {
+        self.route = Some(Box::new(Route {
             path: Some(path.into()),
             ..Route::default()
-        };
+        }));
     }
 
     /// Whether the routing path differs from the request's path.
     pub fn is_rewritten(&self) -> bool {
-        self.route.path.is_some()
+        self.route.as_deref().is_some_and(|r| r.path.is_some())
     }
 
     /// The typed per-request data.
@@ -330,14 +339,15 @@ impl Request {
         len: usize,
         rest: Option<usize>,
     ) {
-        self.route.names = names;
-        self.route.ranges = ranges;
-        self.route.len = len;
-        self.route.rest = rest;
+        let route = self.route.get_or_insert_with(Box::default);
+        route.names = names;
+        route.ranges = ranges;
+        route.len = len;
+        route.rest = rest;
     }
 
     /// Set the normalized routing path.
     pub(crate) fn set_normalized(&mut self, path: Option<String>) {
-        self.route.path = path;
+        self.route.get_or_insert_with(Box::default).path = path;
     }
 }

@@ -43,39 +43,44 @@ pub struct Request {
     /// Shared with the connection, which reuses the allocation once this request is gone.
     head: Arc<RequestHead>,
     body: RequestBody,
-    id: ConnectionId,
-    peer: SocketAddr,
-    local: SocketAddr,
-    trusted: Option<Arc<[IpAddr]>>,
+    /// Where the request came from: one allocation per connection, shared by its requests
+    /// (a request is moved through several futures on its way into a handler, so its size
+    /// is paid for on every request).
+    origin: Arc<Origin>,
     shared: Option<Arc<ConnShared>>,
-    unix: bool,
-    pub(crate) route: Route,
+    /// Set by a router; boxed for the same reason.
+    pub(crate) route: Option<Box<Route>>,
     pub(crate) ext: Extensions,
     pub(crate) state: Option<Arc<State>>,
     /// Built by the test kit, not read from a connection: cannot be upgraded.
     detached: bool,
 }
 
+/// Where a request came from: its connection, addresses and the proxies trusted there.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) id: ConnectionId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
+    pub(crate) trusted: Option<Arc<[IpAddr]>>,
+    /// Accepted on a Unix domain socket (`peer` and `local` are placeholders).
+    pub(crate) unix: bool,
+}
+
 impl Request {
     pub(crate) fn new(
         head: Arc<RequestHead>,
         body: RequestBody,
-        id: ConnectionId,
-        peer: SocketAddr,
-        local: SocketAddr,
-        trusted: Option<Arc<[IpAddr]>>,
+        origin: Arc<Origin>,
         shared: Arc<ConnShared>,
     ) -> Self {
         Self {
             head,
             body,
-            id,
-            peer,
-            local,
-            trusted,
+            origin,
             shared: Some(shared),
-            unix: false,
-            route: Route::default(),
+            route: None,
             ext: Extensions::new(),
             state: None,
             detached: false,
@@ -93,23 +98,19 @@ impl Request {
         Self {
             head: Arc::new(head),
             body,
-            id: ConnectionId::next(),
-            peer,
-            local,
-            trusted: None,
+            origin: Arc::new(Origin {
+                id: ConnectionId::next(),
+                peer,
+                local,
+                trusted: None,
+                unix: false,
+            }),
             shared: Some(shared),
-            unix: false,
-            route: Route::default(),
+            route: None,
             ext: Extensions::new(),
             state: None,
             detached: true,
         }
-    }
-
-    /// Mark the request as received over a Unix domain socket.
-    pub(crate) fn on_unix_socket(mut self, unix: bool) -> Self {
-        self.unix = unix;
-        self
     }
 
     /// The method, such as `GET`, as sent.
@@ -171,24 +172,24 @@ impl Request {
     /// The address of the peer (the client, or the proxy in front of it). The
     /// unspecified `0.0.0.0:0` on a Unix domain socket ([`is_unix`](Self::is_unix)).
     pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+        self.origin.peer
     }
 
     /// The local address the connection was accepted on. The unspecified `0.0.0.0:0` on
     /// a Unix domain socket.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local
+        self.origin.local
     }
 
     /// Whether the connection came on a Unix domain socket
     /// ([`Server::bind_unix`](crate::Server::bind_unix)): it has no IP addresses.
     pub fn is_unix(&self) -> bool {
-        self.unix
+        self.origin.unix
     }
 
     /// The id of the connection this request came on (unique within the process).
     pub fn connection_id(&self) -> ConnectionId {
-        self.id
+        self.origin.id
     }
 
     /// The client's IP address.
@@ -198,8 +199,8 @@ impl Request {
     /// `X-Real-IP`; otherwise (and by default, when no proxy is trusted) the peer's
     /// address. Forwarding headers from untrusted peers are ignored: anyone can send them.
     pub fn client_ip(&self) -> IpAddr {
-        let peer = self.peer.ip();
-        let Some(trusted) = &self.trusted else {
+        let peer = self.origin.peer.ip();
+        let Some(trusted) = &self.origin.trusted else {
             return peer;
         };
         let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t == ip);
@@ -386,8 +387,8 @@ impl fmt::Debug for Request {
             .field("target", &self.target())
             .field("version", &self.version())
             .field("headers", self.headers())
-            .field("peer", &self.peer)
-            .field("id", &self.id)
+            .field("peer", &self.origin.peer)
+            .field("id", &self.origin.id)
             .field("params", &self.params().collect::<Vec<_>>())
             .field("extensions", &self.ext)
             .finish_non_exhaustive()

@@ -51,7 +51,7 @@ where
                 started: self.clock.now(),
             });
         let req = self.request();
-        let Response { head, body } = self.run_handler(handler_future(handler, req)).await?;
+        let Response { head, body } = self.run_handler(handler, req).await?;
         let status = head.status();
         self.body_sent = 0;
         // Taken apart above: a `Response` is too large to be moved without a memcpy
@@ -104,16 +104,7 @@ where
             };
             RequestBody::new(self.shared.clone(), generation, declared)
         };
-        Request::new(
-            head,
-            body,
-            self.info.id,
-            self.info.peer,
-            self.info.local,
-            self.config.trusted.clone(),
-            self.shared.clone(),
-        )
-        .on_unix_socket(self.info.unix)
+        Request::new(head, body, self.origin.clone(), self.shared.clone())
     }
 
     /// Hand the head over without copying: swap it into the spare `Arc` when the previous
@@ -128,11 +119,10 @@ where
 
     /// Poll the handler's future to its response while serving the request body and
     /// watching the server's control. A panic is answered with 500.
-    async fn run_handler<F>(&mut self, fut: F) -> Step<Response>
-    where
-        F: Future<Output = std::thread::Result<Response>>,
-    {
-        let mut fut = pin!(fut);
+    async fn run_handler<H: Handler>(&mut self, handler: &H, req: Request) -> Step<Response> {
+        // Built here, in this future's own state: a handler's future can be large, and
+        // one built by the caller would be moved (copied) into it first.
+        let mut fut = pin!(handler_future(handler, req));
         let deadline = self.config.handler_timeout.map(|t| self.clock.now() + t);
         let outcome = poll_fn(|cx| {
             loop {

@@ -30,6 +30,7 @@ use self::write::Output;
 use crate::close::{CloseReason, ConnectionId};
 use crate::config::ServerConfig;
 use crate::handler::Handler;
+use crate::request::Origin;
 use crate::shared::{ConnShared, Control};
 use crate::upgrade::Upgraded;
 
@@ -210,6 +211,8 @@ struct Driver<'a, IO> {
     after_response: Option<CloseReason>,
     /// The request head handed to the handler; reused once the handler dropped it.
     spare_head: Arc<RequestHead>,
+    /// `info` and the trusted proxies, shared by every request of the connection.
+    origin: Arc<Origin>,
     body: BodyLink,
     /// Body bytes of the current response handed to the engine (for the access log).
     body_sent: u64,
@@ -248,6 +251,13 @@ where
             served: 0,
             after_response: None,
             spare_head: Arc::new(RequestHead::default()),
+            origin: Arc::new(Origin {
+                id: info.id,
+                peer: info.peer,
+                local: info.local,
+                trusted: config.trusted.clone(),
+                unix: info.unix,
+            }),
             body: BodyLink::Detached,
             body_sent: 0,
             date: DateStamp::Stale,
