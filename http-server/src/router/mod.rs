@@ -80,8 +80,7 @@ use std::time::Instant;
 
 use futures_lite::FutureExt;
 
-use crate::into_response::internal_error;
-use crate::{Handler, Request, Response, State};
+use crate::{Handler, Request, Response, RouteMatch, State};
 use stack::{AfterFn, BoxFut, ErasedBefore};
 use trie::{Node, Prefix};
 
@@ -340,7 +339,7 @@ impl Router {
         let mut early = None;
         match trie::normalize(cx.path()) {
             Ok(None) => {}
-            Ok(Some(p)) => cx.set_normalized(Some(p)),
+            Ok(Some(p)) => cx.set_route_path(p),
             Err(()) => early = Some(Response::text(400, "bad path\n")),
         }
         if early.is_none() && !self.rewriters.is_empty() {
@@ -452,7 +451,12 @@ impl Router {
         };
         let methods = found.value;
         let names = (found.len > 0).then(|| methods.names.clone());
-        cx.set_route(names, found.ranges, found.len, found.rest);
+        cx.set_route_match(RouteMatch {
+            names,
+            ranges: found.ranges,
+            len: found.len,
+            rest: found.rest,
+        });
         match methods.select(cx.method()) {
             Some(endpoint) => Selected::Endpoint(endpoint, cx),
             None if cx.method() == "OPTIONS" => {
@@ -591,6 +595,11 @@ fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
         list.push("OPTIONS");
     }
     list.join(", ")
+}
+
+/// The answer to a panic in a handler.
+fn internal_error() -> Response {
+    Response::text(500, "internal server error\n")
 }
 
 #[cfg(test)]

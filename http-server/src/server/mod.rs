@@ -164,7 +164,8 @@ struct Service<H> {
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
     /// The edge-triggered epoll set plain TCP connections are registered in (Linux);
-    /// `None` if it could not be created, and then async-io's registration is used.
+    /// `None` when switched off ([`ServerConfig::edge_triggered`]) or it could not be
+    /// created: then async-io's registration is used.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     edge: Option<crate::runtime::edge::EdgeSet>,
 }
@@ -347,7 +348,7 @@ impl Server {
     }
 
     /// Spawn tasks with `spawner` instead of smol's global executor (the default with
-    /// the `smol` feature). See [`ThreadPool`](crate::ThreadPool) for N threads.
+    /// the `smol` feature). See `ThreadPool` (`smol` feature) for N threads.
     pub fn spawner(&mut self, spawner: impl Spawner) -> &mut Self {
         self.spawner = Some(Arc::new(spawner));
         self
@@ -382,16 +383,20 @@ impl Server {
         });
         let _ = self.config.engine();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        let edge = match crate::runtime::edge::EdgeSet::new() {
-            Ok((set, driver)) => {
-                spawner.spawn(Box::pin(driver));
-                Some(set)
-            }
-            Err(e) => {
-                log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
-                None
-            }
-        };
+        let edge = self
+            .config
+            .edge_triggered
+            .then(crate::runtime::edge::EdgeSet::new)
+            .and_then(|made| match made {
+                Ok((set, driver)) => {
+                    spawner.spawn(Box::pin(driver));
+                    Some(set)
+                }
+                Err(e) => {
+                    log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
+                    None
+                }
+            });
         let service = Arc::new(Service {
             handler,
             config: self.config,
