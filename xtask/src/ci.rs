@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: every check CI runs, in order, failing fast.
 //!
-//! Steps: `fmt`, `clippy`, `test`, `doc`, `fuzz-seeds`. RUSTFLAGS and RUSTDOCFLAGS get
-//! `-D warnings`. `cargo xtask ci test doc` runs only the named steps.
+//! Steps: `fmt`, `clippy`, `features`, `test`, `test-edge-off`, `doc`, `fuzz-seeds`.
+//! RUSTFLAGS and RUSTDOCFLAGS get `-D warnings`. `cargo xtask ci test doc` runs only the
+//! named steps.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -12,6 +13,25 @@ use crate::util::{self, cargo_cmd, display};
 
 /// The README's test command; `.ci/run` runs it through this task. Keep them the same.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace"];
+
+/// h1-server's cargo features, each checked alone by the `features` step (a test below
+/// keeps the list in step with http-server/Cargo.toml).
+const SERVER_FEATURES: &[&str] = &[
+    "smol",
+    "router",
+    "multipart",
+    "serde",
+    "http",
+    "tower",
+    "tls",
+    "signals",
+    "listeners",
+    "compression",
+];
+
+/// The packages whose integration tests talk over loopback sockets: run again by the
+/// `test-edge-off` step with the edge-triggered set switched off.
+const SOCKET_TEST_PACKAGES: &[&str] = &["integration-tests", "h1-server", "h1-stream"];
 
 struct Step {
     name: &'static str,
@@ -67,6 +87,23 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
+        name: "features",
+        what: "h1-server with no default features and with each feature alone (cargo check)",
+        commands: |root| {
+            let check = |features: Option<&str>| {
+                let mut cmd = cargo_cmd(root);
+                cmd.args(["check", "-p", "h1-server", "--no-default-features"]);
+                if let Some(f) = features {
+                    cmd.args(["--features", f]);
+                }
+                cmd
+            };
+            std::iter::once(check(None))
+                .chain(SERVER_FEATURES.iter().map(|f| check(Some(f))))
+                .collect()
+        },
+    },
+    Step {
         name: "test",
         what: "tests",
         commands: |root| {
@@ -76,16 +113,41 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
-        name: "doc",
-        what: "documentation (rustdoc, warnings denied; h1-server with all features too)",
+        name: "test-edge-off",
+        what: "loopback integration tests again with H1_EDGE_TRIGGERED=0 (async-io registration)",
         commands: |root| {
+            // Only the integration tests (`--test '*'`) of the packages with socket tests;
+            // the `test` step built them already.
+            let mut cmd = cargo_cmd(root);
+            cmd.arg("test");
+            for p in SOCKET_TEST_PACKAGES {
+                cmd.args(["-p", p]);
+            }
+            cmd.args(["--test", "*"]);
+            cmd.env("H1_EDGE_TRIGGERED", "0");
+            vec![cmd]
+        },
+    },
+    Step {
+        name: "doc",
+        what: "documentation (rustdoc, warnings denied; h1-server with no and all features too)",
+        commands: |root| {
+            // The driver alone: no doc link may point into a feature that is off.
+            let mut bare = cargo_cmd(root);
+            bare.args([
+                "doc",
+                "-p",
+                "h1-server",
+                "--no-default-features",
+                "--no-deps",
+            ]);
             let mut cmd = cargo_cmd(root);
             cmd.args(["doc", "--workspace", "--no-deps"]);
             // The feature-gated APIs (tls, http, tower, serde) as docs.rs builds them:
             // their docs and intra-doc links must be clean too.
             let mut all = cargo_cmd(root);
             all.args(["doc", "-p", "h1-server", "--all-features", "--no-deps"]);
-            vec![cmd, all]
+            vec![bare, cmd, all]
         },
     },
     Step {
@@ -151,6 +213,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let t = Instant::now();
         for mut cmd in (step.commands)(&root) {
             deny_warnings(&mut cmd);
+            let env = env_shown(&cmd);
+            if !env.is_empty() {
+                eprintln!("    with {env}");
+            }
             let result = if step.name == "test" {
                 run_tests(&mut cmd).map(|s| summary = Some(s))
             } else {
@@ -243,9 +309,18 @@ fn count(text: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The variables a step sets on its command, as `NAME=value ` (shell style).
+fn env_shown(cmd: &Command) -> String {
+    cmd.get_envs()
+        .filter(|(k, _)| !matches!(k.to_str(), Some("RUSTFLAGS" | "RUSTDOCFLAGS")))
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{SERVER_FEATURES, count};
 
     #[test]
     fn counts_libtest_summary_fields() {
@@ -255,5 +330,22 @@ mod tests {
         assert_eq!(count(line, " failed"), 1);
         assert_eq!(count(line, " ignored"), 3);
         assert_eq!(count("FAILED. 0 passed; 2 failed", " failed"), 2);
+    }
+
+    #[test]
+    fn server_feature_list_matches_the_manifest() {
+        let manifest = crate::util::workspace_root().join("http-server/Cargo.toml");
+        let text = std::fs::read_to_string(manifest).unwrap();
+        let section = text.split("[features]").nth(1).unwrap();
+        let section = section.split("\n[").next().unwrap();
+        let mut declared: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .filter(|k| !k.starts_with('#') && *k != "default")
+            .collect();
+        declared.sort_unstable();
+        let mut listed = SERVER_FEATURES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(declared, listed);
     }
 }
