@@ -29,9 +29,27 @@ const SERVER_FEATURES: &[&str] = &[
     "compression",
 ];
 
-/// The packages whose integration tests talk over loopback sockets: run again by the
-/// `test-edge-off` step with the edge-triggered set switched off.
-const SOCKET_TEST_PACKAGES: &[&str] = &["integration-tests", "h1-server", "h1-stream"];
+/// The directories of the integration tests that talk over loopback sockets (the
+/// `tests` package, h1-server's and h1-stream's): run again by the `test-edge-off` step
+/// with the edge-triggered set switched off.
+const SOCKET_TEST_DIRS: &[&str] = &["tests/tests", "http-server/tests", "http-stream/tests"];
+
+/// The test targets in `SOCKET_TEST_DIRS`: one per `.rs` file at the top of each.
+fn socket_test_targets(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = SOCKET_TEST_DIRS
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(root.join(dir)).ok())
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let is_rs = path.extension().is_some_and(|e| e == "rs");
+            is_rs.then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 struct Step {
     name: &'static str,
@@ -116,14 +134,14 @@ const STEPS: &[Step] = &[
         name: "test-edge-off",
         what: "loopback integration tests again with H1_EDGE_TRIGGERED=0 (async-io registration)",
         commands: |root| {
-            // Only the integration tests (`--test '*'`) of the packages with socket tests;
-            // the `test` step built them already.
+            // Only the socket test targets, named one by one, but over the whole workspace:
+            // the same feature unification as the `test` step, so nothing is rebuilt
+            // (`-p` would select fewer packages, unify fewer features and rebuild).
             let mut cmd = cargo_cmd(root);
-            cmd.arg("test");
-            for p in SOCKET_TEST_PACKAGES {
-                cmd.args(["-p", p]);
+            cmd.args(["test", "--workspace"]);
+            for name in socket_test_targets(root) {
+                cmd.args(["--test", &name]);
             }
-            cmd.args(["--test", "*"]);
             cmd.env("H1_EDGE_TRIGGERED", "0");
             vec![cmd]
         },
@@ -320,7 +338,7 @@ fn env_shown(cmd: &Command) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{SERVER_FEATURES, count};
+    use super::{SERVER_FEATURES, count, socket_test_targets};
 
     #[test]
     fn counts_libtest_summary_fields() {
@@ -347,5 +365,14 @@ mod tests {
         let mut listed = SERVER_FEATURES.to_vec();
         listed.sort_unstable();
         assert_eq!(declared, listed);
+    }
+
+    #[test]
+    fn socket_test_targets_are_found() {
+        let names = socket_test_targets(&crate::util::workspace_root());
+        for name in ["loopback", "curl", "sse_longpoll"] {
+            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n == "mod" || n == "common"));
     }
 }

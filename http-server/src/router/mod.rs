@@ -81,6 +81,7 @@ use std::time::Instant;
 use futures_lite::FutureExt;
 
 use crate::{Handler, Request, Response, RouteMatch, State};
+use respond::{allow_value, internal_error};
 use stack::{AfterFn, BoxFut, ErasedBefore};
 use trie::{Node, Prefix};
 
@@ -583,23 +584,6 @@ impl Future for Serve<'_> {
             }
         })
     }
-}
-
-/// `GET, HEAD, OPTIONS, …`: the methods given, `HEAD` when `GET` is there, and `OPTIONS`.
-fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
-    let mut list: Vec<&str> = methods.collect();
-    if list.contains(&"GET") && !list.contains(&"HEAD") {
-        list.push("HEAD");
-    }
-    if !list.contains(&"OPTIONS") {
-        list.push("OPTIONS");
-    }
-    list.join(", ")
-}
-
-/// The answer to a panic in a handler.
-fn internal_error() -> Response {
-    Response::text(500, "internal server error\n")
 }
 
 #[cfg(test)]

@@ -69,8 +69,8 @@ struct Tls {
 /// running.
 ///
 /// - [`stop_listening`](Self::stop_listening) / [`start_listening`](Self::start_listening)
-///   close the listening sockets and bind the same addresses again (SimpleHTTP's
-///   `STOPLISTEN` / `STARTLISTEN`); open connections keep working meanwhile.
+///   close the listening sockets and bind the same addresses again; open connections
+///   keep working meanwhile.
 /// - [`shutdown`](Self::shutdown) closes everything now;
 ///   [`shutdown_graceful`](Self::shutdown_graceful) stops accepting, closes idle
 ///   connections, lets in-flight requests finish and force-closes at a deadline.
