@@ -474,3 +474,34 @@ mod async_lock_free {
         }
     }
 }
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::{BoxFuture, Request, Server};
+
+    /// How many tasks `serve` spawns for one listener with the edge set `on` or off.
+    fn tasks_spawned(on: bool) -> usize {
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let count = spawned.clone();
+        async_io::block_on(async {
+            let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+            server.config_mut().edge_triggered(on);
+            // Count the tasks and drop them: nothing needs to run.
+            server.spawner(move |_task: BoxFuture| {
+                count.fetch_add(1, Ordering::SeqCst);
+            });
+            let handle = server.serve(|_req: Request| async { "" });
+            drop(handle);
+        });
+        spawned.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_edge_switch_decides_whether_the_edge_set_runs() {
+        // On: the edge set's driver task besides the accept loop; off: no driver.
+        assert_eq!(tasks_spawned(true), tasks_spawned(false) + 1);
+    }
+}
