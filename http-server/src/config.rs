@@ -48,6 +48,7 @@ pub struct ServerConfig {
     pub(crate) write_high_water: usize,
     pub(crate) trusted: Option<Arc<[IpAddr]>>,
     pub(crate) access_log: bool,
+    pub(crate) edge_triggered: bool,
     pub(crate) on_connect: Option<ConnectHook>,
     pub(crate) on_close: Option<CloseHookFn>,
 }
@@ -75,6 +76,7 @@ impl ServerConfig {
             write_high_water: 64 * 1024,
             trusted: None,
             access_log: true,
+            edge_triggered: crate::runtime::edge_triggered_default(),
             on_connect: None,
             on_close: None,
         }
@@ -236,6 +238,34 @@ impl ServerConfig {
         self
     }
 
+    /// Serve accepted TCP connections from the server's own edge-triggered epoll set
+    /// (Linux and Android; elsewhere this does nothing): each socket is registered once,
+    /// which saves one `epoll_ctl` system call per keep-alive request. `false` registers
+    /// them with async-io's reactor in one-shot mode instead, as Unix-socket and
+    /// [`serve_connection`](crate::serve_connection) transports always are: the path to
+    /// take when the edge set is suspected of a fault, or to compare the two.
+    ///
+    /// Default `true`, unless the environment variable `H1_EDGE_TRIGGERED` is `0`, `off`,
+    /// `false` or `no` when the configuration is created, so operators and CI turn it off
+    /// without a code change (`H1_EDGE_TRIGGERED=0 ./server`). This setter overrides the
+    /// variable.
+    ///
+    /// ```
+    /// let mut config = h1_server::ServerConfig::new();
+    /// config.edge_triggered(false);
+    /// assert!(!config.is_edge_triggered());
+    /// ```
+    pub fn edge_triggered(&mut self, on: bool) -> &mut Self {
+        self.edge_triggered = on;
+        self
+    }
+
+    /// Whether accepted TCP connections use the edge-triggered set (see
+    /// [`edge_triggered`](Self::edge_triggered)).
+    pub fn is_edge_triggered(&self) -> bool {
+        self.edge_triggered
+    }
+
     // ----- hooks -----
 
     /// Call `hook` with the connection id and peer address when a connection opens.
@@ -248,7 +278,8 @@ impl ServerConfig {
     }
 
     /// Call `hook` with the connection id and the reason when a connection closes
-    /// (SimpleHTTP's `SETCLOSEHANDLER`, for every connection).
+    /// (every connection; [`Request::on_close`](crate::Request::on_close) is the
+    /// per-connection form).
     pub fn on_close(
         &mut self,
         hook: impl Fn(ConnectionId, &CloseReason) + Send + Sync + 'static,
@@ -293,6 +324,7 @@ impl fmt::Debug for ServerConfig {
             .field("write_timeout", &self.write_timeout)
             .field("max_connections", &self.max_connections)
             .field("pipeline_flush", &self.pipeline_flush)
+            .field("edge_triggered", &self.edge_triggered)
             .finish_non_exhaustive()
     }
 }

@@ -37,7 +37,7 @@ pub struct Extensions {
 }
 
 /// Application state shared by every request: one value per type, each behind an
-/// `Arc`. A [`Router`](crate::router::Router) hands it to each request it routes (one
+/// `Arc`. A router (`router::Router`) hands it to each request it routes (one
 /// reference-count increment, never a copy of the values); handlers read it with
 /// [`Request::state`].
 ///
@@ -203,6 +203,7 @@ impl Request {
     /// decode. See [`param_raw`](Self::param_raw) for the value as sent.
     ///
     /// ```
+    /// # #[cfg(feature = "router")] {
     /// use h1_server::router::Router;
     /// use h1_server::{Request, testing::TestRequest};
     ///
@@ -212,6 +213,7 @@ impl Request {
     /// });
     /// let mut r = TestRequest::get("/users/J%C3%B6rg").call_blocking(&router);
     /// assert_eq!(r.text_blocking(), "Jörg (J%C3%B6rg)\n");
+    /// # }
     /// ```
     pub fn param(&self, name: &str) -> Option<Cow<'_, str>> {
         let raw = self.param_raw(name)?;
@@ -226,7 +228,7 @@ impl Request {
     pub fn param_raw(&self, name: &str) -> Option<&str> {
         let route = self.route.as_deref()?;
         let names = route.names.as_ref()?;
-        let i = names[..route.len].iter().position(|n| &**n == name)?;
+        let i = names.iter().take(route.len).position(|n| &**n == name)?;
         let (a, b) = route.ranges[i];
         self.route_path().get(a as usize..b as usize)
     }
@@ -299,23 +301,21 @@ impl Request {
         self.ext.insert(value)
     }
 
-    /// The application state of type `T` (given to the router with
-    /// [`Router::state`](crate::router::Router::state)), if any.
+    /// The application state of type `T` (given to a router with `Router::state`, or
+    /// set with [`set_state`](Self::set_state)), if any.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use h1_server::router::Router;
     /// use h1_server::{Request, testing::TestRequest};
     ///
     /// struct Hits(AtomicU64);
     ///
-    /// let mut router = Router::new();
-    /// router.state(Hits(AtomicU64::new(0))).get("/", |req: Request| async move {
+    /// let handler = |req: Request| async move {
     ///     let hits = req.state::<Hits>().unwrap();
     ///     format!("{}\n", hits.0.fetch_add(1, Ordering::Relaxed) + 1)
-    /// });
-    /// TestRequest::get("/").call_blocking(&router);
-    /// assert_eq!(TestRequest::get("/").call_blocking(&router).text_blocking(), "2\n");
+    /// };
+    /// let mut r = TestRequest::get("/").state(Hits(AtomicU64::new(1))).call_blocking(&handler);
+    /// assert_eq!(r.text_blocking(), "2\n");
     /// ```
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.state.as_ref()?.get()
@@ -331,23 +331,51 @@ impl Request {
         self.state = Some(state);
     }
 
-    /// Record the route that matched.
-    pub(crate) fn set_route(
-        &mut self,
-        names: Option<Arc<[Box<str>]>>,
-        ranges: [(u32, u32); MAX_PARAMS],
-        len: usize,
-        rest: Option<usize>,
-    ) {
+    /// Record the route that matched (what a router does before it calls the route's
+    /// handler): the parameters and the `*` rest as positions in the
+    /// [routing path](Self::route_path), read back with [`param`](Self::param),
+    /// [`params`](Self::params) and [`rest`](Self::rest).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use h1_server::{RouteMatch, testing::TestRequest};
+    ///
+    /// let mut req = TestRequest::get("/users/42/files/a/b").build();
+    /// let mut m = RouteMatch::default();
+    /// m.names = Some(Arc::from(vec![Box::from("id")]));
+    /// m.ranges[0] = (7, 9);
+    /// m.len = 1;
+    /// m.rest = Some(15);
+    /// req.set_route_match(m);
+    /// assert_eq!(req.param("id").as_deref(), Some("42"));
+    /// assert_eq!(req.rest(), Some("/a/b"));
+    /// ```
+    pub fn set_route_match(&mut self, matched: RouteMatch) {
+        let RouteMatch {
+            names,
+            ranges,
+            len,
+            rest,
+        } = matched;
         let route = self.route.get_or_insert_with(Box::default);
         route.names = names;
         route.ranges = ranges;
-        route.len = len;
+        route.len = len.min(MAX_PARAMS);
         route.rest = rest;
     }
+}
 
-    /// Set the normalized routing path.
-    pub(crate) fn set_normalized(&mut self, path: Option<String>) {
-        self.route.get_or_insert_with(Box::default).path = path;
-    }
+/// A matched route, for [`Request::set_route_match`]: the parameter names and their byte
+/// ranges in the routing path, and where a `*` mount's rest starts. Out-of-range
+/// positions read as empty parameters (and no rest), never a panic.
+#[derive(Debug, Clone, Default)]
+pub struct RouteMatch {
+    /// The parameter names in route order (shared by every request the route matches).
+    pub names: Option<Arc<[Box<str>]>>,
+    /// `ranges[i]`: the byte range (start, end) of parameter `names[i]`.
+    pub ranges: [(u32, u32); MAX_PARAMS],
+    /// How many parameters matched (at most [`MAX_PARAMS`]).
+    pub len: usize,
+    /// Where the part matched by a `*` mount starts (its `/`).
+    pub rest: Option<usize>,
 }

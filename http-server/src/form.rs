@@ -1,6 +1,9 @@
-//! `application/x-www-form-urlencoded` decoding and path-segment percent-decoding: the one
-//! place the crate decodes `%XX` escapes. [`Form`] holds the decoded pairs; the
-//! limit-checked readers in [`multipart`](crate::multipart) split pairs with [`pairs`].
+//! `application/x-www-form-urlencoded` decoding and percent-decoding: the one place the
+//! crate decodes `%XX` escapes and splits form pairs. [`Form`] holds the decoded pairs;
+//! the layers above the driver (the router's path normalization and static files, the
+//! limit-checked form readers and upload file names of `multipart`) use the public
+//! functions here: [`Form::encoded_pairs`], [`percent_decode`], [`percent_decode_strict`]
+//! and [`percent_decode_escape`].
 
 /// Pairs decoded from `application/x-www-form-urlencoded` text (a form body or a query).
 ///
@@ -19,10 +22,28 @@ impl Form {
     /// pairs, `+` as space, `%XX` escapes. Lenient like browsers: a malformed escape is
     /// kept as text and invalid UTF-8 becomes U+FFFD.
     pub fn parse(input: &[u8]) -> Self {
-        let pairs = pairs(input)
+        let pairs = Self::encoded_pairs(input)
             .map(|(name, value)| (percent_decode(name), percent_decode(value)))
             .collect();
         Self { pairs }
+    }
+
+    /// The still-encoded `(name, value)` pairs of urlencoded `input`, in order, empty
+    /// pairs skipped (a pair without `=` has an empty value): to check limits on the text
+    /// as sent before decoding it with [`percent_decode`].
+    ///
+    /// ```
+    /// let pairs: Vec<_> = h1_server::Form::encoded_pairs(b"a=1&&b&c=x%3Dy").collect();
+    /// assert_eq!(pairs, [(&b"a"[..], &b"1"[..]), (b"b", b""), (b"c", b"x%3Dy")]);
+    /// ```
+    pub fn encoded_pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+        input
+            .split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            })
     }
 
     /// Append a decoded pair.
@@ -70,18 +91,8 @@ impl FromIterator<(String, String)> for Form {
     }
 }
 
-/// The still-encoded `(name, value)` pairs of urlencoded `input`, empty pairs skipped.
-pub(crate) fn pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    input
-        .split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &b""[..]),
-        })
-}
-
-/// Decode `+` and `%XX` (urlencoded form rules).
+/// Decode `+` and `%XX` (urlencoded form rules), leniently: a malformed escape stays as
+/// text, invalid UTF-8 becomes U+FFFD.
 ///
 /// ```
 /// assert_eq!(h1_server::percent_decode(b"a+b%20c"), "a b c");
@@ -95,6 +106,49 @@ pub(crate) fn decode_path_segment(input: &str) -> String {
     decode(input.as_bytes(), false)
 }
 
+/// Decode every `%XX` escape strictly (`+` stays `+`): `None` when an escape is
+/// malformed. The bytes are returned as decoded, for the caller to check as UTF-8 or
+/// another charset (a static file's path, an RFC 8187 `filename*`).
+///
+/// ```
+/// use h1_server::percent_decode_strict;
+///
+/// assert_eq!(percent_decode_strict(b"a%2Fb+c").as_deref(), Some(&b"a/b+c"[..]));
+/// assert_eq!(percent_decode_strict(b"100%"), None);
+/// assert_eq!(percent_decode_strict(b"%zz"), None);
+/// ```
+pub fn percent_decode_strict(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            out.push(percent_decode_escape(&input[i..])?);
+            i += 3;
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The byte that the `%XX` escape at the start of `input` stands for; `None` when
+/// `input` does not start with a well-formed escape.
+///
+/// ```
+/// use h1_server::percent_decode_escape;
+///
+/// assert_eq!(percent_decode_escape(b"%41BC"), Some(b'A'));
+/// assert_eq!(percent_decode_escape(b"%4"), None);
+/// assert_eq!(percent_decode_escape(b"A"), None);
+/// ```
+pub fn percent_decode_escape(input: &[u8]) -> Option<u8> {
+    match input {
+        [b'%', h, l, ..] => Some(hex(*h)? << 4 | hex(*l)?),
+        _ => None,
+    }
+}
+
 /// Decode `%XX` escapes (and `+` as a space when `plus`); a malformed escape stays as
 /// text, invalid UTF-8 becomes U+FFFD.
 fn decode(input: &[u8], plus: bool) -> String {
@@ -103,16 +157,13 @@ fn decode(input: &[u8], plus: bool) -> String {
     while i < input.len() {
         match input[i] {
             b'+' if plus => out.push(b' '),
-            b'%' => match (
-                input.get(i + 1).copied().and_then(hex),
-                input.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
+            b'%' => match percent_decode_escape(&input[i..]) {
+                Some(b) => {
+                    out.push(b);
                     i += 3;
                     continue;
                 }
-                _ => out.push(b'%'),
+                None => out.push(b'%'),
             },
             b => out.push(b),
         }
@@ -125,7 +176,7 @@ fn decode(input: &[u8], plus: bool) -> String {
 }
 
 /// The value of one hex digit.
-pub(crate) fn hex(b: u8) -> Option<u8> {
+fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -8,7 +8,7 @@ use crate::{IntoResponse, Request};
 /// [`IntoResponse`].
 ///
 /// Any `Fn(Request) -> impl Future<Output = impl IntoResponse>` closure is a handler; a
-/// type can implement the trait directly to keep state. A [`Router`](crate::router::Router)
+/// type can implement the trait directly to keep state. A `router::Router`
 /// is a handler, and each of its routes is one. The handler's future runs inside the
 /// connection's task (no task is spawned per request); a panic in it becomes a `500`
 /// when nothing was sent yet.

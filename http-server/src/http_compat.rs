@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::response::{Body, Frame, Response, ResponseBody};
+use crate::{Body, Frame, Response};
 use crate::{Request, RequestBody};
 use h1_core::Version;
 
@@ -102,8 +102,12 @@ impl Request {
 }
 
 /// Build the head of a [`Response`] from `http::response::Parts`, with `length` if known.
-fn head_from_parts(parts: &http::response::Parts, length: Option<u64>) -> Response {
-    let mut resp = Response::new(parts.status.as_u16());
+fn head_from_parts(
+    parts: &http::response::Parts,
+    length: Option<u64>,
+    mut resp: Response,
+) -> Response {
+    resp.head_mut().set_status(parts.status.as_u16());
     let mut declared = None;
     for (name, value) in &parts.headers {
         if name == http::header::CONTENT_LENGTH {
@@ -116,18 +120,19 @@ fn head_from_parts(parts: &http::response::Parts, length: Option<u64>) -> Respon
         if name == http::header::TRANSFER_ENCODING {
             continue;
         }
-        resp.head.header(name.as_str(), value.as_bytes());
+        resp.head_mut().header(name.as_str(), value.as_bytes());
     }
-    resp.head.content_length(length.or(declared));
+    resp.head_mut().content_length(length.or(declared));
     resp
 }
 
 impl<B: Body + Send + 'static> From<http::Response<B>> for Response {
     fn from(res: http::Response<B>) -> Self {
         let (parts, body) = res.into_parts();
-        let mut resp = head_from_parts(&parts, body.length());
-        resp.body = ResponseBody::Stream(Box::pin(body));
-        resp
+        let length = body.length();
+        let mut resp = Self::new(200);
+        resp.set_body(body);
+        head_from_parts(&parts, length, resp)
     }
 }
 
@@ -164,23 +169,22 @@ impl Body for FullBody {
 impl TryFrom<Response> for http::Response<BoxBody> {
     type Error = ConversionError;
 
-    fn try_from(resp: Response) -> Result<Self, ConversionError> {
+    fn try_from(mut resp: Response) -> Result<Self, ConversionError> {
+        if resp.is_close() {
+            return Err(ConversionError(
+                "Response::close has no http::Response form",
+            ));
+        }
         let length = resp.body_length();
-        let body: BoxBody = match resp.body {
-            ResponseBody::Close => {
-                return Err(ConversionError(
-                    "Response::close has no http::Response form",
-                ));
-            }
-            ResponseBody::Empty => Box::pin(FullBody(None)),
-            ResponseBody::Full(b) => Box::pin(FullBody(Some(b))),
-            ResponseBody::Stream(s) => s,
+        let body: BoxBody = match resp.take_body() {
+            Some(body) => body,
+            None => Box::pin(FullBody(None)),
         };
-        let mut builder = http::Response::builder().status(resp.head.status());
+        let mut builder = http::Response::builder().status(resp.status());
         let headers = builder
             .headers_mut()
             .ok_or(ConversionError("invalid status"))?;
-        for (name, value) in resp.head.headers() {
+        for (name, value) in resp.headers() {
             let name = http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| ConversionError("invalid header name"))?;
             let value = http::HeaderValue::from_bytes(value)

@@ -20,7 +20,7 @@ use crate::Response;
 /// | `(u16, headers, R)` | the same, with the headers appended: `[(name, value); N]`, a `Vec` of pairs or [`Headers`] |
 /// | `Result<T, E>` | either side's response |
 /// | [`Error`](crate::Error) | its [status](crate::Error::status) and message |
-/// | [`UploadError`](crate::multipart::UploadError) | its status; no server paths disclosed |
+/// | `multipart::UploadError` (`multipart` feature) | its status; no server paths disclosed |
 /// | `io::Error` | 404 (not found), 403 (permission denied), else 500 |
 /// | `Box<dyn Error + Send + Sync>` | 500 (logged, not sent) |
 /// | `Json<T>` (`serde` feature) | `200`, `application/json` |
@@ -141,13 +141,6 @@ impl IntoResponse for crate::Error {
     fn into_response(self) -> Response {
         log::debug!("handler error: {self}");
         Response::from_error(&self)
-    }
-}
-
-impl IntoResponse for crate::multipart::UploadError {
-    fn into_response(self) -> Response {
-        log::debug!("upload error: {self}");
-        self.response()
     }
 }
 

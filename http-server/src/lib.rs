@@ -24,16 +24,29 @@
 //! - A [`Handler`] is any `async` closure from a [`Request`] to something
 //!   [`IntoResponse`]: a `Response`, text, bytes, `(status, body)`, `(status, headers,
 //!   body)`, a `Result` of those. [`Request::spawn`] runs a task on the server's executor.
-//! - [`router`] routes to handlers, with stacks, state and helpers; [`multipart`] reads
-//!   uploads and forms.
 //! - [`testing`] calls any handler without a socket, and runs the real connection driver
 //!   over an in-memory transport on a manual clock: raw bytes in and out, every timeout
 //!   tested without a socket or sleeping.
-//! - Running in production (cargo features, Unix for the first two): `signals`
-//!   (`ServerHandle::shutdown_on_signals`: SIGTERM/SIGINT drain, SIGHUP reloads),
-//!   `listeners` (systemd socket activation, inherited listeners, `SO_REUSEPORT`, restart
-//!   hand-over) and `compression` (`compress::Compress`: gzip, deflate, br, zstd that keep
-//!   every flush).
+//!
+//! # Cargo features
+//!
+//! The list above is the driver, always built. The layers above it use only its public
+//! API, and each is a feature:
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `smol` | on | [`SmolSpawner`] (the default spawner) and [`ThreadPool`] |
+//! | `router` | on | [`router`]: routes, handler stacks, state, auth, cookies, static files |
+//! | `multipart` | on | [`multipart`]: uploads streamed or saved to disk, forms read with limits |
+//! | `serde` | off | `Json` responses; with `router`, `router::json` and `router::read_json` |
+//! | `http` | off | conversions to and from `http::Request` / `http::Response` |
+//! | `tower` | off | `TowerService`: serve a `tower::Service` such as an axum `Router` (implies `http`) |
+//! | `tls` | off | HTTPS with rustls (`Server::tls`) |
+//! | `signals` | off | `ServerHandle::shutdown_on_signals` (Unix): SIGTERM/SIGINT drain, SIGHUP reloads |
+//! | `listeners` | off | `listeners` (Unix): systemd socket activation, inherited listeners, `SO_REUSEPORT` |
+//! | `compression` | off | `compress::Compress`: gzip, deflate, br, zstd that keep every flush |
+//!
+//! `default-features = false` builds the driver alone (give the server a [`Spawner`]).
 //!
 //! # Examples
 //!
@@ -60,6 +73,21 @@
 //! global executor (the default spawner) on N threads. Under tokio, pass a spawner closure around
 //! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
 //! any executor.
+//!
+//! The accepted TCP connections of a [`Server`] live in an edge-triggered epoll set of
+//! its own on Linux; [`ServerConfig::edge_triggered`] (or `H1_EDGE_TRIGGERED=0` in the
+//! environment) turns it off.
+//!
+// The links to items of optional features: to the item when it is built, else to the
+// feature table.
+#![cfg_attr(feature = "smol", doc = "[`ThreadPool`]: crate::ThreadPool")]
+#![cfg_attr(feature = "smol", doc = "[`SmolSpawner`]: crate::SmolSpawner")]
+#![cfg_attr(not(feature = "smol"), doc = "[`ThreadPool`]: #cargo-features")]
+#![cfg_attr(not(feature = "smol"), doc = "[`SmolSpawner`]: #cargo-features")]
+#![cfg_attr(feature = "router", doc = "[`router`]: crate::router")]
+#![cfg_attr(not(feature = "router"), doc = "[`router`]: #cargo-features")]
+#![cfg_attr(feature = "multipart", doc = "[`multipart`]: crate::multipart")]
+#![cfg_attr(not(feature = "multipart"), doc = "[`multipart`]: #cargo-features")]
 #![forbid(unsafe_code)]
 // docs.rs builds with `--cfg docsrs` and every feature: each feature-gated item is
 // labelled with the feature it needs.
@@ -98,10 +126,12 @@ mod http_compat;
 mod into_response;
 #[cfg(all(unix, feature = "listeners"))]
 pub mod listeners;
+#[cfg(feature = "multipart")]
 pub mod multipart;
 mod request;
 mod request_body;
 mod response;
+#[cfg(feature = "router")]
 pub mod router;
 mod runtime;
 mod server;
@@ -117,8 +147,8 @@ pub use close::{CloseReason, ConnectionId};
 pub use config::ServerConfig;
 pub use conn::serve_connection;
 pub use error::{Error, Timeout};
-pub use extensions::{Extensions, MAX_PARAMS, State};
-pub use form::{Form, percent_decode};
+pub use extensions::{Extensions, MAX_PARAMS, RouteMatch, State};
+pub use form::{Form, percent_decode, percent_decode_escape, percent_decode_strict};
 pub use handler::Handler;
 #[cfg(feature = "http")]
 pub use http_compat::{BoxBody, ConversionError};

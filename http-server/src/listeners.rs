@@ -39,7 +39,7 @@
 //!    or a parent process) owns the listening socket and hands it to each new process
 //!    ([`Server::from_systemd`], or [`Server::from_listeners`] with a descriptor the
 //!    program received another way). The new process starts accepting on it; then the
-//!    old one gets SIGTERM (see [`ServerHandle::shutdown_on_signals`](crate::ServerHandle::shutdown_on_signals)),
+//!    old one gets SIGTERM (see `ServerHandle::shutdown_on_signals`, `signals` feature),
 //!    stops accepting and drains. The socket and its queue of pending connections stay
 //!    open throughout: no connection attempt is refused or lost.
 //! 2. **`SO_REUSEPORT`** ([`Server::bind_reuseport`]): each process binds its own socket

@@ -370,7 +370,7 @@ impl Request {
         }
     }
 
-    /// Call `hook` when this request's connection closes, with its id and the reason
+    /// Call `hook` when this request's connection closes, with its id and the reason.
     /// Runs in the connection's task, after the server's
     /// [`on_close`](crate::ServerConfig::on_close) hook.
     pub fn on_close(&self, hook: impl FnOnce(ConnectionId, &CloseReason) + Send + 'static) {

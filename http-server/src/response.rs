@@ -151,7 +151,7 @@ impl Response {
         head.content_length(body.length());
         Self {
             head,
-            body: ResponseBody::Stream(Box::pin(body)),
+            body: ResponseBody::Stream(into_boxed(body)),
         }
     }
 
@@ -238,6 +238,71 @@ impl Response {
     /// Whether this response drops the connection instead ([`Response::close`]).
     pub fn is_close(&self) -> bool {
         matches!(self.body, ResponseBody::Close)
+    }
+
+    /// Take the body out as a [`Body`] stream, to wrap it (compress it, count it) and put
+    /// it back with [`set_body`](Self::set_body). Every kind of body comes out as a stream
+    /// (bytes as one data frame, with their length); the response keeps its head (the
+    /// declared length too) and is left with an empty body.
+    ///
+    /// `None`, leaving the response as it is, when there is nothing to take: an empty
+    /// body, or [`Response::close`].
+    ///
+    /// ```
+    /// use h1_server::Response;
+    ///
+    /// let mut r = Response::text(200, "hello");
+    /// let body = r.take_body().unwrap();
+    /// assert_eq!(h1_server::Body::length(&body), Some(5));
+    /// assert!(r.take_body().is_none());
+    /// r.set_body(body);
+    /// assert_eq!(r.body_length(), Some(5));
+    /// assert!(Response::close().take_body().is_none());
+    /// ```
+    pub fn take_body(&mut self) -> Option<Pin<Box<dyn Body + Send>>> {
+        match std::mem::replace(&mut self.body, ResponseBody::Empty) {
+            ResponseBody::Stream(stream) => Some(stream),
+            ResponseBody::Full(bytes) => Some(Box::pin(Whole(Some(bytes)))),
+            other @ (ResponseBody::Empty | ResponseBody::Close) => {
+                self.body = other;
+                None
+            }
+        }
+    }
+
+    /// Replace the body with the stream `body`; its [`Body::length`] becomes the declared
+    /// length (`Content-Length` when known, chunked otherwise). Takes a body from
+    /// [`take_body`](Self::take_body) back without boxing it again.
+    pub fn set_body(&mut self, body: impl Body + Send + 'static) {
+        self.head.content_length(body.length());
+        self.body = ResponseBody::Stream(into_boxed(body));
+    }
+}
+
+/// `body` boxed, unless it already is a boxed body (a body from
+/// [`Response::take_body`] put back is not boxed twice).
+fn into_boxed(body: impl Body + Send + 'static) -> Pin<Box<dyn Body + Send>> {
+    let mut slot = Some(body);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Pin<Box<dyn Body + Send>>>>()
+    {
+        Some(boxed) => boxed.take().expect("just set"),
+        None => Box::pin(slot.take().expect("just set")),
+    }
+}
+
+/// A body of bytes known up front, as one data frame.
+struct Whole(Option<Bytes>);
+
+impl Body for Whole {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame>>> {
+        Poll::Ready(self.0.take().map(|b| Ok(Frame::Data(b))))
+    }
+
+    fn length(&self) -> Option<u64> {
+        Some(self.0.as_ref().map_or(0, |b| b.len() as u64))
     }
 }
 

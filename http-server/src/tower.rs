@@ -11,9 +11,7 @@ use bytes::{Buf, Bytes};
 use futures_lite::future::poll_fn;
 use h1_core::Headers;
 
-use crate::handler::Handler;
-use crate::response::{Body, Frame, Response};
-use crate::{Request, RequestBody};
+use crate::{Body, Frame, Handler, Request, RequestBody, Response};
 
 /// A [`Handler`] serving a tower service: each request is converted to an
 /// `http::Request<RequestBody>` (see the `http` feature), the service (cloned per

@@ -1,7 +1,9 @@
 //! `cargo xtask ci`: every check CI runs, in order, failing fast.
 //!
-//! Steps: `fmt`, `clippy`, `test`, `doc`, `package`, `fuzz-seeds`. RUSTFLAGS and RUSTDOCFLAGS get
-//! `-D warnings`. `cargo xtask ci test doc` runs only the named steps.
+//! Steps: `fmt`, `clippy`, `features`, `test`, `test-edge-off`, `doc`, `package`,
+//! `fuzz-seeds`.
+//! RUSTFLAGS and RUSTDOCFLAGS get `-D warnings`. `cargo xtask ci test doc` runs only the
+//! named steps.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -12,6 +14,43 @@ use crate::util::{self, cargo_cmd, display};
 
 /// The README's test command; `.ci/run` runs it through this task. Keep them the same.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace"];
+
+/// h1-server's cargo features, each checked alone by the `features` step (a test below
+/// keeps the list in step with http-server/Cargo.toml).
+const SERVER_FEATURES: &[&str] = &[
+    "smol",
+    "router",
+    "multipart",
+    "serde",
+    "http",
+    "tower",
+    "tls",
+    "signals",
+    "listeners",
+    "compression",
+];
+
+/// The directories of the integration tests that talk over loopback sockets (the
+/// `tests` package, h1-server's and h1-stream's): run again by the `test-edge-off` step
+/// with the edge-triggered set switched off.
+const SOCKET_TEST_DIRS: &[&str] = &["tests/tests", "http-server/tests", "http-stream/tests"];
+
+/// The test targets in `SOCKET_TEST_DIRS`: one per `.rs` file at the top of each.
+fn socket_test_targets(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = SOCKET_TEST_DIRS
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(root.join(dir)).ok())
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let is_rs = path.extension().is_some_and(|e| e == "rs");
+            is_rs.then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 struct Step {
     name: &'static str,
@@ -67,6 +106,23 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
+        name: "features",
+        what: "h1-server with no default features and with each feature alone (cargo check)",
+        commands: |root| {
+            let check = |features: Option<&str>| {
+                let mut cmd = cargo_cmd(root);
+                cmd.args(["check", "-p", "h1-server", "--no-default-features"]);
+                if let Some(f) = features {
+                    cmd.args(["--features", f]);
+                }
+                cmd
+            };
+            std::iter::once(check(None))
+                .chain(SERVER_FEATURES.iter().map(|f| check(Some(f))))
+                .collect()
+        },
+    },
+    Step {
         name: "test",
         what: "tests",
         commands: |root| {
@@ -76,16 +132,41 @@ const STEPS: &[Step] = &[
         },
     },
     Step {
-        name: "doc",
-        what: "documentation (rustdoc, warnings denied; h1-server with all features too)",
+        name: "test-edge-off",
+        what: "loopback integration tests again with H1_EDGE_TRIGGERED=0 (async-io registration)",
         commands: |root| {
+            // Only the socket test targets, named one by one, but over the whole workspace:
+            // the same feature unification as the `test` step, so nothing is rebuilt
+            // (`-p` would select fewer packages, unify fewer features and rebuild).
+            let mut cmd = cargo_cmd(root);
+            cmd.args(["test", "--workspace"]);
+            for name in socket_test_targets(root) {
+                cmd.args(["--test", &name]);
+            }
+            cmd.env("H1_EDGE_TRIGGERED", "0");
+            vec![cmd]
+        },
+    },
+    Step {
+        name: "doc",
+        what: "documentation (rustdoc, warnings denied; h1-server with no and all features too)",
+        commands: |root| {
+            // The driver alone: no doc link may point into a feature that is off.
+            let mut bare = cargo_cmd(root);
+            bare.args([
+                "doc",
+                "-p",
+                "h1-server",
+                "--no-default-features",
+                "--no-deps",
+            ]);
             let mut cmd = cargo_cmd(root);
             cmd.args(["doc", "--workspace", "--no-deps"]);
             // The feature-gated APIs (tls, http, tower, serde) as docs.rs builds them:
             // their docs and intra-doc links must be clean too.
             let mut all = cargo_cmd(root);
             all.args(["doc", "-p", "h1-server", "--all-features", "--no-deps"]);
-            vec![cmd, all]
+            vec![bare, cmd, all]
         },
     },
     Step {
@@ -162,6 +243,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let t = Instant::now();
         for mut cmd in (step.commands)(&root) {
             deny_warnings(&mut cmd);
+            let env = env_shown(&cmd);
+            if !env.is_empty() {
+                eprintln!("    with {env}");
+            }
             let result = if step.name == "test" {
                 run_tests(&mut cmd).map(|s| summary = Some(s))
             } else {
@@ -254,9 +339,18 @@ fn count(text: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The variables a step sets on its command, as `NAME=value ` (shell style).
+fn env_shown(cmd: &Command) -> String {
+    cmd.get_envs()
+        .filter(|(k, _)| !matches!(k.to_str(), Some("RUSTFLAGS" | "RUSTDOCFLAGS")))
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{SERVER_FEATURES, count, socket_test_targets};
 
     #[test]
     fn counts_libtest_summary_fields() {
@@ -266,5 +360,31 @@ mod tests {
         assert_eq!(count(line, " failed"), 1);
         assert_eq!(count(line, " ignored"), 3);
         assert_eq!(count("FAILED. 0 passed; 2 failed", " failed"), 2);
+    }
+
+    #[test]
+    fn server_feature_list_matches_the_manifest() {
+        let manifest = crate::util::workspace_root().join("http-server/Cargo.toml");
+        let text = std::fs::read_to_string(manifest).unwrap();
+        let section = text.split("[features]").nth(1).unwrap();
+        let section = section.split("\n[").next().unwrap();
+        let mut declared: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .filter(|k| !k.starts_with('#') && *k != "default")
+            .collect();
+        declared.sort_unstable();
+        let mut listed = SERVER_FEATURES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(declared, listed);
+    }
+
+    #[test]
+    fn socket_test_targets_are_found() {
+        let names = socket_test_targets(&crate::util::workspace_root());
+        for name in ["loopback", "curl", "sse_longpoll"] {
+            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n == "mod" || n == "common"));
     }
 }

@@ -441,11 +441,14 @@ mod tests {
         assert!(rss_bytes(pid).unwrap() > 0);
         assert!(status_kib(pid, "VmHWM").unwrap() > 0);
         assert!(status_kib(pid, "NoSuchKey").is_err());
-        // Burn a little CPU so the counter is not trivially zero on a fresh process.
+        // Burn CPU until the counter (in clock ticks, 10 ms) moves: on a loaded machine
+        // 50 ms of wall time may not be one tick of CPU time. Bounded at 10 s.
         let t = Instant::now();
         let mut x = 0u64;
-        while t.elapsed() < Duration::from_millis(50) {
-            x = x.wrapping_add(std::hint::black_box(1));
+        while cpu_ticks(pid).unwrap() == 0 && t.elapsed() < Duration::from_secs(10) {
+            for _ in 0..1_000_000 {
+                x = x.wrapping_add(std::hint::black_box(1));
+            }
         }
         assert!(x > 0);
         assert!(cpu_ticks(pid).unwrap() > 0);

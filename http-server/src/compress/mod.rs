@@ -48,7 +48,6 @@ use std::sync::Arc;
 pub use negotiate::{Coding, Negotiated, negotiate};
 
 use crate::IntoResponse;
-use crate::response::ResponseBody;
 use crate::{Handler, Request, Response};
 
 /// A [`Handler`] that compresses the responses of the handler it wraps (see the
@@ -207,10 +206,11 @@ impl Compression {
         if identity_ok && response.body_length().is_some_and(|n| n < self.min_size) {
             return response;
         }
-        let Some(body) = take_body(&mut response) else {
+        let Some(body) = response.take_body() else {
             return response;
         };
-        response.set_body_stream(body::CompressBody::new(body, coding, self.effort));
+        response.set_body(body::CompressBody::new(body, coding, self.effort));
+        response.head_mut().content_length(None);
         let headers = response.headers_mut();
         headers.set("Content-Encoding", coding.as_str());
         if let Some(etag) = headers.get_str("etag").filter(|e| !e.starts_with("W/")) {
@@ -306,28 +306,6 @@ fn add_vary(response: &mut Response) {
     });
     if !already {
         headers.append("Vary", "Accept-Encoding");
-    }
-}
-
-/// The body of `response` as a stream (an empty or closing body gives `None`).
-fn take_body(response: &mut Response) -> Option<std::pin::Pin<Box<dyn crate::Body + Send>>> {
-    match std::mem::replace(&mut response.body, ResponseBody::Empty) {
-        ResponseBody::Stream(stream) => Some(stream),
-        ResponseBody::Full(bytes) => Some(Box::pin(crate::StreamBody::new(
-            futures_lite::stream::once(Ok(bytes)),
-        ))),
-        other => {
-            response.body = other;
-            None
-        }
-    }
-}
-
-impl Response {
-    /// Replace the body with `body`, streamed without a length.
-    fn set_body_stream(&mut self, body: impl crate::Body + Send + 'static) {
-        self.body = ResponseBody::Stream(Box::pin(body));
-        self.head_mut().content_length(None);
     }
 }
 

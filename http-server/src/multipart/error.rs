@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use h1_core::MultipartError;
 
-use crate::{Error, Response};
+use crate::{Error, IntoResponse, Response};
 
 /// A limit of [`UploadOptions`](super::UploadOptions), [`FormLimits`](super::FormLimits)
 /// or [`Part`](super::Part) reads that a request exceeded.
@@ -178,5 +178,13 @@ impl From<UploadError> for io::Error {
             UploadError::TempDir { .. } => Self::other(e),
             e => Self::new(io::ErrorKind::InvalidData, e),
         }
+    }
+}
+
+/// A handler may return an upload error: its [`response`](UploadError::response).
+impl IntoResponse for UploadError {
+    fn into_response(self) -> Response {
+        log::debug!("upload error: {self}");
+        self.response()
     }
 }

@@ -157,17 +157,7 @@ fn extended_filename(disposition: &str) -> Option<String> {
     })?;
     let mut fields = value.splitn(3, '\'');
     let (charset, _language, encoded) = (fields.next()?, fields.next()?, fields.next()?);
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut input = encoded.bytes();
-    while let Some(b) = input.next() {
-        if b == b'%' {
-            let hi = hex(input.next()?)?;
-            let lo = hex(input.next()?)?;
-            bytes.push(hi << 4 | lo);
-        } else {
-            bytes.push(b);
-        }
-    }
+    let bytes = crate::percent_decode_strict(encoded.as_bytes())?;
     if charset.eq_ignore_ascii_case("utf-8") {
         String::from_utf8(bytes).ok()
     } else if charset.eq_ignore_ascii_case("iso-8859-1") {
@@ -198,10 +188,6 @@ fn split_params(text: &str) -> impl Iterator<Item = &str> {
         rest = None;
         Some(s)
     })
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

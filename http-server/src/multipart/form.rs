@@ -1,7 +1,7 @@
 //! `application/x-www-form-urlencoded` bodies and query strings, parsed with limits.
 
 use super::error::{Limit, UploadError};
-use crate::{Form, Request};
+use crate::{Form, Request, percent_decode};
 
 /// Limits for urlencoded text: a form body or a query string. Lengths are of the text
 /// as sent (encoded), which bounds the decoded text too.
@@ -88,7 +88,8 @@ pub fn parse_form(input: &[u8], limits: &FormLimits) -> Result<Form, UploadError
         limit,
         max: max as u64,
     };
-    for (count, (key, value)) in crate::form::pairs(input).enumerate() {
+    let mut form = Form::default();
+    for (count, (key, value)) in Form::encoded_pairs(input).enumerate() {
         if count >= limits.max_pairs {
             return Err(too_large(Limit::FormPairs, limits.max_pairs));
         }
@@ -98,8 +99,9 @@ pub fn parse_form(input: &[u8], limits: &FormLimits) -> Result<Form, UploadError
         if value.len() > limits.max_value_bytes {
             return Err(too_large(Limit::FormValueBytes, limits.max_value_bytes));
         }
+        form.push(percent_decode(key), percent_decode(value));
     }
-    Ok(Form::parse(input))
+    Ok(form)
 }
 
 /// Read `req`'s body as an `application/x-www-form-urlencoded` form within `limits`.

@@ -14,7 +14,6 @@ use bytes::Bytes;
 use futures_lite::FutureExt;
 use h1_core::HttpDate;
 
-use crate::form::hex;
 use crate::{Body, Frame, Response};
 use crate::{Handler, Request};
 
@@ -142,21 +141,8 @@ fn decode_strict(s: &str) -> Result<String, u16> {
     if !s.contains('%') {
         return Ok(s.to_owned());
     }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let h = b.get(i + 1).copied().and_then(hex).ok_or(400u16)?;
-            let l = b.get(i + 2).copied().and_then(hex).ok_or(400u16)?;
-            out.push(h << 4 | l);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| 400)
+    let bytes = crate::percent_decode_strict(s.as_bytes()).ok_or(400u16)?;
+    String::from_utf8(bytes).map_err(|_| 400)
 }
 
 /// An open file, its metadata and its canonical path.

@@ -80,8 +80,8 @@ use std::time::Instant;
 
 use futures_lite::FutureExt;
 
-use crate::into_response::internal_error;
-use crate::{Handler, Request, Response, State};
+use crate::{Handler, Request, Response, RouteMatch, State};
+use respond::{allow_value, internal_error};
 use stack::{AfterFn, BoxFut, ErasedBefore};
 use trie::{Node, Prefix};
 
@@ -340,7 +340,7 @@ impl Router {
         let mut early = None;
         match trie::normalize(cx.path()) {
             Ok(None) => {}
-            Ok(Some(p)) => cx.set_normalized(Some(p)),
+            Ok(Some(p)) => cx.set_route_path(p),
             Err(()) => early = Some(Response::text(400, "bad path\n")),
         }
         if early.is_none() && !self.rewriters.is_empty() {
@@ -452,7 +452,12 @@ impl Router {
         };
         let methods = found.value;
         let names = (found.len > 0).then(|| methods.names.clone());
-        cx.set_route(names, found.ranges, found.len, found.rest);
+        cx.set_route_match(RouteMatch {
+            names,
+            ranges: found.ranges,
+            len: found.len,
+            rest: found.rest,
+        });
         match methods.select(cx.method()) {
             Some(endpoint) => Selected::Endpoint(endpoint, cx),
             None if cx.method() == "OPTIONS" => {
@@ -579,18 +584,6 @@ impl Future for Serve<'_> {
             }
         })
     }
-}
-
-/// `GET, HEAD, OPTIONS, …`: the methods given, `HEAD` when `GET` is there, and `OPTIONS`.
-fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
-    let mut list: Vec<&str> = methods.collect();
-    if list.contains(&"GET") && !list.contains(&"HEAD") {
-        list.push("HEAD");
-    }
-    if !list.contains(&"OPTIONS") {
-        list.push("OPTIONS");
-    }
-    list.join(", ")
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Response helpers: redirects, and JSON with the `serde` feature.
+//! Response helpers: redirects, JSON with the `serde` feature, and the router's own answers
+//! (the `Allow` list, the `500` for a panicking handler).
 
 use crate::Response;
 
@@ -74,4 +75,21 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, crate::Error> {
     let body = req.bytes(limit).await?;
     serde_json::from_slice(&body).map_err(|_| crate::Error::InvalidBody("invalid JSON"))
+}
+
+/// `GET, HEAD, OPTIONS, …`: the methods given, `HEAD` when `GET` is there, and `OPTIONS`.
+pub(super) fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> String {
+    let mut list: Vec<&str> = methods.collect();
+    if list.contains(&"GET") && !list.contains(&"HEAD") {
+        list.push("HEAD");
+    }
+    if !list.contains(&"OPTIONS") {
+        list.push("OPTIONS");
+    }
+    list.join(", ")
+}
+
+/// The answer to a panic in a handler.
+pub(super) fn internal_error() -> Response {
+    Response::text(500, "internal server error\n")
 }

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use h1_core::Headers;
 
-use crate::response::{Body, Frame, Response, ResponseBody};
+use crate::{Body, Frame, Response};
 use crate::{Handler, IntoResponse, Request};
 
 /// A boxed future borrowing the table it came from.
@@ -155,7 +154,6 @@ pub(crate) fn track(
     quiet: bool,
 ) -> Response {
     let mut tracked = Tracked {
-        full: None,
         inner: None,
         length: response.body_length(),
         flushed: false,
@@ -164,24 +162,18 @@ pub(crate) fn track(
         quiet,
         pending: Some((hooks, record, started)),
     };
-    match std::mem::replace(&mut response.body, ResponseBody::Empty) {
-        ResponseBody::Close => {
-            tracked.fire(false);
-            response.body = ResponseBody::Close;
-            return response;
-        }
-        ResponseBody::Empty => {}
-        ResponseBody::Full(b) => tracked.full = Some(b),
-        ResponseBody::Stream(s) => tracked.inner = Some(s),
+    if response.is_close() {
+        tracked.fire(false);
+        return response;
     }
-    response.body = ResponseBody::Stream(Box::pin(tracked));
+    tracked.inner = response.take_body();
+    response.set_body(tracked);
     response
 }
 
 /// A body that counts what it hands out, asks for a flush at its end and then runs the
 /// after handlers (or runs them when dropped early).
 struct Tracked {
-    full: Option<Bytes>,
     inner: Option<Pin<Box<dyn Body + Send>>>,
     length: Option<u64>,
     flushed: bool,
@@ -216,10 +208,6 @@ impl Body for Tracked {
         let this = self.get_mut();
         if this.pending.is_none() {
             return Poll::Ready(None);
-        }
-        if let Some(b) = this.full.take() {
-            this.bytes += b.len() as u64;
-            return Poll::Ready(Some(Ok(Frame::Data(b))));
         }
         if let Some(inner) = &mut this.inner {
             loop {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::cmp::Ordering;
 
 use crate::MAX_PARAMS;
-use crate::form::hex;
+use crate::percent_decode_escape;
 
 /// One node of the route trie.
 #[derive(Clone)]
@@ -287,11 +287,7 @@ pub(crate) fn normalize(path: &str) -> Result<Option<String>, ()> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                let c = h << 4 | l;
+            if let Some(c) = percent_decode_escape(&bytes[i..]) {
                 if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
                     decoded.push(c as char);
                     i += 3;

@@ -1,6 +1,8 @@
 //! The small runtime the server brings: task spawning (the [`Spawner`] trait, smol's
-//! global executor as the default, a [`ThreadPool`] that runs N executor threads) and, on
-//! Linux, the edge-triggered epoll set that accepted TCP connections live in (`edge`).
+//! global executor as the default, a `ThreadPool` that runs N executor threads) and, on
+//! Linux, the edge-triggered epoll set that accepted TCP connections live in (`edge`),
+//! with its switch ([`ServerConfig::edge_triggered`](crate::ServerConfig::edge_triggered),
+//! whose default reads `H1_EDGE_TRIGGERED`).
 //!
 //! Sockets and timers come from async-io, which runs its own reactor thread, so the server
 //! works under any executor; only spawning differs. Under tokio:
@@ -15,217 +17,45 @@
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod edge;
-
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-
-/// A boxed task, as handed to a [`Spawner`].
-pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// Runs tasks to completion in the background: the accept loops and one task per
-/// connection.
-///
-/// Implemented for any `Fn(BoxFuture) + Send + Sync`, so a closure around
-/// `tokio::spawn`, `async_std::task::spawn` or `executor.spawn(fut).detach()` is a spawner.
-///
-/// ```
-/// use std::sync::Arc;
-/// use h1_server::{BoxFuture, Spawner};
-///
-/// let ex = Arc::new(async_executor::Executor::new());
-/// let spawner = {
-///     let ex = ex.clone();
-///     move |fut: BoxFuture| ex.spawn(fut).detach()
-/// };
-/// spawner.spawn(Box::pin(async {}));
-/// assert!(ex.try_tick());
-/// ```
-pub trait Spawner: Send + Sync + 'static {
-    /// Spawn `fut` and let it run detached.
-    fn spawn(&self, fut: BoxFuture);
-}
-
-impl<F> Spawner for F
-where
-    F: Fn(BoxFuture) + Send + Sync + 'static,
-{
-    fn spawn(&self, fut: BoxFuture) {
-        self(fut)
-    }
-}
-
-/// The default spawner: smol's global executor (`smol::spawn(fut).detach()`).
-///
-/// smol runs its global executor on `SMOL_THREADS` threads (default 1); set that variable
-/// before the first spawn to use more cores, or use a [`ThreadPool`].
 #[cfg(feature = "smol")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SmolSpawner;
+mod pool;
+mod spawn;
 
 #[cfg(feature = "smol")]
-impl Spawner for SmolSpawner {
-    fn spawn(&self, fut: BoxFuture) {
-        smol::spawn(fut).detach();
-    }
-}
-
-/// An executor running on N background threads, and on any thread that calls
-/// [`block_on`](Self::block_on): a multi-core spawner for one listener.
-///
-/// Every thread runs the same `smol::Executor`; tasks (the accept loop and each
-/// connection) are picked up by whichever thread is free, and a connection's task may
-/// move between threads. The thread in `block_on` also drives the I/O reactor, so with
-/// `ThreadPool::new(0)` everything runs on the calling thread: the cheapest setup for one
-/// core. Clones share the executor; dropping the last one stops the background threads
-/// once their current poll returns, abandoning the tasks.
-///
-/// ```no_run
-/// use h1_server::{Request, Response, Server, ThreadPool};
-///
-/// let pool = ThreadPool::new(1); // this thread in block_on, plus one more
-/// pool.block_on(async {
-///     let mut server = Server::bind("127.0.0.1:8080").await?;
-///     server.spawner(pool.clone());
-///     let _handle = server.serve(|_req: Request| async { Response::text(200, "hi\n") });
-///     std::future::pending::<std::io::Result<()>>().await
-/// })
-/// # .unwrap();
-/// ```
+pub use pool::ThreadPool;
 #[cfg(feature = "smol")]
-#[derive(Clone)]
-pub struct ThreadPool {
-    inner: std::sync::Arc<PoolInner>,
+pub use spawn::SmolSpawner;
+pub use spawn::{BoxFuture, Spawner};
+pub(crate) use spawn::{SpawnerDebug, default_spawner};
+
+/// The environment variable that turns the edge-triggered set off when it holds `0`,
+/// `off`, `false` or `no` (any case): the default of
+/// [`ServerConfig::edge_triggered`](crate::ServerConfig::edge_triggered).
+pub(crate) const EDGE_ENV: &str = "H1_EDGE_TRIGGERED";
+
+/// Whether the edge-triggered set is on unless configured otherwise: yes, unless
+/// [`EDGE_ENV`] says no. Read when a configuration is created.
+pub(crate) fn edge_triggered_default() -> bool {
+    std::env::var(EDGE_ENV).map_or(true, |v| !is_off(&v))
 }
 
-#[cfg(feature = "smol")]
-struct PoolInner {
-    ex: std::sync::Arc<smol::Executor<'static>>,
-    stop: async_channel::Sender<()>,
-    threads: usize,
+/// `0`, `off`, `false` or `no`, in any case and with surrounding spaces.
+fn is_off(value: &str) -> bool {
+    let v = value.trim();
+    ["0", "off", "false", "no"]
+        .iter()
+        .any(|off| v.eq_ignore_ascii_case(off))
 }
 
-#[cfg(feature = "smol")]
-impl ThreadPool {
-    /// Start `threads` background executor threads (0: only threads in
-    /// [`block_on`](Self::block_on) run tasks).
-    ///
-    /// # Panics
-    ///
-    /// If the operating system refuses to start a thread.
-    pub fn new(threads: usize) -> Self {
-        let ex = std::sync::Arc::new(smol::Executor::new());
-        let (stop, stopped) = async_channel::bounded::<()>(1);
-        for i in 0..threads {
-            let ex = ex.clone();
-            let stopped = stopped.clone();
-            std::thread::Builder::new()
-                .name(format!("http-server-{i}"))
-                .spawn(move || {
-                    async_io::block_on(ex.run(async move {
-                        let _ = stopped.recv().await;
-                    }))
-                })
-                .expect("failed to spawn an executor thread");
-        }
-        Self {
-            inner: std::sync::Arc::new(PoolInner { ex, stop, threads }),
-        }
-    }
-
-    /// How many background threads run the executor.
-    pub fn threads(&self) -> usize {
-        self.inner.threads
-    }
-
-    /// Run `fut` to completion on the current thread, which meanwhile also runs the
-    /// pool's tasks and drives the I/O reactor.
-    ///
-    /// This thread takes tasks straight from the executor's shared queue, up to 200
-    /// between two polls of the reactor (as `Executor::run` does), without a local
-    /// queue to steal into: with every wake-up landing in the shared queue that saves
-    /// about 4% of the user-space instructions per keep-alive request (callgrind).
-    pub fn block_on<T>(&self, fut: impl Future<Output = T>) -> T {
-        let ex = &*self.inner.ex;
-        let tasks = async {
-            loop {
-                // Wait for a task (polling the reactor meanwhile) and run it.
-                ex.tick().await;
-                // After 200 tasks in a row, let the reactor in; with fewer the queue ran
-                // dry and `tick` waits on the reactor anyway.
-                if (0..199).all(|_| ex.try_tick()) {
-                    futures_lite::future::yield_now().await;
-                }
-            }
-        };
-        async_io::block_on(futures_lite::future::or(fut, tasks))
-    }
-}
-
-#[cfg(feature = "smol")]
-impl Spawner for ThreadPool {
-    fn spawn(&self, fut: BoxFuture) {
-        self.inner.ex.spawn(fut).detach();
-    }
-}
-
-#[cfg(feature = "smol")]
-impl Drop for PoolInner {
-    fn drop(&mut self) {
-        self.stop.close();
-    }
-}
-
-#[cfg(feature = "smol")]
-impl fmt::Debug for ThreadPool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ThreadPool")
-            .field("threads", &self.inner.threads)
-            .finish()
-    }
-}
-
-/// The spawner a server uses when none was set.
-pub(crate) fn default_spawner() -> Option<std::sync::Arc<dyn Spawner>> {
-    #[cfg(feature = "smol")]
-    {
-        Some(std::sync::Arc::new(SmolSpawner))
-    }
-    #[cfg(not(feature = "smol"))]
-    {
-        None
-    }
-}
-
-/// A `Debug` stand-in for a `dyn Spawner`.
-pub(crate) struct SpawnerDebug;
-
-impl fmt::Debug for SpawnerDebug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("dyn Spawner")
-    }
-}
-
-#[cfg(all(test, feature = "smol"))]
+#[cfg(test)]
 mod tests {
-    use super::*;
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     #[test]
-    fn thread_pool_runs_tasks_on_its_threads() {
-        let pool = ThreadPool::new(2);
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..4 {
-            let tx = tx.clone();
-            pool.spawn(Box::pin(async move {
-                let name = std::thread::current().name().map(str::to_owned);
-                tx.send(name).unwrap();
-            }));
+    fn edge_switch_values() {
+        for off in ["0", "off", "OFF", " false ", "no"] {
+            assert!(super::is_off(off), "{off:?}");
         }
-        for _ in 0..4 {
-            let name = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-            assert!(name.unwrap().starts_with("http-server-"));
+        for on in ["1", "on", "true", "", "yes"] {
+            assert!(!super::is_off(on), "{on:?}");
         }
     }
 }

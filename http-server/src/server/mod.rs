@@ -69,8 +69,8 @@ struct Tls {
 /// running.
 ///
 /// - [`stop_listening`](Self::stop_listening) / [`start_listening`](Self::start_listening)
-///   close the listening sockets and bind the same addresses again (SimpleHTTP's
-///   `STOPLISTEN` / `STARTLISTEN`); open connections keep working meanwhile.
+///   close the listening sockets and bind the same addresses again; open connections
+///   keep working meanwhile.
 /// - [`shutdown`](Self::shutdown) closes everything now;
 ///   [`shutdown_graceful`](Self::shutdown_graceful) stops accepting, closes idle
 ///   connections, lets in-flight requests finish and force-closes at a deadline.
@@ -164,7 +164,8 @@ struct Service<H> {
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
     /// The edge-triggered epoll set plain TCP connections are registered in (Linux);
-    /// `None` if it could not be created, and then async-io's registration is used.
+    /// `None` when switched off ([`ServerConfig::edge_triggered`]) or it could not be
+    /// created: then async-io's registration is used.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     edge: Option<crate::runtime::edge::EdgeSet>,
 }
@@ -348,7 +349,7 @@ impl Server {
     }
 
     /// Spawn tasks with `spawner` instead of smol's global executor (the default with
-    /// the `smol` feature). See [`ThreadPool`](crate::ThreadPool) for N threads.
+    /// the `smol` feature). See `ThreadPool` (`smol` feature) for N threads.
     pub fn spawner(&mut self, spawner: impl Spawner) -> &mut Self {
         self.spawner = Some(Arc::new(spawner));
         self
@@ -383,16 +384,20 @@ impl Server {
         });
         let _ = self.config.engine();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        let edge = match crate::runtime::edge::EdgeSet::new() {
-            Ok((set, driver)) => {
-                spawner.spawn(Box::pin(driver));
-                Some(set)
-            }
-            Err(e) => {
-                log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
-                None
-            }
-        };
+        let edge = self
+            .config
+            .edge_triggered
+            .then(crate::runtime::edge::EdgeSet::new)
+            .and_then(|made| match made {
+                Ok((set, driver)) => {
+                    spawner.spawn(Box::pin(driver));
+                    Some(set)
+                }
+                Err(e) => {
+                    log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
+                    None
+                }
+            });
         let service = Arc::new(Service {
             handler,
             config: self.config,
@@ -468,5 +473,36 @@ mod async_lock_free {
         fn drop(&mut self) {
             let _ = self.0.tx.try_send(());
         }
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::{BoxFuture, Request, Server};
+
+    /// How many tasks `serve` spawns for one listener with the edge set `on` or off.
+    fn tasks_spawned(on: bool) -> usize {
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let count = spawned.clone();
+        async_io::block_on(async {
+            let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+            server.config_mut().edge_triggered(on);
+            // Count the tasks and drop them: nothing needs to run.
+            server.spawner(move |_task: BoxFuture| {
+                count.fetch_add(1, Ordering::SeqCst);
+            });
+            let handle = server.serve(|_req: Request| async { "" });
+            drop(handle);
+        });
+        spawned.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_edge_switch_decides_whether_the_edge_set_runs() {
+        // On: the edge set's driver task besides the accept loop; off: no driver.
+        assert_eq!(tasks_spawned(true), tasks_spawned(false) + 1);
     }
 }

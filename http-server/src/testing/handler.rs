@@ -19,7 +19,7 @@ use crate::{Frame, Handler, IntoResponse, Request, Response, State};
 
 /// A request built in a test: method, target, headers, addresses and a body from bytes or
 /// from a stream. [`build`](Self::build) gives the [`Request`];
-/// [`call`](Self::call) runs any [`Handler`] (a closure, a [`Router`](crate::router::Router))
+/// [`call`](Self::call) runs any [`Handler`] (a closure, a `router::Router`)
 /// on it and gives a [`TestResponse`].
 ///
 /// The request parses like one from the network (the same engine), but no connection
