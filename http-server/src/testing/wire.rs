@@ -62,6 +62,15 @@ impl WireResponse {
             .count()
     }
 
+    /// The values of every header field named `name` (case-insensitive), in order.
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// The body as text.
     ///
     /// # Panics
