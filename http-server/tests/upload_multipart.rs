@@ -447,7 +447,11 @@ fn client_gone_mid_file_leaves_no_temp_file() {
         // The temporary file exists and is being written...
         let written = |_: &[u8]| server.events().iter().any(|e| e.starts_with("written 0"));
         assert!(c.read_until(written).await.is_empty());
-        assert!(written(b""), "no \"written 0\" event: {:?}", server.events());
+        assert!(
+            written(b""),
+            "no \"written 0\" event: {:?}",
+            server.events()
+        );
         assert_eq!(TempDir::entries(tmp.path()).len(), 1);
         // ...when the client goes away.
         c.close_write().await;
