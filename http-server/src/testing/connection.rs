@@ -54,6 +54,36 @@ const DEFAULT_CAPACITY: usize = 1 << 20;
 ///     assert_eq!(conn.closed().await, CloseReason::ClientClosed);
 /// });
 /// ```
+///
+/// `100-continue` with the body trickled in 3-byte writes, then a head timeout that fires
+/// when the test moves the clock, not before:
+///
+/// ```
+/// use std::time::Duration;
+/// use h1_server::testing::TestConnection;
+/// use h1_server::{CloseReason, Request, Response, ServerConfig, Timeout};
+///
+/// futures_lite::future::block_on(async {
+///     let echo = |mut req: Request| async move {
+///         Response::bytes(200, req.bytes(1024).await.unwrap_or_default())
+///     };
+///     let mut config = ServerConfig::new();
+///     config.head_timeout(Duration::from_secs(10));
+///     let mut conn = TestConnection::new(echo, config);
+///     conn.send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+///         .await;
+///     assert_eq!(conn.read_interim().await.status, 100);
+///     conn.write_some(b"hello", 3).await;
+///     assert_eq!(conn.read_response().await.text(), "hello");
+///
+///     conn.send("GET / HT").await; // a partial head
+///     conn.advance(Duration::from_secs(9)).await;
+///     assert!(conn.is_quiet().await);
+///     conn.advance(Duration::from_secs(1)).await;
+///     assert_eq!(conn.read_response().await.status, 408);
+///     assert_eq!(conn.expect_closed().await, CloseReason::Timeout(Timeout::Head));
+/// });
+/// ```
 pub struct TestConnection {
     client: DuplexStream,
     driver: Option<Pin<Box<dyn Future<Output = CloseReason> + Send>>>,
