@@ -1,6 +1,7 @@
 //! `compress::Compress` over loopback: curl `--compressed` on a 10 MB body in every
 //! coding, a gzip-compressed Server-Sent Events stream whose events arrive when sent
-//! (decoded incrementally here), and negotiation outcomes on the wire.
+//! (decoded incrementally here); and negotiation outcomes on the wire, on the connection
+//! kit (no socket).
 #![cfg(all(feature = "compression", feature = "smol"))]
 
 use std::io::{Read, Write};
@@ -10,8 +11,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
+use futures_lite::future::block_on;
 use h1_server::compress::Compress;
-use h1_server::{Handler, Request, Response, Server, ServerHandle, ThreadPool};
+use h1_server::testing::TestConnection;
+use h1_server::{Handler, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -39,7 +42,7 @@ fn big_body() -> &'static [u8] {
 }
 
 fn serve(handler: impl Handler) -> (ServerHandle, SocketAddr) {
-    let mut server = futures_lite::future::block_on(Server::bind("127.0.0.1:0")).unwrap();
+    let mut server = block_on(Server::bind("127.0.0.1:0")).unwrap();
     server.spawner(ThreadPool::new(1));
     let handle = server.serve(handler);
     let addr = handle.local_addr();
@@ -240,21 +243,6 @@ fn gzip_sse_stream_delivers_each_event_when_sent() {
     println!("{EVENTS} gzip events, worst delay {worst:?}");
 }
 
-/// One raw request; the response head (lowercase).
-fn raw_head(addr: SocketAddr, request: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0; 4096];
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0);
-        got.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&got).to_ascii_lowercase()
-}
-
 #[test]
 fn negotiation_on_the_wire() {
     let app = |req: Request| async move {
@@ -264,13 +252,26 @@ fn negotiation_on_the_wire() {
             _ => Response::text(200, "x".repeat(4096)),
         }
     };
-    let (_handle, addr) = serve(Compress::new(app));
+    let app = Compress::new(app);
+    // One request on a new kit connection; the response head (lowercase).
+    let raw_head = |request: &str, head_request: bool| {
+        let mut c = TestConnection::new(app.clone(), ServerConfig::new());
+        let r = block_on(async {
+            c.send(request).await;
+            if head_request {
+                c.read_head_response().await
+            } else {
+                c.read_response().await
+            }
+        });
+        r.head.to_ascii_lowercase()
+    };
     let get = |path: &str, accept: &str| {
         raw_head(
-            addr,
             &format!(
                 "GET {path} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n"
             ),
+            false,
         )
     };
     let head = get("/", "gzip;q=0.5, br;q=0.9");
@@ -286,8 +287,8 @@ fn negotiation_on_the_wire() {
         "{head}"
     );
     let head = raw_head(
-        addr,
         "HEAD / HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+        true,
     );
     assert!(
         !head.contains("content-encoding") && head.contains("content-length: 4096"),

@@ -1,9 +1,11 @@
-//! Loopback checks of the driver: raw bytes over std sockets against a served handler.
-//! (The full suite lives in the workspace's `tests` crate.)
+//! Loopback checks of the driver where the socket is the point: the write timeout in the
+//! edge-triggered set, the connection limit, listening, shutdown, thread pools, runtimes,
+//! curl. Protocol behaviour is tested on the connection kit (tests/framing.rs,
+//! tests/protocol.rs).
 #![cfg(feature = "smol")]
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,58 +97,6 @@ fn read_until(s: &mut TcpStream, needle: &str, count: usize) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
-
-#[test]
-fn pipelined_hundred_requests_are_answered_in_order() {
-    let h = start(|_| {});
-    let mut s = connect(h.local_addr());
-    let mut req = Vec::new();
-    for i in 0..100 {
-        req.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
-    }
-    s.write_all(&req).unwrap();
-    let text = read_until(&mut s, "\r\n\r\nhi", 100);
-    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 100);
-    block_on(h.shutdown());
-}
-
-#[test]
-fn expect_continue_is_sent_when_the_handler_reads() {
-    let h = start(|_| {});
-    let mut s = connect(h.local_addr());
-    s.write_all(
-        b"POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
-    )
-    .unwrap();
-    let text = read_until(&mut s, "100 Continue\r\n\r\n", 1);
-    assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\n"), "{text}");
-    s.write_all(b"hello").unwrap();
-    let text = read_until(&mut s, "\r\n\r\n5", 1);
-    assert!(text.contains("200 OK"), "{text}");
-    block_on(h.shutdown());
-}
-
-#[test]
-fn echo_streams_a_chunked_body_back() {
-    let h = start(|_| {});
-    let mut s = connect(h.local_addr());
-    s.write_all(
-        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-    )
-    .unwrap();
-    let text = read_until(&mut s, "0\r\n\r\n", 1);
-    assert!(
-        text.contains("transfer-encoding: chunked") || text.contains("Transfer-Encoding: chunked"),
-        "{text}"
-    );
-    assert!(text.contains("hello") && text.contains(" world"), "{text}");
-    block_on(h.shutdown());
-}
-
-// The head, keep-alive, body stall and body rate timeouts are tested without a socket
-// or sleeping, on the connection test kit (`tests/tests/timeouts.rs`). The write timeout
-// stays here: whether a socket in the edge-triggered set reports a full send buffer is
-// the point.
 
 #[test]
 fn write_timeout_drops_a_client_that_stopped_reading() {
@@ -302,17 +252,6 @@ fn thread_pool_of_two_serves() {
 }
 
 #[test]
-fn half_closed_client_still_gets_its_answer() {
-    let h = start(|_| {});
-    let mut s = connect(h.local_addr());
-    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-    s.shutdown(Shutdown::Write).unwrap();
-    let text = read_all(&mut s);
-    assert!(text.ends_with("hi"), "{text}");
-    block_on(h.shutdown());
-}
-
-#[test]
 fn serves_under_tokio_through_compat() {
     use tokio_util::compat::TokioAsyncReadCompatExt;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -391,45 +330,6 @@ fn serves_on_a_plain_async_executor() {
 /// Pipelined answers of every kind the driver writes without awaiting (text, HEAD, 204,
 /// an invalid header), with the output flushed after every response (a tiny high-water
 /// mark) and batched: the same bytes either way.
-#[test]
-fn pipelined_plain_responses_with_and_without_flushing() {
-    for high_water in [1, 1 << 20] {
-        let h = start(|c| {
-            c.server_name(None).write_high_water(high_water);
-        });
-        let mut s = connect(h.local_addr());
-        s.write_all(
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\
-              HEAD / HTTP/1.1\r\nHost: a\r\n\r\n\
-              GET /no-content HTTP/1.1\r\nHost: a\r\n\r\n\
-              GET / HTTP/1.1\r\nHost: a\r\n\r\n\
-              GET /bad-header HTTP/1.1\r\nHost: a\r\n\r\n\
-              GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-        )
-        .unwrap();
-        let text = read_all(&mut s);
-        // Dates differ by run: drop those lines.
-        let text: String = text
-            .split_inclusive("\r\n")
-            .filter(|l| !l.starts_with("Date: "))
-            .collect();
-        let ok = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\
-                  Content-Length: 2\r\n\r\n";
-        let expected = [
-            format!("{ok}hi"),
-            ok.to_string(),
-            "HTTP/1.1 204 No Content\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".into(),
-            format!("{ok}hi"),
-            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             Content-Length: 22\r\nConnection: close\r\n\r\ninternal server error\n"
-                .into(),
-        ]
-        .concat();
-        assert_eq!(text, expected, "high water {high_water}");
-        block_on(h.shutdown());
-    }
-}
-
 /// curl sees a handler's `103 Early Hints`, with its `Link`, before the final response
 /// (skipped, saying so, when curl is absent).
 #[test]

@@ -1,13 +1,51 @@
-//! `router::Files` through the test kit: content types, index files, conditional GET,
-//! ranges, and a set of hostile paths that must all be refused.
-
-mod router_common;
+//! `router::Files` on the connection kit (no socket): content types, index files,
+//! conditional GET, ranges, and a set of hostile paths that must all be refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_lite::future::block_on;
+use h1_server::ServerConfig;
 use h1_server::router::{Files, Router};
-use router_common::{Kit, get, request};
+use h1_server::testing::{TestConnection, WireResponse};
+
+/// `method target` with `headers` on a new connection to `app`.
+fn request(app: &Router, method: &str, target: &str, headers: &[(&str, &str)]) -> WireResponse {
+    Kit(app).send(method, target, headers).unwrap()
+}
+
+/// `GET target` with `headers` on a new connection to `app`.
+fn get(app: &Router, target: &str, headers: &[(&str, &str)]) -> WireResponse {
+    request(app, "GET", target, headers)
+}
+
+/// Requests to `app`, each on a new connection.
+struct Kit<'a>(&'a Router);
+
+impl Kit<'_> {
+    /// Send `method target` with `headers`, read the answer (never fails).
+    fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WireResponse, std::convert::Infallible> {
+        let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
+        for (name, value) in headers {
+            raw += &format!("{name}: {value}\r\n");
+        }
+        raw += "\r\n";
+        let mut c = TestConnection::new(self.0.clone(), ServerConfig::new());
+        Ok(block_on(async {
+            c.send(raw).await;
+            if method == "HEAD" {
+                c.read_head_response().await
+            } else {
+                c.read_response().await
+            }
+        }))
+    }
+}
 
 /// What only the file outside the root contains.
 const SECRET: &str = "TOP-SECRET-OUTSIDE-ROOT";
@@ -73,14 +111,14 @@ fn serves_files_with_content_types_and_index() {
     let app = server(&tree.root());
     let addr = &app;
     let r = get(addr, "/static/a.txt", &[]);
-    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    assert_eq!((r.status, r.text()), (200, "hello file\n"));
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
     assert_eq!(r.header("content-length"), Some("11"));
     assert_eq!(r.header("accept-ranges"), Some("bytes"));
     let r = get(addr, "/static/sub/b.css", &[]);
     assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
     let r = get(addr, "/static/", &[]);
-    assert_eq!((r.status, r.text().as_str()), (200, "<h1>home</h1>"));
+    assert_eq!((r.status, r.text()), (200, "<h1>home</h1>"));
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(get(addr, "/static/sub", &[]).text(), "sub index");
     assert_eq!(get(addr, "/static/noindex", &[]).status, 404);
@@ -132,7 +170,7 @@ fn conditional_get_answers_304() {
             &[("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")],
         )
         .unwrap();
-    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    assert_eq!((r.status, r.text()), (200, "hello file\n"));
     let r = c
         .send("GET", "/static/a.txt", &[("If-None-Match", &etag)])
         .unwrap();
@@ -205,7 +243,7 @@ fn single_ranges_answer_206_and_unsatisfiable_ones_416() {
     let r = c
         .send("GET", "/static/a.txt", &[("Range", "bytes=0-1,4-5")])
         .unwrap();
-    assert_eq!((r.status, r.text().as_str()), (200, "hello file\n"));
+    assert_eq!((r.status, r.text()), (200, "hello file\n"));
     // If-Range with a stale date: the whole file; with the current date: the range.
     let lm = c.send("GET", "/static/a.txt", &[]).unwrap();
     let lm = lm.header("last-modified").unwrap().to_owned();
@@ -227,7 +265,7 @@ fn single_ranges_answer_206_and_unsatisfiable_ones_416() {
             &[("Range", "bytes=0-4"), ("If-Range", &lm)],
         )
         .unwrap();
-    assert_eq!((r.status, r.text().as_str()), (206, "hello"));
+    assert_eq!((r.status, r.text()), (206, "hello"));
 }
 
 #[test]

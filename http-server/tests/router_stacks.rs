@@ -1,19 +1,36 @@
-//! Router stacks: before stacks, denial, basic auth, cookies and waiting before handlers
-//! through the test kit; panics and after handlers over loopback, where the connection
-//! going on and the body being written are the point.
-#![cfg(feature = "smol")]
-
-mod router_common;
+//! Router stacks on the connection kit (no socket): before stacks, denial, basic auth,
+//! cookies, waiting before handlers, a panicking stage (the connection goes on) and after
+//! handlers (called once the body was written).
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use async_io::Timer;
+use futures_lite::future::block_on;
 use h1_server::router::{
     AuthUser, BasicAuth, Completed, Flow, Redirect, Router, SameSite, SetCookie, cookie, redirect,
 };
-use h1_server::{Request, Response};
-use router_common::{Client, get, serve};
+use h1_server::testing::{TestConnection, WireResponse};
+use h1_server::{Request, Response, ServerConfig};
+
+/// A new connection served by `app`.
+fn conn(app: &Router) -> TestConnection {
+    TestConnection::new(app.clone(), ServerConfig::new())
+}
+
+/// `method target` with `headers`, as raw HTTP/1.1 request bytes.
+fn raw(method: &str, target: &str, headers: &[(&str, &str)]) -> String {
+    let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: t\r\n");
+    for (name, value) in headers {
+        raw += &format!("{name}: {value}\r\n");
+    }
+    raw + "\r\n"
+}
+
+/// `GET target` with `headers` on a new connection to `app`.
+fn get(app: &Router, target: &str, headers: &[(&str, &str)]) -> WireResponse {
+    block_on(conn(app).request(raw("GET", target, headers)))
+}
 
 /// The names of the before handlers that ran, in order.
 struct Trail(Vec<&'static str>);
@@ -117,7 +134,7 @@ fn denials_stop_the_stack() {
     let app = app(tx);
     let addr = &app;
     let r = get(addr, "/private/file", &[]);
-    assert_eq!((r.status, r.text().as_str()), (403, "forbidden\n"));
+    assert_eq!((r.status, r.text()), (403, "forbidden\n"));
     let r = get(addr, "/moved", &[]);
     assert_eq!(r.status, 308);
     assert_eq!(r.header("location"), Some("/x"));
@@ -140,7 +157,7 @@ fn basic_auth_lets_the_right_user_in() {
         "/admin/panel",
         &[("Authorization", "Basic cm9vdDpwdw==")],
     );
-    assert_eq!((ok.status, ok.text().as_str()), (200, "hello root"));
+    assert_eq!((ok.status, ok.text()), (200, "hello root"));
     let bad = get(
         addr,
         "/admin/panel",
@@ -159,7 +176,7 @@ fn cookies_round_trip() {
     let first = get(addr, "/cookies", &[]);
     assert_eq!(first.text(), "visit 1");
     assert_eq!(
-        first.headers_named("set-cookie"),
+        first.header_values("set-cookie"),
         [
             "visits=1; Path=/; Max-Age=60; HttpOnly; SameSite=Strict",
             "old=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
@@ -172,55 +189,63 @@ fn cookies_round_trip() {
 #[test]
 fn a_panicking_stage_is_a_500_for_that_request_only() {
     let (tx, _rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let mut c = Client::connect(server.local_addr());
-    let r = c.send("GET", "/boom", &[]).unwrap();
-    assert_eq!(r.status, 500);
-    // The same connection goes on.
-    let r = c.send("GET", "/x", &[]).unwrap();
-    assert_eq!((r.status, r.text().as_str()), (200, "root"));
+    let app = app(tx);
+    block_on(async {
+        let mut c = conn(&app);
+        let r = c.request(raw("GET", "/boom", &[])).await;
+        assert_eq!(r.status, 500);
+        // The same connection goes on.
+        let r = c.request(raw("GET", "/x", &[])).await;
+        assert_eq!((r.status, r.text()), (200, "root"));
+    });
 }
 
 #[test]
 fn after_handlers_get_status_bytes_and_duration_once_written() {
     let (tx, rx) = mpsc::channel();
-    let server = serve(app(tx));
-    let addr = server.local_addr();
-    let mut c = Client::connect(addr);
-    let r = c.send("GET", "/slow", &[]).unwrap();
-    assert_eq!(r.text(), "waited");
-    let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        (done.method.as_str(), done.target.as_str()),
-        ("GET", "/slow")
-    );
-    assert_eq!((done.status, done.bytes, done.finished), (200, 6, true));
-    assert!(
-        done.duration >= Duration::from_millis(50),
-        "{:?}",
-        done.duration
-    );
+    let app = app(tx);
+    block_on(async {
+        let mut c = conn(&app);
+        let r = c.request(raw("GET", "/slow", &[])).await;
+        assert_eq!(r.text(), "waited");
+        c.settle().await;
+        let done = rx.try_recv().unwrap();
+        assert_eq!(
+            (done.method.as_str(), done.target.as_str()),
+            ("GET", "/slow")
+        );
+        assert_eq!((done.status, done.bytes, done.finished), (200, 6, true));
+        assert!(
+            done.duration >= Duration::from_millis(50),
+            "{:?}",
+            done.duration
+        );
 
-    let r = c.send("GET", "/private", &[]).unwrap();
-    assert_eq!(r.status, 403);
-    let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        (done.status, done.bytes),
-        (403, 10),
-        "denials are logged too"
-    );
+        let r = c.request(raw("GET", "/private", &[])).await;
+        assert_eq!(r.status, 403);
+        c.settle().await;
+        let done = rx.try_recv().unwrap();
+        assert_eq!(
+            (done.status, done.bytes),
+            (403, 10),
+            "denials are logged too"
+        );
 
-    let r = c.send("HEAD", "/x", &[]).unwrap();
-    assert_eq!(r.status, 200);
-    let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        (done.method.as_str(), done.bytes, done.finished),
-        ("HEAD", 0, true)
-    );
+        c.send(raw("HEAD", "/x", &[])).await;
+        let r = c.read_head_response().await;
+        assert_eq!(r.status, 200);
+        c.settle().await;
+        let done = rx.try_recv().unwrap();
+        assert_eq!(
+            (done.method.as_str(), done.bytes, done.finished),
+            ("HEAD", 0, true)
+        );
 
-    let r = c.send("DELETE", "/x", &[]).unwrap();
-    assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
-    let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(done.status, 405);
+        let r = c.request(raw("DELETE", "/x", &[])).await;
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+        c.settle().await;
+        let done = rx.try_recv().unwrap();
+        assert_eq!(done.status, 405);
+    });
 }

@@ -1,20 +1,18 @@
 //! Uploads: every limit's status and message, events in order, boundary edge cases and
-//! urlencoded forms and queries with limits through the test kit; real `curl -F` bodies,
-//! bodies in small writes and a client gone mid-file (no temporary file left) over
-//! loopback.
+//! urlencoded forms and queries with limits through the test kit, bodies in small writes
+//! and a client gone mid-file (no temporary file left) on the connection kit; real
+//! `curl -F` bodies over loopback.
 #![cfg(feature = "smol")]
 
 mod upload_common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
 
+use futures_lite::future::block_on;
 use h1_core::MultipartLimits;
 use h1_server::multipart::{FormLimits, UploadOptions, query_form, read_form, save_uploads};
-use h1_server::testing::TestRequest;
-use h1_server::{Request, Response};
+use h1_server::testing::{TestConnection, TestRequest};
+use h1_server::{Request, Response, ServerConfig};
 use upload_common::{Fnv, TempDir, Upload, multipart_body, tricky_content};
 
 const CT: &str = "multipart/form-data; boundary=Bd7e-boundary";
@@ -402,33 +400,29 @@ fn boundary_edge_cases() {
             ("t", None, None, b"v"),
         ],
     );
-    let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(
-        format!(
-            "POST /save HTTP/1.1\r\nHost: t\r\nContent-Type: {CT}\r\n\
-             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
+    let mut c = TestConnection::new(server.handler(), ServerConfig::new());
+    let mut raw = format!(
+        "POST /save HTTP/1.1\r\nHost: t\r\nContent-Type: {CT}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )
-    .unwrap();
+    .into_bytes();
     let mut sizes = [1usize, 2, 3, 5, 7, 13, 31, 61, 127, 509].iter().cycle();
     let mut at = 0;
-    let mut writes = 0;
     while at < body.len() {
         let n = (*sizes.next().unwrap()).min(body.len() - at);
-        s.write_all(format!("{n:x}\r\n").as_bytes()).unwrap();
-        s.write_all(&body[at..at + n]).unwrap();
-        s.write_all(b"\r\n").unwrap();
+        raw.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        raw.extend_from_slice(&body[at..at + n]);
+        raw.extend_from_slice(b"\r\n");
         at += n;
-        writes += 1;
-        if writes % 50 == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
     }
-    s.write_all(b"0\r\n\r\n").unwrap();
-    let (status, text) = upload_common::read_response(&mut s);
+    raw.extend_from_slice(b"0\r\n\r\n");
+    // In writes of 7 bytes: the server reads each as it comes. (It may answer, and close,
+    // once the closing delimiter is in, before the last chunk's framing.)
+    let r = block_on(async {
+        assert!(c.write_some(&raw, 7).await + 7 >= raw.len());
+        c.read_response().await
+    });
+    let (status, text) = (r.status, r.text());
     assert_eq!(status, 200, "{text}");
     assert!(
         text.contains(&format!("file f x.bin 20000 {h:016x} {h:016x}")),
@@ -441,19 +435,28 @@ fn boundary_edge_cases() {
 #[test]
 fn client_gone_mid_file_leaves_no_temp_file() {
     let tmp = TempDir::new("gone");
-    let server = Upload::start(options(&tmp), false);
-    let mut s = TcpStream::connect(server.addr()).unwrap();
+    let server = Upload::new(options(&tmp), false);
+    let mut c = TestConnection::new(server.handler(), ServerConfig::new());
     let head = format!(
         "POST /save HTTP/1.1\r\nHost: t\r\nContent-Type: {CT}\r\nContent-Length: 100000000\r\n\r\n\
          --{B}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"big\"\r\n\r\n"
     );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(&vec![b'q'; 1 << 20]).unwrap();
-    // The temporary file exists and is being written...
-    server.wait_event("written 0");
-    assert_eq!(TempDir::entries(tmp.path()).len(), 1);
-    // ...when the client goes away.
-    drop(s);
+    block_on(async {
+        c.send(head.as_bytes()).await;
+        c.send(vec![b'q'; 1 << 20]).await;
+        // The temporary file exists and is being written...
+        let written = |_: &[u8]| server.events().iter().any(|e| e.starts_with("written 0"));
+        assert!(c.read_until(written).await.is_empty());
+        assert!(
+            written(b""),
+            "no \"written 0\" event: {:?}",
+            server.events()
+        );
+        assert_eq!(TempDir::entries(tmp.path()).len(), 1);
+        // ...when the client goes away.
+        c.close_write().await;
+        c.closed().await;
+    });
     server.wait_event("failed");
     assert!(
         server.events().last().unwrap().starts_with("failed 400"),

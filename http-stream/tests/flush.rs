@@ -1,6 +1,7 @@
-//! When bytes reach the client's socket: flushing each send, `dont_flush` with `flush()`
-//! and the high-water mark, `flush()` waiting for the write, and backpressure from a slow
-//! reader with flat memory. Timing tests take a lock so they do not run side by side.
+//! When bytes reach the client's socket: flushing each send, `flush()` waiting for the
+//! write, and backpressure from a slow reader with flat memory. Timing tests take a lock
+//! so they do not run side by side. `dont_flush` with `flush()` and the high-water mark
+//! are tested on the connection kit, in flush_kit.rs.
 
 mod common;
 
@@ -65,82 +66,6 @@ fn each_flushed_chunk_arrives_within_50ms() {
         "a chunk took over 50 ms in every round: {worsts:?}"
     );
     tx.close().unwrap();
-    assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
-}
-
-#[test]
-fn dont_flush_holds_chunks_until_flush() {
-    let _t = timing();
-    let mut config = Config::new();
-    config
-        .dont_flush(true)
-        .high_water(1 << 20)
-        .capacity(1 << 20);
-    let (_server, mut client, tx) = open(config);
-    for i in 0..10 {
-        run(tx.send(format!("line {i}\n"))).unwrap();
-    }
-    assert!(
-        !client.gets_bytes_within(Duration::from_millis(300)),
-        "held chunks reached the client before flush: {:?}",
-        String::from_utf8_lossy(&client.buf)
-    );
-    let t0 = Instant::now();
-    run(tx.flush()).unwrap();
-    let mut body = Vec::new();
-    for _ in 0..10 {
-        body.extend(client.chunk(Duration::from_millis(200)).unwrap().unwrap());
-    }
-    // Everything arrives right after the flush (generous bound: CI machines stall).
-    assert!(
-        t0.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t0.elapsed()
-    );
-    let want: String = (0..10).map(|i| format!("line {i}\n")).collect();
-    assert_eq!(String::from_utf8(body).unwrap(), want);
-    // A per-send override flushes at once, whatever the mode.
-    run(tx.send_flushed("now\n")).unwrap();
-    assert_eq!(
-        client.chunk(Duration::from_millis(200)),
-        Some(Some(b"now\n".to_vec()))
-    );
-    tx.close().unwrap();
-    assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
-}
-
-#[test]
-fn high_water_mark_forces_a_write() {
-    let _t = timing();
-    let mut config = Config::new();
-    config.dont_flush(true).high_water(1000);
-    let (_server, mut client, tx) = open(config);
-    let piece = vec![b'x'; 100];
-    for _ in 0..9 {
-        run(tx.send(piece.clone())).unwrap();
-    }
-    assert!(
-        !client.gets_bytes_within(Duration::from_millis(300)),
-        "900 held bytes (under the mark) were written"
-    );
-    run(tx.send(piece.clone())).unwrap(); // 1000 held: the mark
-    let mut got = 0;
-    while got < 1000 {
-        got += client
-            .chunk(Duration::from_millis(200))
-            .expect("forced write did not arrive")
-            .unwrap()
-            .len();
-    }
-    assert_eq!(got, 1000);
-    // The next held chunk waits again.
-    run(tx.send_buffered(piece)).unwrap();
-    assert!(!client.gets_bytes_within(Duration::from_millis(200)));
-    tx.close().unwrap(); // close releases what is held
-    assert_eq!(
-        client.chunk(Duration::from_secs(2)).unwrap().unwrap().len(),
-        100
-    );
     assert_eq!(client.chunk(Duration::from_secs(2)), Some(None));
 }
 

@@ -1,5 +1,9 @@
-//! Helpers for the loopback tests of h1-server: start a server on `127.0.0.1:0`, talk
-//! to it with a raw `std::net::TcpStream`, parse what comes back.
+//! Helpers for the loopback tests of h1-server, the ones where the socket is the point
+//! (listener and lifecycle, readiness, runtimes, descriptors, TLS, Unix sockets, curl,
+//! nginx, WebSocket): start a server on `127.0.0.1:0`, talk to it with a raw
+//! `std::net::TcpStream`, parse what comes back; and [`has_tool`]/[`skip`] for tests that
+//! need an outside program. Everything else is tested without a socket on
+//! `h1_server::testing` (handler and connection kits), in the crate that owns it.
 //!
 //! Every wait is bounded: clients have read and write timeouts ([`WAIT`]), and
 //! [`wait_until`] polls a condition up to a deadline. Traffic goes to 127.0.0.1 only.
@@ -138,13 +142,6 @@ impl Hooks {
         });
         self.closed()
     }
-
-    /// The close reason of the only connection closed so far (waits for it).
-    pub fn only_close_reason(&self) -> CloseReason {
-        let closed = self.wait_closed(1);
-        assert_eq!(closed.len(), 1, "{closed:?}");
-        closed[0].1.clone()
-    }
 }
 
 /// A parsed response.
@@ -173,14 +170,6 @@ impl Response {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
-    }
-
-    /// How many times header `name` appears.
-    pub fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .count()
     }
 
     /// The body as UTF-8 text (panics if it is not).
@@ -231,11 +220,6 @@ impl Client {
         self.stream.write_all(bytes.as_ref()).expect("write");
     }
 
-    /// Write `bytes`; `false` if the server closed the connection meanwhile.
-    pub fn try_send(&mut self, bytes: impl AsRef<[u8]>) -> bool {
-        self.stream.write_all(bytes.as_ref()).is_ok()
-    }
-
     /// Close the write half (the server reads end of input).
     pub fn shutdown_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
@@ -250,11 +234,6 @@ impl Client {
     /// Read one response (a `1xx` is returned on its own).
     pub fn read_response(&mut self) -> Response {
         self.read_response_to(false)
-    }
-
-    /// Read one response to a `HEAD` request: no body follows its head.
-    pub fn read_head_response(&mut self) -> Response {
-        self.read_response_to(true)
     }
 
     fn read_response_to(&mut self, head_request: bool) -> Response {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt};
 
+use super::wire::{self, Parsed, WireResponse};
 use super::{DuplexStream, ManualClock, duplex};
 use crate::close::{CloseReason, ConnectionId};
 use crate::config::ServerConfig;
@@ -53,6 +54,36 @@ const DEFAULT_CAPACITY: usize = 1 << 20;
 ///     assert_eq!(conn.closed().await, CloseReason::ClientClosed);
 /// });
 /// ```
+///
+/// `100-continue` with the body trickled in 3-byte writes, then a head timeout that fires
+/// when the test moves the clock, not before:
+///
+/// ```
+/// use std::time::Duration;
+/// use h1_server::testing::TestConnection;
+/// use h1_server::{CloseReason, Request, Response, ServerConfig, Timeout};
+///
+/// futures_lite::future::block_on(async {
+///     let echo = |mut req: Request| async move {
+///         Response::bytes(200, req.bytes(1024).await.unwrap_or_default())
+///     };
+///     let mut config = ServerConfig::new();
+///     config.head_timeout(Duration::from_secs(10));
+///     let mut conn = TestConnection::new(echo, config);
+///     conn.send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+///         .await;
+///     assert_eq!(conn.read_interim().await.status, 100);
+///     conn.write_some(b"hello", 3).await;
+///     assert_eq!(conn.read_response().await.text(), "hello");
+///
+///     conn.send("GET / HT").await; // a partial head
+///     conn.advance(Duration::from_secs(9)).await;
+///     assert!(conn.is_quiet().await);
+///     conn.advance(Duration::from_secs(1)).await;
+///     assert_eq!(conn.read_response().await.status, 408);
+///     assert_eq!(conn.expect_closed().await, CloseReason::Timeout(Timeout::Head));
+/// });
+/// ```
 pub struct TestConnection {
     client: DuplexStream,
     driver: Option<Pin<Box<dyn Future<Output = CloseReason> + Send>>>,
@@ -63,30 +94,6 @@ pub struct TestConnection {
     inbox: Vec<u8>,
     /// The server closed its writing side (and everything it wrote is in `inbox`).
     server_closed: bool,
-}
-
-/// A response split off the bytes a [`TestConnection`] read: enough framing (`1xx`, `204`,
-/// `304`, `Content-Length`, chunked, close-delimited) to find where it ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireResponse {
-    /// The status code.
-    pub status: u16,
-    /// The head as sent, up to and including the blank line.
-    pub head: String,
-    /// The header fields in order, names as sent.
-    pub headers: Vec<(String, String)>,
-    /// The body, with chunked framing removed.
-    pub body: Vec<u8>,
-}
-
-impl WireResponse {
-    /// The first header field named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 impl TestConnection {
@@ -161,6 +168,31 @@ impl TestConnection {
         at
     }
 
+    /// Write all of `bytes` to the server, serving meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// When the connection ends before the server took them all.
+    pub async fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        let bytes = bytes.as_ref();
+        let n = self.write(bytes).await;
+        assert_eq!(n, bytes.len(), "the connection ended after {n} bytes");
+    }
+
+    /// Write `bytes` in pieces of at most `piece` bytes, letting the server run after
+    /// each: every partial read the driver can meet. Returns how many it took.
+    pub async fn write_some(&mut self, bytes: &[u8], piece: usize) -> usize {
+        let mut at = 0;
+        for chunk in bytes.chunks(piece.max(1)) {
+            let n = self.write(chunk).await;
+            at += n;
+            if n < chunk.len() {
+                break;
+            }
+        }
+        at
+    }
+
     /// Half-close: the server reads end of input.
     pub async fn close_write(&mut self) {
         let _ = Pin::new(&mut self.client).poll_close(&mut Context::from_waker(Waker::noop()));
@@ -194,33 +226,126 @@ impl TestConnection {
         std::mem::take(&mut self.inbox)
     }
 
+    /// Read until the unread bytes contain `needle`, serving meanwhile; they stay unread
+    /// (for [`read_response`](Self::read_response)).
+    ///
+    /// # Panics
+    ///
+    /// When the server closes first, or after 10 s of real time.
+    pub async fn wait_for(&mut self, needle: &[u8]) {
+        let found = |b: &[u8]| b.windows(needle.len().max(1)).any(|w| w == needle);
+        let bytes = self.read_until(found).await;
+        assert!(
+            found(&bytes),
+            "the server closed before {:?}: {:?}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(&bytes)
+        );
+        self.inbox = bytes;
+    }
+
+    /// Let the server run until it has nothing to do; whether it wrote nothing unread
+    /// and kept the connection open meanwhile.
+    pub async fn is_quiet(&mut self) -> bool {
+        self.settle().await;
+        self.pull();
+        self.inbox.is_empty() && !self.server_closed
+    }
+
     /// Read until the server closes its writing side; returns what it wrote.
     pub async fn read_to_close(&mut self) -> Vec<u8> {
         self.read_until(|_| false).await
     }
 
-    /// Read one response and split it off what follows (pipelined responses stay for the
-    /// next call). An interim `1xx` response is returned on its own.
+    /// Read the next response, parsed by h1-core's client role, and split it off what
+    /// follows (pipelined responses stay for the next call). An interim `1xx` response
+    /// is returned on its own, before the final one; [`read_interim`](Self::read_interim)
+    /// says that one is expected. A `101` ends with its head: the bytes after it stay
+    /// readable raw.
     ///
     /// # Panics
     ///
-    /// When the server closes before a whole response, or sends no valid head.
+    /// When the server closes before a whole response, or breaks the protocol.
     pub async fn read_response(&mut self) -> WireResponse {
-        let mut pending = std::mem::take(&mut self.inbox);
+        self.next_response(false).await
+    }
+
+    /// [`read_response`](Self::read_response) for a response to `HEAD`: its head says
+    /// what a `GET` would get, and no body follows.
+    pub async fn read_head_response(&mut self) -> WireResponse {
+        self.next_response(true).await
+    }
+
+    /// Read the next response and check that it is interim (`1xx`, such as
+    /// `100 Continue` or `103 Early Hints`).
+    ///
+    /// # Panics
+    ///
+    /// When the next response is final, or as [`read_response`](Self::read_response).
+    pub async fn read_interim(&mut self) -> WireResponse {
+        let res = self.next_response(false).await;
+        assert!(
+            res.is_interim(),
+            "expected an interim response, got {}",
+            res.head.trim_end()
+        );
+        res
+    }
+
+    /// Send `request` and read the response to it.
+    pub async fn request(&mut self, request: impl AsRef<[u8]>) -> WireResponse {
+        self.send(request).await;
+        self.read_response().await
+    }
+
+    async fn next_response(&mut self, head_request: bool) -> WireResponse {
         loop {
-            if let Some((res, used)) = split_response(&pending, self.server_closed) {
-                self.inbox = pending.split_off(used);
-                return res;
+            match wire::parse(&self.inbox, self.server_closed, head_request) {
+                Parsed::Done(res, used) => {
+                    self.inbox.drain(..used);
+                    return res;
+                }
+                Parsed::Incomplete => {}
             }
             assert!(
                 !self.server_closed,
-                "connection closed inside a response: {:?}",
-                String::from_utf8_lossy(&pending)
+                "connection closed before a whole response: {:?}",
+                String::from_utf8_lossy(&self.inbox)
             );
-            let seen = pending.len();
-            self.inbox = pending;
-            pending = self.read_until(|b| b.len() > seen).await;
+            let seen = self.inbox.len();
+            let more = self.read_until(|b| b.len() > seen).await;
+            self.inbox = more;
         }
+    }
+
+    /// Check that the server closes the connection without writing anything more, and
+    /// say why it closed.
+    ///
+    /// # Panics
+    ///
+    /// When the server writes more bytes before it closes.
+    pub async fn expect_closed(&mut self) -> CloseReason {
+        let rest = self.read_to_close().await;
+        assert!(
+            rest.is_empty(),
+            "expected the server to close, it wrote {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+        self.closed().await
+    }
+
+    /// Whether the server has closed its writing side (after every byte it wrote was
+    /// read), without waiting. [`settle`](Self::settle) first to let it finish.
+    pub fn server_closed(&mut self) -> bool {
+        self.pull();
+        self.server_closed && self.inbox.is_empty()
+    }
+
+    /// Move the connection's clock forward by `by` and let the server run: timers that
+    /// come due fire.
+    pub async fn advance(&mut self, by: Duration) {
+        self.clock.advance(by);
+        self.settle().await;
     }
 
     /// Run the connection until it ends and say why (whatever the server wrote stays
@@ -338,76 +463,5 @@ impl Wake for Flag {
         if let Some(w) = &self.inner {
             w.wake_by_ref();
         }
-    }
-}
-
-/// Split one response off `bytes`: the response and the bytes it used, or `None` when
-/// more are needed (`closed`: no more will come, so a close-delimited body ends here).
-fn split_response(bytes: &[u8], closed: bool) -> Option<(WireResponse, usize)> {
-    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next()?;
-    let status: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut res = WireResponse {
-        status,
-        head,
-        headers,
-        body: Vec::new(),
-    };
-    let rest = &bytes[end..];
-    if status < 200 || status == 204 || status == 304 {
-        return Some((res, end));
-    }
-    if res
-        .header("transfer-encoding")
-        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
-    {
-        let (body, used) = dechunk(rest)?;
-        res.body = body;
-        return Some((res, end + used));
-    }
-    if let Some(len) = res
-        .header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        let body = rest.get(..len)?;
-        res.body = body.to_vec();
-        return Some((res, end + len));
-    }
-    // Close-delimited.
-    if !closed {
-        return None;
-    }
-    res.body = rest.to_vec();
-    Some((res, bytes.len()))
-}
-
-/// Decode a chunked body: the data and the bytes used (through the trailers), or `None`
-/// when incomplete.
-fn dechunk(mut bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let total = bytes.len();
-    let mut body = Vec::new();
-    loop {
-        let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&bytes[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        bytes = &bytes[line_end + 2..];
-        if size == 0 {
-            // Trailers, then a blank line.
-            let blank = if bytes.starts_with(b"\r\n") {
-                0
-            } else {
-                bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 2
-            };
-            bytes = &bytes[blank + 2..];
-            return Some((body, total - bytes.len()));
-        }
-        body.extend_from_slice(bytes.get(..size)?);
-        bytes = bytes.get(size + 2..)?;
     }
 }

@@ -40,8 +40,10 @@ mod clock;
 mod connection;
 mod duplex;
 mod handler;
+mod wire;
 
 pub use clock::ManualClock;
-pub use connection::{TestConnection, WireResponse};
+pub use connection::TestConnection;
 pub use duplex::{DuplexStream, duplex};
 pub use handler::{TestRequest, TestResponse, TestShutdown};
+pub use wire::WireResponse;

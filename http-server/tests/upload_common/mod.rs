@@ -141,6 +141,18 @@ impl Upload {
         }
     }
 
+    /// The handler, for a [`TestConnection`](h1_server::testing::TestConnection).
+    pub fn handler(&self) -> impl h1_server::Handler {
+        let log = Arc::clone(&self.events);
+        let options = Arc::clone(&self.options);
+        let hash_files = self.hash_files;
+        move |mut req: Request| {
+            let log = Arc::clone(&log);
+            let options = Arc::clone(&options);
+            async move { save(&mut req, options(), log, hash_files).await }
+        }
+    }
+
     /// The handler served on a loopback port ([`addr`](Self::addr)).
     pub fn start(
         options: impl Fn() -> UploadOptions + Send + Sync + 'static,
