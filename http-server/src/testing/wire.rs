@@ -107,7 +107,7 @@ pub(super) enum Parsed {
 ///
 /// When the bytes break the protocol (the message names the error and shows the bytes).
 pub(super) fn parse(bytes: &[u8], eof: bool, head_request: bool) -> Parsed {
-    let mut client = Connection::new(Default::default());
+    let mut client = Connection::new(h1_core::Config::default());
     let mut req = Request::new(if head_request { "HEAD" } else { "GET" }, "/");
     // Offer an upgrade so that a `101` is a response like any other.
     req.header("Host", "test").header("Upgrade", "test");
