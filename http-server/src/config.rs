@@ -8,6 +8,7 @@ use std::time::Duration;
 use h1_core::{Config, Limits};
 
 use crate::close::{CloseReason, ConnectionId};
+use crate::observe::AccessLogFormat;
 
 type ConnectHook = Arc<dyn Fn(ConnectionId, SocketAddr) + Send + Sync>;
 type CloseHookFn = Arc<dyn Fn(ConnectionId, &CloseReason) + Send + Sync>;
@@ -48,6 +49,7 @@ pub struct ServerConfig {
     pub(crate) write_high_water: usize,
     pub(crate) trusted: Option<Arc<[IpAddr]>>,
     pub(crate) access_log: bool,
+    pub(crate) access_log_format: AccessLogFormat,
     pub(crate) on_connect: Option<ConnectHook>,
     pub(crate) on_close: Option<CloseHookFn>,
 }
@@ -75,6 +77,7 @@ impl ServerConfig {
             write_high_water: 64 * 1024,
             trusted: None,
             access_log: true,
+            access_log_format: AccessLogFormat::Short,
             on_connect: None,
             on_close: None,
         }
@@ -232,6 +235,21 @@ impl ServerConfig {
     /// logger filters info out).
     pub fn access_log(&mut self, on: bool) -> &mut Self {
         self.access_log = on;
+        self
+    }
+
+    /// The access log's line format: [`AccessLogFormat::Short`] (the default),
+    /// [`Common`](AccessLogFormat::Common) or [`Combined`](AccessLogFormat::Combined)
+    /// (the NCSA formats that log analysers read). Client-supplied text is escaped.
+    ///
+    /// ```
+    /// use h1_server::{AccessLogFormat, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::new();
+    /// config.access_log_format(AccessLogFormat::Common);
+    /// ```
+    pub fn access_log_format(&mut self, format: AccessLogFormat) -> &mut Self {
+        self.access_log_format = format;
         self
     }
 

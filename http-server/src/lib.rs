@@ -80,6 +80,7 @@ mod into_response;
 #[cfg(all(unix, feature = "listeners"))]
 pub mod listeners;
 pub mod multipart;
+pub mod observe;
 mod request;
 mod request_body;
 mod response;
@@ -106,6 +107,7 @@ pub use http_compat::{BoxBody, ConversionError};
 pub use into_response::IntoResponse;
 #[cfg(feature = "serde")]
 pub use into_response::Json;
+pub use observe::AccessLogFormat;
 pub use request::Request;
 pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};
