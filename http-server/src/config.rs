@@ -253,6 +253,12 @@ impl ServerConfig {
         self
     }
 
+    /// The access log's format, if requests are logged.
+    #[inline]
+    pub(crate) fn logged_as(&self) -> Option<AccessLogFormat> {
+        self.access_log.then_some(self.access_log_format)
+    }
+
     // ----- hooks -----
 
     /// Call `hook` with the connection id and peer address when a connection opens.

@@ -38,7 +38,7 @@ where
             return ControlFlow::Break(CloseReason::Done);
         };
         let is_head = head.is_head();
-        let obs = RequestObs::start(self.config, head, &self.clock);
+        let obs = RequestObs::start(self.config.logged_as(), head, &self.clock);
         let req = self.request();
         let handled = self.run_handler(obs.instrument(handler_future(handler, req)));
         let Response { head, body } = match handled.await {

@@ -106,7 +106,8 @@ where
         hook(info.id, info.peer);
     }
     let mut driver = Driver::new(io, info, config, shared, clock);
-    let reason = crate::observe::in_connection_span(&info, driver.serve(handler)).await;
+    let reason =
+        crate::observe::in_connection_span(info.id, info.peer, driver.serve(handler)).await;
     driver.obs.closed(&reason);
     match reason {
         CloseReason::Upgraded => driver.hand_over(),

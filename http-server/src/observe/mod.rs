@@ -20,10 +20,15 @@ use h1_core::RequestHead;
 
 pub use self::access::AccessLogFormat;
 use self::access::{Entry, LogLine};
-use crate::close::CloseReason;
-use crate::config::ServerConfig;
-use crate::conn::{Clock, ConnInfo};
+use crate::close::{CloseReason, ConnectionId};
 use crate::error::Timeout;
+
+/// The connection's clock, as the observers read it.
+pub(crate) trait Clock {
+    fn now(&self) -> Instant;
+    /// Seconds since the Unix epoch.
+    fn unix_secs(&self) -> u64;
+}
 
 /// One connection's observers (metrics handles and byte counts).
 pub(crate) struct ConnObs {
@@ -79,7 +84,7 @@ impl ConnObs {
         peer: IpAddr,
         status: u16,
         bytes: u64,
-        clock: &Clock,
+        clock: &impl Clock,
     ) {
         let Some(started) = req.started else {
             return;
@@ -113,7 +118,7 @@ impl ConnObs {
         req: RequestObs,
         peer: IpAddr,
         reason: &CloseReason,
-        clock: &Clock,
+        clock: &impl Clock,
     ) {
         let status = match reason {
             CloseReason::Panic => 500,
@@ -144,11 +149,15 @@ pub(crate) struct RequestObs {
 impl RequestObs {
     /// A request head arrived.
     #[inline]
-    pub(crate) fn start(config: &ServerConfig, head: &RequestHead, clock: &Clock) -> Self {
-        let log = (config.access_log && log::log_enabled!(log::Level::Info)).then(|| {
-            let format = config.access_log_format;
-            (LogLine::new(head, format), format)
-        });
+    /// `access_log`: the format, when the configuration logs requests.
+    pub(crate) fn start(
+        access_log: Option<AccessLogFormat>,
+        head: &RequestHead,
+        clock: &impl Clock,
+    ) -> Self {
+        let log = access_log
+            .filter(|_| log::log_enabled!(log::Level::Info))
+            .map(|format| (LogLine::new(head, format), format));
         let always = cfg!(any(feature = "metrics", feature = "tracing"));
         Self {
             started: (always || log.is_some()).then(|| clock.now()),
@@ -179,13 +188,14 @@ impl RequestObs {
 /// A connection's future, run inside its `connection` span (feature `tracing`).
 #[inline]
 pub(crate) fn in_connection_span<F: Future>(
-    _info: &ConnInfo,
+    _id: ConnectionId,
+    _peer: std::net::SocketAddr,
     fut: F,
 ) -> impl Future<Output = F::Output> + use<F> {
     #[cfg(feature = "tracing")]
     return tracing::Instrument::instrument(
         fut,
-        tracing::info_span!("connection", id = _info.id.as_u64(), peer = %_info.peer),
+        tracing::info_span!("connection", id = _id.as_u64(), peer = %_peer),
     );
     #[cfg(not(feature = "tracing"))]
     fut
