@@ -1,5 +1,5 @@
 //! Watching the server run: the access log and its [`AccessLogFormat`], metrics through
-//! the `metrics` facade (feature `metrics`, see [`metrics`](self::metrics)) and `tracing`
+//! the `metrics` facade (feature `metrics`: the `metrics` module below) and `tracing`
 //! spans (feature `tracing`): a span `connection` (fields `id`, `peer`) for each
 //! connection, and within it a span `request` (fields `method`, `target`, then `status`
 //! and `duration` once answered) that the handler's future runs in, so the handler's own
