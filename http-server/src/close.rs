@@ -69,6 +69,30 @@ pub enum CloseReason {
     Io(io::ErrorKind),
 }
 
+impl CloseReason {
+    /// A short name for metrics labels and logs: `client_closed`, `done`, `timeout`,
+    /// `protocol`, `handler_close`, `panic`, `response_error`, `upgraded`, `shutdown` or
+    /// `io`.
+    ///
+    /// ```
+    /// assert_eq!(h1_server::CloseReason::ClientClosed.label(), "client_closed");
+    /// ```
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::ClientClosed => "client_closed",
+            Self::Done => "done",
+            Self::Timeout(_) => "timeout",
+            Self::Protocol(_) => "protocol",
+            Self::HandlerClose => "handler_close",
+            Self::Panic => "panic",
+            Self::ResponseError => "response_error",
+            Self::Upgraded => "upgraded",
+            Self::Shutdown => "shutdown",
+            Self::Io(_) => "io",
+        }
+    }
+}
+
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

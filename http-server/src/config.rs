@@ -8,6 +8,7 @@ use std::time::Duration;
 use h1_core::{Config, Limits};
 
 use crate::close::{CloseReason, ConnectionId};
+use crate::observe::AccessLogFormat;
 
 type ConnectHook = Arc<dyn Fn(ConnectionId, SocketAddr) + Send + Sync>;
 type CloseHookFn = Arc<dyn Fn(ConnectionId, &CloseReason) + Send + Sync>;
@@ -49,6 +50,7 @@ pub struct ServerConfig {
     pub(crate) trusted: Option<Arc<[IpAddr]>>,
     pub(crate) access_log: bool,
     pub(crate) edge_triggered: bool,
+    pub(crate) access_log_format: AccessLogFormat,
     pub(crate) on_connect: Option<ConnectHook>,
     pub(crate) on_close: Option<CloseHookFn>,
 }
@@ -77,6 +79,7 @@ impl ServerConfig {
             trusted: None,
             access_log: true,
             edge_triggered: crate::runtime::edge_triggered_default(),
+            access_log_format: AccessLogFormat::Short,
             on_connect: None,
             on_close: None,
         }
@@ -264,6 +267,27 @@ impl ServerConfig {
     /// [`edge_triggered`](Self::edge_triggered)).
     pub fn is_edge_triggered(&self) -> bool {
         self.edge_triggered
+    }
+
+    /// The access log's line format: [`AccessLogFormat::Short`] (the default),
+    /// [`Common`](AccessLogFormat::Common) or [`Combined`](AccessLogFormat::Combined)
+    /// (the NCSA formats that log analysers read). Client-supplied text is escaped.
+    ///
+    /// ```
+    /// use h1_server::{AccessLogFormat, ServerConfig};
+    ///
+    /// let mut config = ServerConfig::new();
+    /// config.access_log_format(AccessLogFormat::Common);
+    /// ```
+    pub fn access_log_format(&mut self, format: AccessLogFormat) -> &mut Self {
+        self.access_log_format = format;
+        self
+    }
+
+    /// The access log's format, if requests are logged.
+    #[inline]
+    pub(crate) fn logged_as(&self) -> Option<AccessLogFormat> {
+        self.access_log.then_some(self.access_log_format)
     }
 
     // ----- hooks -----

@@ -95,6 +95,25 @@ impl fmt::Display for Error {
     }
 }
 
+impl Timeout {
+    /// A short name for metrics labels and logs: `head`, `keep_alive`, `body_stall`,
+    /// `body_rate`, `write` or `handler`.
+    ///
+    /// ```
+    /// assert_eq!(h1_server::Timeout::KeepAlive.label(), "keep_alive");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Head => "head",
+            Self::KeepAlive => "keep_alive",
+            Self::BodyStall => "body_stall",
+            Self::BodyRate => "body_rate",
+            Self::Write => "write",
+            Self::Handler => "handler",
+        }
+    }
+}
+
 impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

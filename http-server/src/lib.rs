@@ -128,6 +128,7 @@ mod into_response;
 pub mod listeners;
 #[cfg(feature = "multipart")]
 pub mod multipart;
+pub mod observe;
 mod request;
 mod request_body;
 mod response;
@@ -155,6 +156,7 @@ pub use http_compat::{BoxBody, ConversionError};
 pub use into_response::IntoResponse;
 #[cfg(feature = "serde")]
 pub use into_response::Json;
+pub use observe::AccessLogFormat;
 pub use request::Request;
 pub use request_body::RequestBody;
 pub use response::{Body, Frame, ReaderBody, Response, StreamBody};

@@ -164,3 +164,93 @@ fn the_access_log_can_be_turned_off() {
         assert_eq!(access_lines("/log-off/"), Vec::<String>::new());
     });
 }
+
+/// The Common Log Format date of `secs` (UTC), from the HTTP-date the engine writes.
+fn clf_date(secs: u64) -> String {
+    let d = h1_core::HttpDate::from_unix_secs(secs);
+    let d = d.as_str();
+    format!(
+        "{}/{}/{}:{} +0000",
+        &d[5..7],
+        &d[8..11],
+        &d[12..16],
+        &d[17..25]
+    )
+}
+
+/// `line` with its `[date]` replaced by `[DATE]`, after checking the date is within the
+/// last ten seconds.
+fn undated(line: &str) -> String {
+    let (open, close) = (line.find('[').unwrap(), line.find(']').unwrap());
+    let date = &line[open + 1..close];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        (now - 10..=now).any(|s| clf_date(s) == date),
+        "{date:?} is not a recent CLF date ({})",
+        clf_date(now)
+    );
+    format!("{}[DATE]{}", &line[..open], &line[close + 1..])
+}
+
+#[test]
+fn common_log_format_lines() {
+    install();
+    let mut config = ServerConfig::new();
+    config.access_log_format(h1_server::AccessLogFormat::Common);
+    block_on(async {
+        let mut c = TestConnection::new(routes, config);
+        assert_eq!(c.request(get("/log-clf/hello?x=1")).await.status, 200);
+        c.send("POST /log-clf/missing HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+            .await;
+        assert_eq!(c.read_response().await.status, 404);
+        c.send("HEAD /log-clf/hello HTTP/1.0\r\n\r\n").await;
+        let _ = c.read_head_response().await;
+        c.settle().await;
+    });
+    let lines: Vec<String> = access_lines("/log-clf/")
+        .iter()
+        .map(|l| undated(l))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"127.0.0.1 - - [DATE] "GET /log-clf/hello?x=1 HTTP/1.1" 200 5"#,
+            r#"127.0.0.1 - - [DATE] "POST /log-clf/missing HTTP/1.1" 404 4"#,
+            r#"127.0.0.1 - - [DATE] "HEAD /log-clf/hello HTTP/1.0" 200 -"#,
+        ]
+    );
+}
+
+#[test]
+fn combined_log_format_lines_escape_what_the_client_sent() {
+    install();
+    let mut config = ServerConfig::new();
+    config.access_log_format(h1_server::AccessLogFormat::Combined);
+    block_on(async {
+        let mut c = TestConnection::new(routes, config);
+        c.send(
+            "GET /log-combined/hello HTTP/1.1\r\nHost: t\r\nReferer: http://r.example/a?b\r\n\
+             User-Agent: evil \"agent\" \\ caf\u{e9}\r\n\r\n",
+        )
+        .await;
+        assert_eq!(c.read_response().await.status, 200);
+        c.send("GET /log-combined/none HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await;
+        assert_eq!(c.read_response().await.status, 404);
+        c.settle().await;
+    });
+    let lines: Vec<String> = access_lines("/log-combined/")
+        .iter()
+        .map(|l| undated(l))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"127.0.0.1 - - [DATE] "GET /log-combined/hello HTTP/1.1" 200 5 "http://r.example/a?b" "evil \"agent\" \\ caf\xC3\xA9""#,
+            r#"127.0.0.1 - - [DATE] "GET /log-combined/none HTTP/1.1" 404 4 "-" "-""#,
+        ]
+    );
+}

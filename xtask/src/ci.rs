@@ -28,6 +28,8 @@ const SERVER_FEATURES: &[&str] = &[
     "signals",
     "listeners",
     "compression",
+    "metrics",
+    "tracing",
 ];
 
 /// The directories of the integration tests that talk over loopback sockets (the

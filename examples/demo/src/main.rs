@@ -4,9 +4,16 @@
 //! the client's address and a panic that becomes a 500. Prints one access-log line per
 //! request. Every page links one stylesheet, `/site.css`.
 //!
+//! And what running it in production takes: the server's metrics at `/metrics` (the
+//! Prometheus text format), the clock's event stream gzip-compressed when the client
+//! accepts gzip (each event still arriving when it is sent), socket activation, and a
+//! graceful stop on SIGTERM or Ctrl-C (responses in flight finish; exit status 0).
+//!
 //! Run with: `cargo run --release -p demo -- 127.0.0.1:8080`
-//! (the first argument is the listen address; default 127.0.0.1:8080). It is a package
-//! of its own so that its build compiles only what it uses.
+//! (the first argument is the listen address; default 127.0.0.1:8080). Under
+//! `systemd-socket-activate -l 127.0.0.1:8080 target/release/demo` it serves on the
+//! inherited socket instead. It is a package of its own so that its build compiles only
+//! what it uses.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -16,8 +23,10 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::Stream;
+use h1_server::compress::{Coding, Compression};
 use h1_server::router::Router;
 use h1_server::{Bytes, Handler, Request, Response, Server, StreamBody};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The most `/echo` sends back, in bytes: a larger body is answered with 413.
 const ECHO_LIMIT: u64 = 1024 * 1024;
@@ -42,6 +51,7 @@ const INDEX: &str = r#"<!doctype html>
       <a href="/admin/">/admin/</a>: basic auth (admin/admin); <a href="/static/">/static/</a>: files</li>
   <li><a href="/ip">/ip</a>: your address</li>
   <li><a href="/panic">/panic</a>: a handler panic answered with 500</li>
+  <li><a href="/metrics">/metrics</a>: the server's metrics (Prometheus text format)</li>
 </ul>
 "#;
 
@@ -63,15 +73,42 @@ struct Demo {
     uploads: PathBuf,
     /// The most `/echo` sends back, in bytes (413 past it).
     echo_limit: u64,
+    /// The clock's gzip (and `/metrics`'s).
+    gzip: Compression,
+    /// The recorder's view, rendered at `/metrics` (`None`: no recorder installed).
+    metrics: Option<PrometheusHandle>,
 }
 
 impl Demo {
-    fn new(echo_limit: u64) -> Self {
+    fn new(echo_limit: u64, metrics: Option<PrometheusHandle>) -> Self {
+        let mut gzip = Compression::new();
+        gzip.codings(&[Coding::Gzip]);
         Self {
             chat: examples::chat::router("/chat"),
             uploads: examples::upload::default_dir(),
             echo_limit,
+            gzip,
+            metrics,
         }
+    }
+
+    /// `response` gzip-compressed if the request accepts gzip (and it is worth it).
+    fn gzip(&self, req: &Request, response: Response) -> Response {
+        let accept = req.header("accept-encoding");
+        self.gzip.apply(accept, req.method() == "HEAD", response)
+    }
+
+    /// `/metrics`: the Prometheus text exposition format.
+    fn metrics(&self, req: &Request) -> Response {
+        let Some(prometheus) = &self.metrics else {
+            return Response::text(404, "no metrics recorder\n");
+        };
+        // Histograms' summaries age out on upkeep; without the exporter's own HTTP
+        // listener, nothing else runs it.
+        prometheus.run_upkeep();
+        let text = Response::bytes(200, prometheus.render())
+            .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        self.gzip(req, text)
     }
 }
 
@@ -88,7 +125,7 @@ async fn handle(req: Request, demo: &Demo) -> Response {
         return response;
     }
     if let Some(response) = examples::clock::route(&req, "/clock") {
-        return response;
+        return demo.gzip(&req, response);
     }
     if demo.chat.recognizes(req.path()) {
         return demo.chat.call(req).await;
@@ -114,6 +151,7 @@ async fn handle(req: Request, demo: &Demo) -> Response {
                 .replace("{limit}", &demo.echo_limit.to_string()),
         ),
         ("GET", "/hello") => Response::text(200, "Hello, World!\n"),
+        ("GET", "/metrics") => demo.metrics(&req),
         ("POST" | "PUT", "/echo") => echo(req, demo.echo_limit).await,
         ("GET", "/form") => Response::html(200, FORM),
         ("POST", "/form") => match req.form(64 * 1024).await {
@@ -185,14 +223,26 @@ impl Stream for Slow {
     }
 }
 
+/// How long SIGTERM or Ctrl-C waits for responses in flight (a second signal stops at
+/// once).
+const DRAIN: Duration = Duration::from_secs(30);
+
 fn main() -> std::io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);
-    let addr = examples::listen_addr("127.0.0.1:8080");
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(std::io::Error::other)?;
+    h1_server::observe::metrics::describe();
     smol::block_on(async {
-        let server = Server::bind(addr.as_str()).await?;
-        let handle = server.serve(Demo::new(ECHO_LIMIT));
+        // Socket activation (`LISTEN_FDS`) first; otherwise bind the first argument.
+        let server = match Server::from_systemd()? {
+            Some(server) => server,
+            None => Server::bind(examples::listen_addr("127.0.0.1:8080").as_str()).await?,
+        };
+        let handle = server.serve(Demo::new(ECHO_LIMIT, Some(prometheus)));
         println!("demo listening on http://{}/", handle.local_addr());
-        std::future::pending::<()>().await;
+        let stopped = handle.shutdown_on_signals(DRAIN)?.await;
+        log::info!("stopped by {:?}", stopped.signal);
         Ok(())
     })
 }
@@ -208,7 +258,7 @@ mod tests {
     const LIMIT: u64 = 1000;
 
     fn echo(req: TestRequest) -> (u16, String) {
-        let mut r = req.call_blocking(&Demo::new(LIMIT));
+        let mut r = req.call_blocking(&Demo::new(LIMIT, None));
         (r.status(), r.text_blocking())
     }
 
@@ -238,13 +288,13 @@ mod tests {
         let addr: std::net::SocketAddr = "127.0.0.1:8123".parse().unwrap();
         let mut r = TestRequest::get("/")
             .local_addr(addr)
-            .call_blocking(&Demo::new(LIMIT));
+            .call_blocking(&Demo::new(LIMIT, None));
         let page = r.text_blocking();
         assert!(page.contains("http://127.0.0.1:8123/echo"), "{page}");
         assert!(page.contains("up to 1000 bytes"), "{page}");
         assert!(!page.contains("ADDR") && !page.contains("{addr}"), "{page}");
         assert!(page.contains(r#"<link rel="stylesheet" href="/site.css">"#));
-        let mut css = TestRequest::get("/site.css").call_blocking(&Demo::new(LIMIT));
+        let mut css = TestRequest::get("/site.css").call_blocking(&Demo::new(LIMIT, None));
         assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
         assert_eq!(css.text_blocking(), examples::SITE_CSS);
     }
@@ -252,7 +302,7 @@ mod tests {
     #[test]
     fn every_page_links_the_stylesheet() {
         for path in ["/", "/form", "/clock/", "/chat/", "/upload/"] {
-            let mut r = TestRequest::get(path).call_blocking(&Demo::new(LIMIT));
+            let mut r = TestRequest::get(path).call_blocking(&Demo::new(LIMIT, None));
             assert_eq!(r.status(), 200, "{path}");
             let page = r.text_blocking();
             assert!(

@@ -23,6 +23,18 @@ pub(crate) enum Clock {
     Manual(Arc<ManualTime>),
 }
 
+/// What the access log, metrics and spans read (see [`crate::observe`]).
+impl crate::observe::Clock for Clock {
+    #[inline]
+    fn now(&self) -> Instant {
+        Self::now(self)
+    }
+
+    fn unix_secs(&self) -> u64 {
+        Self::unix_secs(self)
+    }
+}
+
 impl Clock {
     /// The current instant.
     #[inline]

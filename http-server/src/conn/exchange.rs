@@ -19,17 +19,11 @@ use crate::close::CloseReason;
 use crate::error::Timeout;
 use crate::handler::Handler;
 use crate::into_response::IntoResponse;
+use crate::observe::RequestObs;
 use crate::request::Request;
 use crate::request_body::RequestBody;
 use crate::response::Response;
 use crate::shared::BodyState;
-
-/// What the access log needs of a request, taken before the handler gets it.
-struct LogLine {
-    method: String,
-    target: String,
-    started: Instant,
-}
 
 impl<IO> Driver<'_, IO>
 where
@@ -44,14 +38,17 @@ where
             return ControlFlow::Break(CloseReason::Done);
         };
         let is_head = head.is_head();
-        let log_line =
-            (self.config.access_log && log::log_enabled!(log::Level::Info)).then(|| LogLine {
-                method: head.method().to_owned(),
-                target: head.target().to_owned(),
-                started: self.clock.now(),
-            });
+        let obs = RequestObs::start(self.config.logged_as(), head, &self.clock);
         let req = self.request();
-        let Response { head, body } = self.run_handler(handler, req).await?;
+        let handled = self.run_handler(handler, req, &obs);
+        let Response { head, body } = match handled.await {
+            ControlFlow::Continue(response) => response,
+            ControlFlow::Break(reason) => {
+                let peer = self.info.peer.ip();
+                self.obs.abandoned(obs, peer, &reason, &self.clock);
+                return ControlFlow::Break(reason);
+            }
+        };
         let status = head.status();
         self.body_sent = 0;
         // Taken apart above: a `Response` is too large to be moved without a memcpy
@@ -62,19 +59,9 @@ where
             sent => self.send_rest(sent, body).await,
         };
         self.detach_body();
-        if let Some(line) = log_line {
-            // What went out, also for a stream that ended early.
-            log::info!(
-                target: "h1_server::access",
-                "{} {} {} {} {} {:?}",
-                self.info.peer.ip(),
-                line.method,
-                line.target,
-                status,
-                self.body_sent,
-                self.clock.now().saturating_duration_since(line.started)
-            );
-        }
+        // What went out, also for a stream that ended early.
+        let (peer, sent) = (self.info.peer.ip(), self.body_sent);
+        self.obs.answered(obs, peer, status, sent, &self.clock);
         result
     }
 
@@ -119,10 +106,15 @@ where
 
     /// Poll the handler's future to its response while serving the request body and
     /// watching the server's control. A panic is answered with 500.
-    async fn run_handler<H: Handler>(&mut self, handler: &H, req: Request) -> Step<Response> {
+    async fn run_handler<H: Handler>(
+        &mut self,
+        handler: &H,
+        req: Request,
+        obs: &RequestObs,
+    ) -> Step<Response> {
         // Built here, in this future's own state: a handler's future can be large, and
         // one built by the caller would be moved (copied) into it first.
-        let mut fut = pin!(handler_future(handler, req));
+        let mut fut = pin!(obs.instrument(handler_future(handler, req)));
         let deadline = self.config.handler_timeout.map(|t| self.clock.now() + t);
         let outcome = poll_fn(|cx| {
             loop {

@@ -30,6 +30,7 @@ use self::write::Output;
 use crate::close::{CloseReason, ConnectionId};
 use crate::config::ServerConfig;
 use crate::handler::Handler;
+use crate::observe::ConnObs;
 use crate::request::Origin;
 use crate::shared::{ConnShared, Control};
 use crate::upgrade::Upgraded;
@@ -106,7 +107,9 @@ where
         hook(info.id, info.peer);
     }
     let mut driver = Driver::new(io, info, config, shared, clock);
-    let reason = driver.serve(handler).await;
+    let reason =
+        crate::observe::in_connection_span(info.id, info.peer, driver.serve(handler)).await;
+    driver.obs.closed(&reason);
     match reason {
         CloseReason::Upgraded => driver.hand_over(),
         CloseReason::Io(_) | CloseReason::Timeout(crate::Timeout::Write) => drop(driver),
@@ -217,6 +220,8 @@ struct Driver<'a, IO> {
     /// Body bytes of the current response handed to the engine (for the access log).
     body_sent: u64,
     date: DateStamp,
+    /// Metrics of the connection (empty without the `metrics` feature).
+    obs: ConnObs,
 }
 
 impl<'a, IO> Driver<'a, IO>
@@ -261,6 +266,7 @@ where
             body: BodyLink::Detached,
             body_sent: 0,
             date: DateStamp::Stale,
+            obs: ConnObs::open(),
         }
     }
 

@@ -159,6 +159,7 @@ where
                 let mut tiny = [0u8; 64];
                 let res = Pin::new(&mut self.io).poll_read(cx, &mut tiny);
                 if let Poll::Ready(Ok(n)) = res {
+                    self.obs.read(n);
                     self.engine.receive(&tiny[..n]);
                     self.input = Input::Open;
                     self.date = super::DateStamp::Stale;
@@ -169,6 +170,7 @@ where
                 let buf = self.engine.read_buf(min);
                 let res = Pin::new(&mut self.io).poll_read(cx, buf);
                 if let Poll::Ready(Ok(n)) = res {
+                    self.obs.read(n);
                     self.engine.commit_read(n);
                     self.date = super::DateStamp::Stale;
                 }

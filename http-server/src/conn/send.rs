@@ -172,6 +172,7 @@ where
                 None
             }
             (Sent::Stream, ResponseBody::Stream(mut stream)) => {
+                let _open = self.obs.stream();
                 let mut stream_state = StreamState::default();
                 poll_fn(|cx| self.poll_stream(cx, stream.as_mut(), &mut stream_state)).await?;
                 stream_state.trailers

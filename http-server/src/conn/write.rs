@@ -99,6 +99,7 @@ where
             match Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..]) {
                 Poll::Ready(Ok(0)) => return broken(io::ErrorKind::WriteZero),
                 Poll::Ready(Ok(n)) => {
+                    self.obs.wrote(n);
                     out.pos += n;
                     out.flush = TransportFlush::Due;
                     self.write_since = None;
