@@ -7,6 +7,8 @@
 //! - `server`: our `hello` example against hyper under wrk (see `bench_server.rs`).
 //! - `stream`: h1-stream's `stream_server` example against hyper streaming through a
 //!   channel-backed body (see `bench_stream.rs`).
+//! - `tls`: `hello_tls` against hyper + tokio-rustls over https (see `bench_tls.rs`).
+//! - `c10k`: `hello` against hyper with 10,000 keep-alive connections (see `bench_c10k.rs`).
 //!
 //! With no suite, every suite runs in order. To add one, add a row to [`SUITES`].
 
@@ -47,6 +49,16 @@ const SUITES: &[Suite] = &[
         "upload",
         "1 GiB multipart upload to disk over loopback vs cat: MB/s, ratio, server peak RSS",
         crate::bench_upload::run,
+    ),
+    (
+        "tls",
+        "hello over TLS vs hyper + tokio-rustls: handshakes/s, keep-alive, 1 MiB; CPU/request",
+        crate::bench_tls::run,
+    ),
+    (
+        "c10k",
+        "10,000 keep-alive connections vs hyper: p99 latency, memory per connection",
+        crate::bench_c10k::run,
     ),
 ];
 

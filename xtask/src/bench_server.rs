@@ -338,8 +338,8 @@ fn measure(ctx: &Ctx<'_>, name: &str, spec: &ServerSpec) -> Result<Sample, Strin
     // Memory per idle connection, on a fresh server.
     {
         let mut server = ctx.start(name, spec)?;
-        let (bytes, closed) =
-            idle_memory(ctx, &server).map_err(|e| format!("{name}: idle connections: {e}"))?;
+        let (bytes, closed) = idle_memory(ctx.holder, &server, ctx.opts.idle_conns)
+            .map_err(|e| format!("{name}: idle connections: {e}"))?;
         server.check_alive()?;
         s.idle_bytes = bytes;
         s.idle_closed = closed;
@@ -400,9 +400,13 @@ fn wrk(ctx: &Ctx<'_>, args: &[&str]) -> Result<wrk::WrkResult, String> {
     wrk::run(&ctx.launcher, args, bound)
 }
 
-/// RSS growth per idle keep-alive connection, and how many of them the server had closed.
-fn idle_memory(ctx: &Ctx<'_>, server: &Server) -> Result<(f64, usize), String> {
-    let n = ctx.opts.idle_conns;
+/// RSS growth per idle keep-alive connection (`n` of them, each after one request, held
+/// by `holder`, a copy of this executable), and how many of them the server had closed.
+pub(crate) fn idle_memory(
+    holder: &Path,
+    server: &Server,
+    n: usize,
+) -> Result<(f64, usize), String> {
     // One request first, so one-time initialisation and the code pages a request touches
     // are already resident in the baseline.
     let mut s = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5))
@@ -419,7 +423,7 @@ fn idle_memory(ctx: &Ctx<'_>, server: &Server) -> Result<(f64, usize), String> {
     };
     let child = launcher
         .command(0)
-        .arg(ctx.holder)
+        .arg(holder)
         .args(["bench", "server", "__hold-conns"])
         .arg(server.addr.to_string())
         .arg(n.to_string())

@@ -93,6 +93,26 @@ pub(crate) fn build_peer(root: &Path, name: &str, label: &str) -> Result<PathBuf
     Ok(peer_target.join("release").join(name))
 }
 
+/// The release binary of `examples`' example NAME, built first when `build` (printing
+/// `building the NAME example (release)...`); an error when it is missing.
+pub(crate) fn build_example(root: &Path, name: &str, build: bool) -> Result<PathBuf, String> {
+    if build {
+        eprintln!("building the {name} example (release)...");
+        let mut cmd = cargo_cmd(root);
+        cmd.args(["build", "--release", "-p", "examples", "--example", name]);
+        let st = crate::proc::wait_status(&mut cmd, Duration::from_secs(900))?;
+        if !st.success() {
+            return Err(format!("building the {name} example failed ({st})"));
+        }
+    }
+    let bin = target_dir(root).join("release").join("examples").join(name);
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!("{} missing (build it first)", bin.display()))
+    }
+}
+
 /// Command-line arguments one at a time, with the values of options; errors end with the
 /// task's usage text.
 pub(crate) struct Args<'a> {

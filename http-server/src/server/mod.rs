@@ -32,6 +32,11 @@ use crate::handler::Handler;
 use crate::runtime::{Spawner, SpawnerDebug, default_spawner};
 use crate::shared::{ConnShared, Control};
 
+/// The listen backlog of [`Server::bind`]'s sockets (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// A server being set up: its listening sockets, its [`ServerConfig`] and its
 /// [`Spawner`]. [`serve`](Self::serve) starts it and returns a [`ServerHandle`].
 ///
@@ -202,6 +207,10 @@ impl Server {
     /// When resolving or binding fails.
     pub async fn also_bind(&mut self, addr: impl AsyncToSocketAddrs) -> io::Result<&mut Self> {
         let listener = TcpListener::bind(addr).await?;
+        // std listens with a backlog of 128: a burst of connects (10,000 at once) overflows
+        // it while the accept loop waits its turn. Listening again only resizes the queue.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        rustix::net::listen(&listener, LISTEN_BACKLOG)?;
         self.listeners.push(Listener::Tcp(listener));
         Ok(self)
     }
