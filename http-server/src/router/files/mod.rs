@@ -14,9 +14,19 @@ use bytes::Bytes;
 use futures_lite::FutureExt;
 use h1_core::HttpDate;
 
+mod escaped;
+mod http;
+
+use self::escaped::Escaped;
+use self::http::{RangeSpec, content_type, parse_http_date, parse_range, weak_eq};
 use crate::form::hex;
 use crate::{Body, Frame, Response};
 use crate::{Handler, Request};
+
+/// The longest file name looked up (`NAME_MAX` on Linux and the BSDs): longer is `414`.
+const NAME_MAX: usize = 255;
+/// The longest request path looked up (`PATH_MAX` on Linux): longer is `414`.
+const PATH_MAX: usize = 4096;
 
 /// How much of a file one body frame carries.
 const CHUNK: u64 = 64 * 1024;
@@ -31,6 +41,9 @@ const CHUNK: u64 = 64 * 1024;
 /// - One byte range answers `206` with `Content-Range`; an unsatisfiable one `416`; several
 ///   ranges get the whole file (allowed by RFC 9110 §14.2). `If-Range` is honoured.
 /// - A directory answers its `index.html` if there is one, else `404` (no listings).
+/// - A path naming nothing servable is `404` (also through a file, `a.txt/x`, or a
+///   symlink loop); a name over 255 bytes or a path over 4096 is `414`. These are logged
+///   at debug level, the client's path escaped and cut to 128 bytes.
 /// - Refused: `..` and `.` segments (also percent-encoded), encoded `/` or `\`, `\`, NUL
 ///   and other control characters, `:`, malformed escapes (`400`/`403`), hidden names
 ///   starting with `.` (`404`), and any path whose canonical form (symlinks resolved) is
@@ -84,18 +97,17 @@ impl Handler for Files {
             Ok(p) => p,
             Err(status) => return refuse(status),
         };
+        if self.root.as_os_str().len() + relative.as_os_str().len() + 1 >= PATH_MAX {
+            // The kernel would refuse it (`ENAMETOOLONG`), or look far for nothing.
+            return refuse(414);
+        }
         let root = self.root.clone();
         let index = self.index.clone();
         let opened = blocking::unblock(move || open(&root, &relative, index.as_deref())).await;
         let (file, meta, real) = match opened {
             Ok(Some(found)) => found,
             Ok(None) => return refuse(404),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return refuse(404),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return refuse(403),
-            Err(e) => {
-                log::warn!("static file {wanted:?}: {e}");
-                return Response::text(500, "internal server error\n");
-            }
+            Err(e) => return open_failed(wanted, &e),
         };
         let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
         respond(&cx, file, &meta, name)
@@ -106,16 +118,61 @@ fn refuse(status: u16) -> Response {
     let text = match status {
         400 => "bad request\n",
         403 => "forbidden\n",
+        414 => "uri too long\n",
         _ => "not found\n",
     };
     Response::text(status, text)
 }
 
+/// The answer when resolving or opening the file failed: the client's fault (a path that
+/// names nothing servable) is `404`/`403`/`414`, logged at debug; anything else is the
+/// server's (`500`, logged as a warning). The path is logged escaped and cut short.
+fn open_failed(wanted: &str, e: &io::Error) -> Response {
+    match client_error_status(e) {
+        Some(status) => {
+            log::debug!("static file {}: {status} ({e})", Escaped::str(wanted));
+            refuse(status)
+        }
+        None => {
+            log::warn!("static file {}: {e}", Escaped::str(wanted));
+            Response::text(500, "internal server error\n")
+        }
+    }
+}
+
+/// The status for an error caused by the request path, `None` for a server fault.
+fn client_error_status(e: &io::Error) -> Option<u16> {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => return Some(404),
+        io::ErrorKind::PermissionDenied => return Some(403),
+        _ => {}
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::io::Errno;
+        let errno = Errno::from_io_error(e)?;
+        if errno == Errno::NAMETOOLONG {
+            return Some(414);
+        }
+        // A symlink loop (ELOOP) or a path through a file (ENOTDIR): nothing there.
+        if errno == Errno::LOOP || errno == Errno::NOTDIR {
+            return Some(404);
+        }
+    }
+    None
+}
+
 /// The checked relative path for a request path, or the status refusing it.
 pub(crate) fn relative_path(wanted: &str) -> Result<PathBuf, u16> {
+    if wanted.len() > PATH_MAX {
+        return Err(414);
+    }
     let mut out = PathBuf::new();
     for raw in wanted.split('/').filter(|s| !s.is_empty()) {
         let seg = decode_strict(raw)?;
+        if seg.len() > NAME_MAX {
+            return Err(414);
+        }
         if seg == "." || seg == ".." {
             return Err(403);
         }
@@ -263,137 +320,6 @@ fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
     r
 }
 
-fn weak_eq(a: &str, b: &str) -> bool {
-    a.trim_start_matches("W/") == b.trim_start_matches("W/")
-}
-
-/// What a `Range` header asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum RangeSpec {
-    /// No usable range: the whole file (also for several ranges).
-    Whole,
-    /// Bytes `a..=b`.
-    Part(u64, u64),
-    /// `416`.
-    Unsatisfiable,
-}
-
-/// Parse a `Range` header for a body of `len` bytes (RFC 9110 §14.1.2); anything
-/// malformed is ignored (the whole body).
-pub(crate) fn parse_range(header: &str, len: u64) -> RangeSpec {
-    let Some((unit, spec)) = header.split_once('=') else {
-        return RangeSpec::Whole;
-    };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return RangeSpec::Whole;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return RangeSpec::Whole;
-    };
-    let num = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    match (a.is_empty(), num(a), num(b)) {
-        // bytes=-N: the last N bytes.
-        (true, _, Some(n)) => {
-            if n == 0 || len == 0 {
-                RangeSpec::Unsatisfiable
-            } else {
-                RangeSpec::Part(len.saturating_sub(n), len - 1)
-            }
-        }
-        (false, Some(start), None) if b.is_empty() => {
-            if start >= len {
-                RangeSpec::Unsatisfiable
-            } else {
-                RangeSpec::Part(start, len - 1)
-            }
-        }
-        (false, Some(start), Some(end)) if start <= end => {
-            if start >= len {
-                RangeSpec::Unsatisfiable
-            } else {
-                RangeSpec::Part(start, end.min(len - 1))
-            }
-        }
-        _ => RangeSpec::Whole,
-    }
-}
-
-/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds; other
-/// (obsolete) formats are not understood, so the condition is ignored (RFC 9110 §13.1.3).
-pub(crate) fn parse_http_date(s: &str) -> Option<u64> {
-    let mut it = s.split_ascii_whitespace();
-    let _weekday = it.next()?.strip_suffix(',')?;
-    let day: u32 = it.next()?.parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month_name = it.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
-    let year: i64 = it.next()?.parse().ok()?;
-    let mut hms = it.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if it.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    (days >= 0).then(|| days as u64 * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-/// Howard Hinnant's days-from-civil.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The `Content-Type` for a file name, by extension.
-pub(crate) fn content_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit('/')
-        .next()
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase());
-    match ext.as_deref() {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("json" | "map") => "application/json",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("md") => "text/markdown; charset=utf-8",
-        Some("csv") => "text/csv; charset=utf-8",
-        Some("xml") => "application/xml",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("avif") => "image/avif",
-        Some("ico") => "image/x-icon",
-        Some("wasm") => "application/wasm",
-        Some("pdf") => "application/pdf",
-        Some("zip") => "application/zip",
-        Some("gz") => "application/gzip",
-        Some("mp4") => "video/mp4",
-        Some("webm") => "video/webm",
-        Some("mp3") => "audio/mpeg",
-        Some("ogg") => "audio/ogg",
-        Some("wav") => "audio/wav",
-        Some("woff") => "font/woff",
-        Some("woff2") => "font/woff2",
-        Some("ttf") => "font/ttf",
-        Some("otf") => "font/otf",
-        _ => "application/octet-stream",
-    }
-}
-
 /// A file range read on the blocking pool, one piece at a time.
 struct FileBody {
     file: Option<File>,
@@ -467,37 +393,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges_parse() {
-        use RangeSpec::*;
-        assert_eq!(parse_range("bytes=0-9", 100), Part(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), Part(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), Part(90, 99));
-        assert_eq!(parse_range("bytes=-1000", 100), Part(0, 99));
-        assert_eq!(parse_range("bytes=50-1000", 100), Part(50, 99));
-        assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=100-200", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-0", 0), Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Whole);
-        assert_eq!(parse_range("bytes=9-1", 100), Whole);
-        assert_eq!(parse_range("items=0-1", 100), Whole);
-        assert_eq!(parse_range("bytes=a-b", 100), Whole);
-        assert_eq!(parse_range("bytes=+1-2", 100), Whole);
-        assert_eq!(parse_range("bytes=1", 100), Whole);
-    }
-
-    #[test]
-    fn http_dates_round_trip() {
-        for secs in [0, 784_111_777, 951_782_400, 1_700_000_000, 4_102_444_799] {
-            let d = HttpDate::from_unix_secs(secs);
-            assert_eq!(parse_http_date(d.as_str()), Some(secs), "{d}");
-        }
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
-        assert_eq!(parse_http_date("garbage"), None);
-    }
-
-    #[test]
     fn hostile_relative_paths_are_refused() {
         for bad in [
             "/..",
@@ -525,12 +420,5 @@ mod tests {
         );
         assert_eq!(relative_path("//a///b"), Ok(PathBuf::from("a/b")));
         assert_eq!(relative_path(""), Ok(PathBuf::new()));
-    }
-
-    #[test]
-    fn content_types_by_extension() {
-        assert_eq!(content_type("/a/b.HTML"), "text/html; charset=utf-8");
-        assert_eq!(content_type("x.png"), "image/png");
-        assert_eq!(content_type("/dir.d/noext"), "application/octet-stream");
     }
 }
