@@ -175,6 +175,7 @@ impl TryFrom<Response> for http::Response<BoxBody> {
             ResponseBody::Empty => Box::pin(FullBody(None)),
             ResponseBody::Full(b) => Box::pin(FullBody(Some(b))),
             ResponseBody::Stream(s) => s,
+            ResponseBody::File(f) => Box::pin(f.into_stream()),
         };
         let mut builder = http::Response::builder().status(resp.head.status());
         let headers = builder

@@ -376,3 +376,22 @@ fn has_curl() -> bool {
     }
     found
 }
+
+/// Open files are kept a few seconds (a hot file needs no new lookup); with the cache off
+/// every request looks again.
+#[test]
+fn open_file_cache_keeps_files_briefly_and_can_be_turned_off() {
+    let tree = Tree::new();
+    let cached = Files::new(tree.root()).unwrap();
+    let uncached = Files::new(tree.root())
+        .unwrap()
+        .cache(std::time::Duration::ZERO, 0);
+    let mut r = Router::new();
+    r.get("/c/*", cached).get("/u/*", uncached);
+    assert_eq!(get(&r, "/c/a.txt", &[]).text(), "hello file\n");
+    assert_eq!(get(&r, "/u/a.txt", &[]).text(), "hello file\n");
+    std::fs::remove_file(tree.root().join("a.txt")).unwrap();
+    // The cached descriptor still reads the (unlinked) file; the uncached handler looks.
+    assert_eq!(get(&r, "/c/a.txt", &[]).text(), "hello file\n");
+    assert_eq!(get(&r, "/u/a.txt", &[]).status, 404);
+}

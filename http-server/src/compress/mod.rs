@@ -313,6 +313,7 @@ fn add_vary(response: &mut Response) {
 fn take_body(response: &mut Response) -> Option<std::pin::Pin<Box<dyn crate::Body + Send>>> {
     match std::mem::replace(&mut response.body, ResponseBody::Empty) {
         ResponseBody::Stream(stream) => Some(stream),
+        ResponseBody::File(f) => Some(Box::pin(f.into_stream())),
         ResponseBody::Full(bytes) => Some(Box::pin(crate::StreamBody::new(
             futures_lite::stream::once(Ok(bytes)),
         ))),

@@ -1,11 +1,12 @@
 //! Writing: the output buffer, flushing it to the transport with the write deadline,
 //! and closing the transport.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
 
@@ -13,10 +14,13 @@ use super::{Driver, OUT_KEEP, Step};
 use crate::close::CloseReason;
 use crate::error::Timeout;
 
-/// Output not yet written: `buf[pos..]`.
+/// Output not yet written: `buf[pos..]`, then `tail`.
 pub(super) struct Output {
     pub(super) buf: Vec<u8>,
     pos: usize,
+    /// A large in-memory body, written after `buf` in the same vectored write instead
+    /// of being copied into it. Nothing is added to `buf` while it is set.
+    pub(super) tail: Bytes,
     flush: TransportFlush,
 }
 
@@ -34,6 +38,7 @@ impl Output {
         Self {
             buf: Vec::new(),
             pos: 0,
+            tail: Bytes::new(),
             flush: TransportFlush::Clean,
         }
     }
@@ -41,7 +46,7 @@ impl Output {
     /// Bytes not yet written.
     #[inline]
     pub(super) fn pending(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len() - self.pos + self.tail.len()
     }
 
     /// Free the buffer if it holds nothing (the connection is idle).
@@ -95,11 +100,29 @@ where
     /// Write buffered output to the transport and flush it, with the write timeout.
     pub(super) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         let out = &mut self.out;
-        while out.pos < out.buf.len() {
-            match Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..]) {
+        loop {
+            let in_buf = out.buf.len() - out.pos;
+            let written = if out.tail.is_empty() {
+                if in_buf == 0 {
+                    break;
+                }
+                Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..])
+            } else {
+                // Head and body in one system call, the body not copied.
+                let bufs = [IoSlice::new(&out.buf[out.pos..]), IoSlice::new(&out.tail)];
+                Pin::new(&mut self.io).poll_write_vectored(cx, &bufs)
+            };
+            match written {
                 Poll::Ready(Ok(0)) => return broken(io::ErrorKind::WriteZero),
                 Poll::Ready(Ok(n)) => {
-                    out.pos += n;
+                    out.pos += n.min(in_buf);
+                    if n > in_buf {
+                        out.tail.advance(n - in_buf);
+                        if out.tail.is_empty() {
+                            // Let the body's storage go now.
+                            out.tail = Bytes::new();
+                        }
+                    }
                     out.flush = TransportFlush::Due;
                     self.write_since = None;
                 }
@@ -123,7 +146,7 @@ where
         Poll::Ready(ControlFlow::Continue(()))
     }
 
-    fn poll_write_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+    pub(super) fn poll_write_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         let since = *self.write_since.get_or_insert_with(|| self.clock.now());
         if self
             .write_timer

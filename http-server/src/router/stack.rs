@@ -173,6 +173,7 @@ pub(crate) fn track(
         ResponseBody::Empty => {}
         ResponseBody::Full(b) => tracked.full = Some(b),
         ResponseBody::Stream(s) => tracked.inner = Some(s),
+        ResponseBody::File(f) => tracked.inner = Some(Box::pin(f.into_stream())),
     }
     response.body = ResponseBody::Stream(Box::pin(tracked));
     response

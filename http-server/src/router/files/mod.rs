@@ -2,25 +2,23 @@
 //! (`Last-Modified` / `If-Modified-Since`, `ETag` / `If-None-Match`), single byte ranges,
 //! and no way out of the root.
 
-use std::fs::{File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_lite::FutureExt;
 use h1_core::HttpDate;
 
+mod cache;
 mod escaped;
 mod http;
 
+use self::cache::{OpenCache, Opened};
 use self::escaped::Escaped;
 use self::http::{RangeSpec, content_type, parse_http_date, parse_range, weak_eq};
+use crate::Response;
 use crate::form::hex;
-use crate::{Body, Frame, Response};
 use crate::{Handler, Request};
 
 /// The longest file name looked up (`NAME_MAX` on Linux and the BSDs): longer is `414`.
@@ -28,8 +26,10 @@ const NAME_MAX: usize = 255;
 /// The longest request path looked up (`PATH_MAX` on Linux): longer is `414`.
 const PATH_MAX: usize = 4096;
 
-/// How much of a file one body frame carries.
-const CHUNK: u64 = 64 * 1024;
+/// How long an open file is served without looking it up again (by default).
+const CACHE_VALID: Duration = Duration::from_secs(5);
+/// How many open files are kept (by default).
+const CACHE_FILES: usize = 256;
 
 /// Serves the files under a directory: mount it on a `*` route
 /// (`router.get("/static/*", Files::new("public")?)`) and `/static/a/b.css` answers
@@ -48,12 +48,18 @@ const CHUNK: u64 = 64 * 1024;
 ///   and other control characters, `:`, malformed escapes (`400`/`403`), hidden names
 ///   starting with `.` (`404`), and any path whose canonical form (symlinks resolved) is
 ///   outside the root (`403`).
-/// - Files are read on the `blocking` thread pool in 64 KiB pieces and streamed; the
-///   executor never waits on the disk.
+/// - The body is a [`Response::file`]: `sendfile` on a plain TCP connection (Linux),
+///   pieces read from the page cache (or, on a miss, on the `blocking` thread pool)
+///   elsewhere. The executor never waits on the disk.
+/// - Open files are kept for 5 seconds (up to 256 of them), as nginx's
+///   `open_file_cache`: a hot file is served without resolving, opening or `fstat`-ing
+///   it again, so a file changed in place may be served as it was (with its old length
+///   and validators) for that long. [`Files::cache`] changes or turns this off.
 #[derive(Debug, Clone)]
 pub struct Files {
     root: Arc<Path>,
     index: Option<Arc<str>>,
+    cache: Arc<OpenCache>,
 }
 
 impl Files {
@@ -67,7 +73,25 @@ impl Files {
         Ok(Self {
             root: root.into(),
             index: Some("index.html".into()),
+            cache: Arc::new(OpenCache::new(CACHE_VALID, CACHE_FILES)),
         })
+    }
+
+    /// Keep up to `max_files` open files, each served for `valid` before it is looked up
+    /// again (default 5 s and 256 files; `Duration::ZERO`: look every file up on every
+    /// request).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use h1_server::router::Files;
+    ///
+    /// let files = Files::new(".").unwrap().cache(Duration::ZERO, 0);
+    /// # let _ = files;
+    /// ```
+    #[must_use]
+    pub fn cache(mut self, valid: Duration, max_files: usize) -> Self {
+        self.cache = Arc::new(OpenCache::new(valid, max_files));
+        self
     }
 
     /// The file a directory answers with (default `index.html`; `None`: directories are
@@ -101,16 +125,21 @@ impl Handler for Files {
             // The kernel would refuse it (`ENAMETOOLONG`), or look far for nothing.
             return refuse(414);
         }
-        let root = self.root.clone();
-        let index = self.index.clone();
-        let opened = blocking::unblock(move || open(&root, &relative, index.as_deref())).await;
-        let (file, meta, real) = match opened {
-            Ok(Some(found)) => found,
-            Ok(None) => return refuse(404),
-            Err(e) => return open_failed(wanted, &e),
-        };
-        let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        respond(&cx, file, &meta, name)
+        let now = Instant::now();
+        if let Some(opened) = self.cache.get(&relative, now) {
+            return respond(&cx, &opened);
+        }
+        let (root, index, path) = (self.root.clone(), self.index.clone(), relative.clone());
+        let opened = blocking::unblock(move || open(&root, &path, index.as_deref())).await;
+        match opened {
+            Ok(Some(opened)) => {
+                let opened = Arc::new(opened);
+                self.cache.put(relative, now, opened.clone());
+                respond(&cx, &opened)
+            }
+            Ok(None) => refuse(404),
+            Err(e) => open_failed(wanted, &e),
+        }
     }
 }
 
@@ -216,9 +245,6 @@ fn decode_strict(s: &str) -> Result<String, u16> {
     String::from_utf8(out).map_err(|_| 400)
 }
 
-/// An open file, its metadata and its canonical path.
-type Opened = (File, Metadata, PathBuf);
-
 /// Resolve and open (blocking): `None` when there is no file to serve.
 fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<Opened>> {
     let inside = |p: &Path| -> io::Result<PathBuf> {
@@ -239,22 +265,12 @@ fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<
         };
         real = inside(&real.join(index))?;
     }
-    let file = File::open(&real)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(None);
-    }
-    Ok(Some((file, meta, real)))
+    Opened::new(File::open(&real)?, &real)
 }
 
 /// The response for an opened file: conditional, ranged or whole.
-fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
-    let len = meta.len();
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs());
+fn respond(cx: &Request, opened: &Opened) -> Response {
+    let (len, mtime) = (opened.len, opened.mtime);
     let last_modified = mtime.map(HttpDate::from_unix_secs);
     let etag = format!("W/\"{len:x}-{:x}\"", mtime.unwrap_or(0));
     let with_validators = |mut r: Response| {
@@ -282,7 +298,7 @@ fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
         return with_validators(Response::empty(304));
     }
 
-    let content_type = content_type(name);
+    let content_type = content_type(&opened.name);
     let mut range = cx
         .header("range")
         .map_or(RangeSpec::Whole, |r| parse_range(r, len));
@@ -304,13 +320,8 @@ fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
                 .header("Content-Range", format!("bytes */{len}"));
         }
     };
-    let body = FileBody {
-        file: Some(file),
-        offset: start,
-        remaining: end - start,
-        task: None,
-    };
-    let mut r = with_validators(Response::stream(status, body))
+    let body = Response::file(status, opened.file.clone(), start, end - start);
+    let mut r = with_validators(body)
         .header("Content-Type", content_type)
         .header("Accept-Ranges", "bytes")
         .header("X-Content-Type-Options", "nosniff");
@@ -318,74 +329,6 @@ fn respond(cx: &Request, file: File, meta: &Metadata, name: &str) -> Response {
         r = r.header("Content-Range", format!("bytes {start}-{}/{len}", end - 1));
     }
     r
-}
-
-/// A file range read on the blocking pool, one piece at a time.
-struct FileBody {
-    file: Option<File>,
-    offset: u64,
-    remaining: u64,
-    task: Option<blocking::Task<(File, io::Result<Vec<u8>>)>>,
-}
-
-impl Body for FileBody {
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame>>> {
-        let this = self.get_mut();
-        if this.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        if this.task.is_none() {
-            let Some(mut file) = this.file.take() else {
-                return Poll::Ready(Some(Err(io::Error::other(
-                    "file body polled after an error",
-                ))));
-            };
-            let (offset, want) = (this.offset, this.remaining.min(CHUNK) as usize);
-            this.task = Some(blocking::unblock(move || {
-                let read = (|| {
-                    file.seek(SeekFrom::Start(offset))?;
-                    let mut buf = vec![0; want];
-                    let mut got = 0;
-                    while got < want {
-                        match file.read(&mut buf[got..]) {
-                            Ok(0) => break,
-                            Ok(n) => got += n,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    buf.truncate(got);
-                    Ok(buf)
-                })();
-                (file, read)
-            }));
-        }
-        let Some(task) = &mut this.task else {
-            return Poll::Pending;
-        };
-        let (file, read) = match task.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(done) => done,
-        };
-        this.task = None;
-        this.file = Some(file);
-        match read {
-            Ok(buf) if buf.is_empty() => Poll::Ready(Some(Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while being sent",
-            )))),
-            Ok(buf) => {
-                this.offset += buf.len() as u64;
-                this.remaining -= buf.len() as u64;
-                Poll::Ready(Some(Ok(Frame::Data(Bytes::from(buf)))))
-            }
-            Err(e) => Poll::Ready(Some(Err(e))),
-        }
-    }
-
-    fn length(&self) -> Option<u64> {
-        Some(self.remaining)
-    }
 }
 
 #[cfg(test)]

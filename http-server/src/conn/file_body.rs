@@ -1,0 +1,103 @@
+//! Sending a file body ([`Response::file`](crate::Response::file)) with `sendfile`: on a
+//! plain TCP connection in the edge-triggered set (Linux), the bytes go from the page
+//! cache to the socket without passing through user space. Other transports get the
+//! file read in pieces (see `send.rs`, and [`FileStream`](crate::file_body::FileStream)).
+
+use std::ops::ControlFlow;
+use std::task::{Context, Poll};
+
+use futures_lite::future::poll_fn;
+use futures_lite::{AsyncRead, AsyncWrite};
+
+use super::{Driver, Step};
+use crate::close::CloseReason;
+use crate::response::FileBody;
+
+/// The most one `sendfile` call is asked for: a large file goes out in several calls, so
+/// the write deadline and shutdown are looked at in between.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SENDFILE_MAX: u64 = 1 << 30;
+
+impl<IO> Driver<'_, IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// Whether this connection's transport can `sendfile` (a plain TCP connection in the
+    /// edge-triggered set).
+    pub(super) fn can_sendfile(&mut self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            edge_of(&mut self.io).is_some()
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        false
+    }
+
+    /// Send `file` after its head (in the output): the head and the framing first, then
+    /// the file with `sendfile`, serving request-body reads while the socket is full. The
+    /// bytes after the data (a chunk's line end) go into the output.
+    pub(super) async fn sendfile(&mut self, mut file: FileBody) -> Step {
+        let Ok(len) = usize::try_from(file.len) else {
+            return ControlFlow::Break(CloseReason::ResponseError);
+        };
+        let suffix = match self.engine.send_data_framing(len, &mut self.out.buf) {
+            Ok(Some(suffix)) => suffix,
+            // Nothing to write (a body the head said is empty).
+            Ok(None) => return ControlFlow::Continue(()),
+            Err(e) => {
+                log::error!("connection {}: file body: {e}", self.info.id);
+                return ControlFlow::Break(CloseReason::ResponseError);
+            }
+        };
+        self.flush_serving_body().await?;
+        poll_fn(|cx| self.poll_sendfile(cx, &mut file)).await?;
+        self.out.buf.extend_from_slice(suffix);
+        ControlFlow::Continue(())
+    }
+
+    fn poll_sendfile(&mut self, cx: &mut Context<'_>, file: &mut FileBody) -> Poll<Step> {
+        self.shared.register(cx.waker());
+        if let ControlFlow::Break(reason) = self.check_control() {
+            return Poll::Ready(ControlFlow::Break(reason));
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        while file.len > 0 {
+            let Some(io) = edge_of(&mut self.io) else {
+                return Poll::Ready(ControlFlow::Break(CloseReason::ResponseError));
+            };
+            let count = file.len.min(SENDFILE_MAX) as usize;
+            match io.poll_sendfile(cx, &file.file, &mut file.offset, count) {
+                Poll::Ready(Ok(0)) => {
+                    log::warn!("connection {}: file shrank while being sent", self.info.id);
+                    return Poll::Ready(ControlFlow::Break(CloseReason::ResponseError));
+                }
+                Poll::Ready(Ok(n)) => {
+                    file.len -= n as u64;
+                    self.body_sent += n as u64;
+                    self.write_since = None;
+                }
+                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(ControlFlow::Break(CloseReason::Io(e.kind())));
+                }
+                Poll::Pending => {
+                    if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_pump(cx) {
+                        return Poll::Ready(ControlFlow::Break(reason));
+                    }
+                    return self.poll_write_deadline(cx);
+                }
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = file;
+        Poll::Ready(ControlFlow::Continue(()))
+    }
+}
+
+/// The edge-triggered TCP connection under `io`, if that is what it is.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn edge_of<IO: 'static>(io: &mut IO) -> Option<&mut crate::runtime::edge::EdgeIo> {
+    let any: &mut dyn std::any::Any = io;
+    any.downcast_mut::<crate::server::transport::TcpTransport>()?
+        .edge()
+}
