@@ -9,6 +9,7 @@
 mod bench;
 mod bench_route;
 mod bench_server;
+mod bench_static;
 mod bench_stream;
 mod bench_upload;
 mod ci;

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
 
+use super::send::StreamState;
 use super::{Driver, Step};
 use crate::close::CloseReason;
 use crate::response::FileBody;
@@ -22,9 +23,20 @@ impl<IO> Driver<'_, IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    /// Send a file body after its head: `sendfile` where the transport allows, else
+    /// read and written as a stream (TLS, Unix sockets, other transports).
+    pub(super) async fn send_file(&mut self, file: FileBody) -> Step {
+        if self.can_sendfile() {
+            return self.sendfile(file).await;
+        }
+        let mut stream = std::pin::pin!(file.into_stream());
+        let mut state = StreamState::default();
+        poll_fn(|cx| self.poll_stream(cx, stream.as_mut(), &mut state)).await
+    }
+
     /// Whether this connection's transport can `sendfile` (a plain TCP connection in the
     /// edge-triggered set).
-    pub(super) fn can_sendfile(&mut self) -> bool {
+    fn can_sendfile(&mut self) -> bool {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             edge_of(&mut self.io).is_some()
@@ -36,7 +48,7 @@ where
     /// Send `file` after its head (in the output): the head and the framing first, then
     /// the file with `sendfile`, serving request-body reads while the socket is full. The
     /// bytes after the data (a chunk's line end) go into the output.
-    pub(super) async fn sendfile(&mut self, mut file: FileBody) -> Step {
+    async fn sendfile(&mut self, mut file: FileBody) -> Step {
         let Ok(len) = usize::try_from(file.len) else {
             return ControlFlow::Break(CloseReason::ResponseError);
         };

@@ -75,9 +75,7 @@ where
         match body {
             _ if no_body => {}
             ResponseBody::Empty | ResponseBody::Close => {}
-            ResponseBody::Full(bytes)
-                if bytes.len() >= ZERO_COPY_MIN && self.out.tail.is_empty() =>
-            {
+            ResponseBody::Full(bytes) if bytes.len() >= ZERO_COPY_MIN => {
                 return match self
                     .engine
                     .send_data_framing(bytes.len(), &mut self.out.buf)
@@ -199,14 +197,8 @@ where
                 None
             }
             (Sent::File, ResponseBody::File(file)) => {
-                if self.can_sendfile() {
-                    self.sendfile(file).await?;
-                } else {
-                    // Read and written: TLS, Unix sockets, other transports.
-                    let mut stream = std::pin::pin!(file.into_stream());
-                    let mut state = StreamState::default();
-                    poll_fn(|cx| self.poll_stream(cx, stream.as_mut(), &mut state)).await?;
-                }
+                // Boxed: the usual response's future stays as small as it was.
+                Box::pin(self.send_file(file)).await?;
                 None
             }
             (Sent::Stream, ResponseBody::Stream(mut stream)) => {
@@ -224,7 +216,7 @@ where
 
     /// Drive a streamed body: frames into the output, flushing on `Flush`, past the
     /// high-water mark and whenever the body waits; serve request-body reads meanwhile.
-    fn poll_stream(
+    pub(super) fn poll_stream(
         &mut self,
         cx: &mut Context<'_>,
         mut body: Pin<&mut (dyn Body + Send)>,
@@ -321,7 +313,7 @@ where
 
 /// A streamed body's progress between polls.
 #[derive(Default)]
-struct StreamState {
+pub(super) struct StreamState {
     /// The body asked for a flush: write the output before polling it again.
     flush_now: bool,
     trailers: Option<Headers>,

@@ -19,7 +19,8 @@ pub(super) struct Output {
     pub(super) buf: Vec<u8>,
     pos: usize,
     /// A large in-memory body, written after `buf` in the same vectored write instead
-    /// of being copied into it. Nothing is added to `buf` while it is set.
+    /// of being copied into it. Set only right before a flush, and nothing is added to
+    /// `buf` while it is set (so [`pending`](Self::pending) need not count it).
     pub(super) tail: Bytes,
     flush: TransportFlush,
 }
@@ -46,7 +47,7 @@ impl Output {
     /// Bytes not yet written.
     #[inline]
     pub(super) fn pending(&self) -> usize {
-        self.buf.len() - self.pos + self.tail.len()
+        self.buf.len() - self.pos
     }
 
     /// Free the buffer if it holds nothing (the connection is idle).
@@ -99,30 +100,20 @@ where
 
     /// Write buffered output to the transport and flush it, with the write timeout.
     pub(super) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        if !self.out.tail.is_empty() {
+            if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_write_tail(cx) {
+                return Poll::Ready(ControlFlow::Break(reason));
+            }
+            if !self.out.tail.is_empty() {
+                return self.poll_write_deadline(cx);
+            }
+        }
         let out = &mut self.out;
-        loop {
-            let in_buf = out.buf.len() - out.pos;
-            let written = if out.tail.is_empty() {
-                if in_buf == 0 {
-                    break;
-                }
-                Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..])
-            } else {
-                // Head and body in one system call, the body not copied.
-                let bufs = [IoSlice::new(&out.buf[out.pos..]), IoSlice::new(&out.tail)];
-                Pin::new(&mut self.io).poll_write_vectored(cx, &bufs)
-            };
-            match written {
+        while out.pos < out.buf.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..]) {
                 Poll::Ready(Ok(0)) => return broken(io::ErrorKind::WriteZero),
                 Poll::Ready(Ok(n)) => {
-                    out.pos += n.min(in_buf);
-                    if n > in_buf {
-                        out.tail.advance(n - in_buf);
-                        if out.tail.is_empty() {
-                            // Let the body's storage go now.
-                            out.tail = Bytes::new();
-                        }
-                    }
+                    out.pos += n;
                     out.flush = TransportFlush::Due;
                     self.write_since = None;
                 }
@@ -143,6 +134,33 @@ where
         if out.buf.capacity() > OUT_KEEP {
             out.buf = Vec::new();
         }
+        Poll::Ready(ControlFlow::Continue(()))
+    }
+
+    /// Write `buf[pos..]` and the tail in vectored writes (head and body in one system
+    /// call, the body not copied) until the tail is out. `Ready(Continue)` when it is.
+    fn poll_write_tail(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        let out = &mut self.out;
+        while !out.tail.is_empty() {
+            let in_buf = out.buf.len() - out.pos;
+            let bufs = [IoSlice::new(&out.buf[out.pos..]), IoSlice::new(&out.tail)];
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &bufs) {
+                Poll::Ready(Ok(0)) => return broken(io::ErrorKind::WriteZero),
+                Poll::Ready(Ok(n)) => {
+                    out.pos += n.min(in_buf);
+                    if n > in_buf {
+                        out.tail.advance(n - in_buf);
+                    }
+                    out.flush = TransportFlush::Due;
+                    self.write_since = None;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return broken(e.kind()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // Let the body's storage go now.
+        out.tail = Bytes::new();
         Poll::Ready(ControlFlow::Continue(()))
     }
 

@@ -4,7 +4,9 @@
 //!
 //! Answers every request with `200 OK`, `text/plain; charset=utf-8`, a `Server` header
 //! and `Hello, World!\n` (the same fields as our `hello`), on a
-//! single-threaded tokio runtime (the bench pins the server to one core).
+//! single-threaded tokio runtime (the bench pins the server to one core). `GET /mem`
+//! answers 1 MiB of `x` from memory (`application/octet-stream`), as our
+//! `static_files` example's `/mem` does (`cargo xtask bench static`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,7 +21,19 @@ use tokio::net::TcpListener;
 
 const BODY: &[u8] = b"Hello, World!\n";
 
-async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The `/mem` body: 1 MiB, made once, shared by every response.
+static MEM: std::sync::LazyLock<Bytes> =
+    std::sync::LazyLock::new(|| Bytes::from(vec![b'x'; 1 << 20]));
+
+async fn hello(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/mem" {
+        let mut resp = Response::new(Full::new(MEM.clone()));
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/octet-stream"),
+        );
+        return Ok(resp);
+    }
     let mut resp = Response::new(Full::new(Bytes::from_static(BODY)));
     // The same fields, of the same lengths, as ours (`Response::text` plus the default
     // `Server` header): wrk's cost per response depends on them, so both servers must
