@@ -14,6 +14,10 @@ use super::{Driver, Step};
 use crate::close::CloseReason;
 use crate::response::FileBody;
 
+/// The largest file whose head is sent with `MSG_MORE`, to leave in one packet with it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MORE_MAX: u64 = 256 * 1024;
+
 /// The most one `sendfile` call is asked for: a large file goes out in several calls, so
 /// the write deadline and shutdown are looked at in between.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -61,7 +65,6 @@ where
                 return ControlFlow::Break(CloseReason::ResponseError);
             }
         };
-        self.flush_serving_body().await?;
         poll_fn(|cx| self.poll_sendfile(cx, &mut file)).await?;
         self.out.buf.extend_from_slice(suffix);
         ControlFlow::Continue(())
@@ -77,6 +80,38 @@ where
             let Some(io) = edge_of(&mut self.io) else {
                 return Poll::Ready(ControlFlow::Break(CloseReason::ResponseError));
             };
+            let head = self.out.unwritten();
+            if !head.is_empty() && file.len > MORE_MAX {
+                // A large file: the head alone first (in one packet with the file's
+                // start, the kernel copies the whole file on loopback).
+                match self.poll_flush(cx) {
+                    Poll::Ready(ControlFlow::Continue(())) => continue,
+                    Poll::Ready(brk) => return Poll::Ready(brk),
+                    Poll::Pending => return self.poll_wait_writable(cx),
+                }
+            }
+            if !head.is_empty() {
+                // The head (and earlier pipelined responses) first, held back to leave
+                // in the same packet as the start of the file (as nginx's `tcp_nopush`).
+                match io.poll_send_more(cx, head) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        self.out.consumed(n);
+                        self.write_since = None;
+                        continue;
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        let kind = std::io::ErrorKind::WriteZero;
+                        return Poll::Ready(ControlFlow::Break(CloseReason::Io(kind)));
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        return Poll::Ready(ControlFlow::Break(CloseReason::Io(e.kind())));
+                    }
+                    Poll::Pending => return self.poll_wait_writable(cx),
+                }
+            }
             let count = file.len.min(SENDFILE_MAX) as usize;
             match io.poll_sendfile(cx, &file.file, &mut file.offset, count) {
                 Poll::Ready(Ok(0)) => {
@@ -92,17 +127,21 @@ where
                 Poll::Ready(Err(e)) => {
                     return Poll::Ready(ControlFlow::Break(CloseReason::Io(e.kind())));
                 }
-                Poll::Pending => {
-                    if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_pump(cx) {
-                        return Poll::Ready(ControlFlow::Break(reason));
-                    }
-                    return self.poll_write_deadline(cx);
-                }
+                Poll::Pending => return self.poll_wait_writable(cx),
             }
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = file;
         Poll::Ready(ControlFlow::Continue(()))
+    }
+
+    /// The socket is full: serve request-body reads meanwhile, bounded by the write
+    /// deadline.
+    fn poll_wait_writable(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_pump(cx) {
+            return Poll::Ready(ControlFlow::Break(reason));
+        }
+        self.poll_write_deadline(cx)
     }
 }
 

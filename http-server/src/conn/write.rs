@@ -50,6 +50,20 @@ impl Output {
         self.buf.len() - self.pos
     }
 
+    /// The bytes not yet written.
+    pub(super) fn unwritten(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// `n` more bytes were written (other than by [`Driver::poll_flush`]).
+    pub(super) fn consumed(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
     /// Free the buffer if it holds nothing (the connection is idle).
     pub(super) fn release(&mut self) {
         if self.pending() == 0 {

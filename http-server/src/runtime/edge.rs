@@ -308,6 +308,20 @@ impl EdgeIo {
         })
     }
 
+    /// `send` with `MSG_MORE`: `buf` is not pushed to the network alone, but with what
+    /// follows (the head of a response before its `sendfile`d body: one packet, as
+    /// nginx's `tcp_nopush`).
+    pub(crate) fn poll_send_more(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |s| {
+            let flags = rustix::net::SendFlags::NOSIGNAL | rustix::net::SendFlags::MORE;
+            rustix::net::send(s, buf, flags).map_err(io::Error::from)
+        })
+    }
+
     fn poll_write_with(
         &mut self,
         cx: &mut Context<'_>,

@@ -4,19 +4,25 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-/// An open file ready to serve.
+use h1_core::HttpDate;
+
+/// An open file ready to serve, with the header values it is served with.
 #[derive(Debug)]
 pub(super) struct Opened {
     pub(super) file: Arc<File>,
     pub(super) len: u64,
     /// Modification time, Unix seconds.
     pub(super) mtime: Option<u64>,
-    /// The name of the file (after symlinks and the index file): its content type.
-    pub(super) name: Box<str>,
+    /// `Last-Modified`.
+    pub(super) last_modified: Option<HttpDate>,
+    /// The weak `ETag`: `W/"<length>-<mtime>"` in hex.
+    pub(super) etag: Box<str>,
+    /// From the name of the file (after symlinks and the index file).
+    pub(super) content_type: &'static str,
 }
 
 impl Opened {
@@ -31,21 +37,26 @@ impl Opened {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs());
         let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let len = meta.len();
         Ok(Some(Self {
             file: Arc::new(file),
-            len: meta.len(),
+            len,
             mtime,
-            name: name.into(),
+            last_modified: mtime.map(HttpDate::from_unix_secs),
+            etag: format!("W/\"{len:x}-{:x}\"", mtime.unwrap_or(0)).into(),
+            content_type: super::http::content_type(name),
         }))
     }
 }
 
-/// Open files by request path (relative to the root), each trusted for `valid`.
+/// Open files by request path (as the client sent it, below the mount point), each
+/// trusted for `valid`. The same path always resolves the same way, so a hit needs no
+/// checks: only files that were served get in.
 #[derive(Debug)]
 pub(super) struct OpenCache {
     valid: Duration,
     max: usize,
-    entries: Mutex<HashMap<PathBuf, (Instant, Arc<Opened>)>>,
+    entries: Mutex<HashMap<Box<str>, (Instant, Arc<Opened>)>>,
 }
 
 impl OpenCache {
@@ -59,30 +70,30 @@ impl OpenCache {
     }
 
     /// The cached file for `relative`, if it was looked up less than `valid` ago.
-    pub(super) fn get(&self, relative: &Path, now: Instant) -> Option<Arc<Opened>> {
+    pub(super) fn get(&self, wanted: &str, now: Instant) -> Option<Arc<Opened>> {
         if self.valid.is_zero() {
             return None;
         }
         let entries = lock(&self.entries);
-        let (at, opened) = entries.get(relative)?;
+        let (at, opened) = entries.get(wanted)?;
         (now.saturating_duration_since(*at) < self.valid).then(|| opened.clone())
     }
 
-    /// Remember `opened` for `relative`, looked up at `at`. When full, expired entries
+    /// Remember `opened` for `wanted`, looked up at `at`. When full, expired entries
     /// go first, then (all still fresh) every entry: the cache refills with what is hot.
-    pub(super) fn put(&self, relative: PathBuf, at: Instant, opened: Arc<Opened>) {
+    pub(super) fn put(&self, wanted: &str, at: Instant, opened: Arc<Opened>) {
         if self.valid.is_zero() || self.max == 0 {
             return;
         }
         let mut entries = lock(&self.entries);
-        if entries.len() >= self.max && !entries.contains_key(&relative) {
+        if entries.len() >= self.max && !entries.contains_key(wanted) {
             let valid = self.valid;
             entries.retain(|_, (t, _)| at.saturating_duration_since(*t) < valid);
             if entries.len() >= self.max {
                 entries.clear();
             }
         }
-        entries.insert(relative, (at, opened));
+        entries.insert(wanted.into(), (at, opened));
     }
 
     /// How many files are cached.
@@ -109,29 +120,17 @@ mod tests {
     fn entries_expire_and_the_cache_stays_bounded() {
         let cache = OpenCache::new(Duration::from_secs(5), 3);
         let t0 = Instant::now();
-        cache.put("a".into(), t0, opened());
-        assert!(
-            cache
-                .get(Path::new("a"), t0 + Duration::from_secs(4))
-                .is_some()
-        );
-        assert!(
-            cache
-                .get(Path::new("a"), t0 + Duration::from_secs(5))
-                .is_none()
-        );
-        assert!(cache.get(Path::new("b"), t0).is_none());
-        for (i, name) in ["b", "c", "d", "e", "f"].into_iter().enumerate() {
-            cache.put(name.into(), t0 + Duration::from_secs(i as u64), opened());
+        cache.put("/a", t0, opened());
+        assert!(cache.get("/a", t0 + Duration::from_secs(4)).is_some());
+        assert!(cache.get("/a", t0 + Duration::from_secs(5)).is_none());
+        assert!(cache.get("/b", t0).is_none());
+        for (i, name) in ["/b", "/c", "/d", "/e", "/f"].into_iter().enumerate() {
+            cache.put(name, t0 + Duration::from_secs(i as u64), opened());
             assert!(cache.len() <= 3, "{}", cache.len());
         }
-        assert!(
-            cache
-                .get(Path::new("f"), t0 + Duration::from_secs(5))
-                .is_some()
-        );
+        assert!(cache.get("/f", t0 + Duration::from_secs(5)).is_some());
         let off = OpenCache::new(Duration::ZERO, 3);
-        off.put("a".into(), t0, opened());
-        assert!(off.get(Path::new("a"), t0).is_none());
+        off.put("/a", t0, opened());
+        assert!(off.get("/a", t0).is_none());
     }
 }

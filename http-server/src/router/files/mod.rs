@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use h1_core::HttpDate;
+use h1_core::StaticHeader;
 
 mod cache;
 mod escaped;
@@ -16,7 +16,7 @@ mod http;
 
 use self::cache::{OpenCache, Opened};
 use self::escaped::Escaped;
-use self::http::{RangeSpec, content_type, parse_http_date, parse_range, weak_eq};
+use self::http::{RangeSpec, parse_http_date, parse_range, weak_eq};
 use crate::Response;
 use crate::form::hex;
 use crate::{Handler, Request};
@@ -25,6 +25,9 @@ use crate::{Handler, Request};
 const NAME_MAX: usize = 255;
 /// The longest request path looked up (`PATH_MAX` on Linux): longer is `414`.
 const PATH_MAX: usize = 4096;
+
+static ACCEPT_RANGES: StaticHeader = StaticHeader::new("Accept-Ranges", "bytes");
+static NOSNIFF: StaticHeader = StaticHeader::new("X-Content-Type-Options", "nosniff");
 
 /// How long an open file is served without looking it up again (by default).
 const CACHE_VALID: Duration = Duration::from_secs(5);
@@ -117,6 +120,10 @@ impl Handler for Files {
             return Response::text(405, "method not allowed\n").header("Allow", "GET, HEAD");
         }
         let wanted = cx.rest().unwrap_or_else(|| cx.route_path());
+        let now = Instant::now();
+        if let Some(opened) = self.cache.get(wanted, now) {
+            return respond(&cx, &opened);
+        }
         let relative = match relative_path(wanted) {
             Ok(p) => p,
             Err(status) => return refuse(status),
@@ -125,16 +132,12 @@ impl Handler for Files {
             // The kernel would refuse it (`ENAMETOOLONG`), or look far for nothing.
             return refuse(414);
         }
-        let now = Instant::now();
-        if let Some(opened) = self.cache.get(&relative, now) {
-            return respond(&cx, &opened);
-        }
-        let (root, index, path) = (self.root.clone(), self.index.clone(), relative.clone());
-        let opened = blocking::unblock(move || open(&root, &path, index.as_deref())).await;
+        let (root, index) = (self.root.clone(), self.index.clone());
+        let opened = blocking::unblock(move || open(&root, &relative, index.as_deref())).await;
         match opened {
             Ok(Some(opened)) => {
                 let opened = Arc::new(opened);
-                self.cache.put(relative, now, opened.clone());
+                self.cache.put(wanted, now, opened.clone());
                 respond(&cx, &opened)
             }
             Ok(None) => refuse(404),
@@ -271,13 +274,12 @@ fn open(root: &Path, relative: &Path, index: Option<&str>) -> io::Result<Option<
 /// The response for an opened file: conditional, ranged or whole.
 fn respond(cx: &Request, opened: &Opened) -> Response {
     let (len, mtime) = (opened.len, opened.mtime);
-    let last_modified = mtime.map(HttpDate::from_unix_secs);
-    let etag = format!("W/\"{len:x}-{:x}\"", mtime.unwrap_or(0));
+    let (last_modified, etag) = (opened.last_modified.as_ref(), &*opened.etag);
     let with_validators = |mut r: Response| {
-        if let Some(lm) = &last_modified {
+        if let Some(lm) = last_modified {
             r = r.header("Last-Modified", lm.as_str());
         }
-        r.header("ETag", &etag)
+        r.header("ETag", etag)
     };
 
     // RFC 9110 §13.2.2: If-None-Match, else If-Modified-Since (GET and HEAD only here).
@@ -285,7 +287,7 @@ fn respond(cx: &Request, opened: &Opened) -> Response {
         Some(tags) => tags
             .split(',')
             .map(str::trim)
-            .any(|t| t == "*" || weak_eq(t, &etag)),
+            .any(|t| t == "*" || weak_eq(t, etag)),
         None => match (
             cx.header("if-modified-since").and_then(parse_http_date),
             mtime,
@@ -298,16 +300,13 @@ fn respond(cx: &Request, opened: &Opened) -> Response {
         return with_validators(Response::empty(304));
     }
 
-    let content_type = content_type(&opened.name);
     let mut range = cx
         .header("range")
         .map_or(RangeSpec::Whole, |r| parse_range(r, len));
     if let Some(cond) = cx.header("if-range") {
         // Our entity tag is weak and If-Range needs a strong match (RFC 9110 §13.1.5):
         // only the exact Last-Modified date keeps the range.
-        let current = last_modified
-            .as_ref()
-            .is_some_and(|lm| lm.as_str() == cond.trim());
+        let current = last_modified.is_some_and(|lm| lm.as_str() == cond.trim());
         if !current {
             range = RangeSpec::Whole;
         }
@@ -322,9 +321,9 @@ fn respond(cx: &Request, opened: &Opened) -> Response {
     };
     let body = Response::file(status, opened.file.clone(), start, end - start);
     let mut r = with_validators(body)
-        .header("Content-Type", content_type)
-        .header("Accept-Ranges", "bytes")
-        .header("X-Content-Type-Options", "nosniff");
+        .header("Content-Type", opened.content_type)
+        .header_static(&ACCEPT_RANGES)
+        .header_static(&NOSNIFF);
     if status == 206 {
         r = r.header("Content-Range", format!("bytes {start}-{}/{len}", end - 1));
     }
