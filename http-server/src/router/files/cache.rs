@@ -49,6 +49,9 @@ impl Opened {
     }
 }
 
+/// When a file was looked up, and what was found.
+type Entry = (Instant, Arc<Opened>);
+
 /// Open files by request path (as the client sent it, below the mount point), each
 /// trusted for `valid`. The same path always resolves the same way, so a hit needs no
 /// checks: only files that were served get in.
@@ -56,7 +59,7 @@ impl Opened {
 pub(super) struct OpenCache {
     valid: Duration,
     max: usize,
-    entries: Mutex<HashMap<Box<str>, (Instant, Arc<Opened>)>>,
+    entries: Mutex<HashMap<Box<str>, Entry>>,
 }
 
 impl OpenCache {
