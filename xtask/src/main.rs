@@ -26,7 +26,7 @@ usage: cargo xtask <task> [ARGS...]
 tasks:
   ci [STEP...]                       fmt, clippy, test, doc, fuzz-seeds (warnings denied)
   fuzz [--seconds N] [TARGET...]     run the fuzz targets for N seconds each (default 60)
-  bench [SUITE] [ARGS...]            benchmarks: core, server, stream (all when none named)
+  bench [SUITE] [ARGS...]            benchmarks: core, server, stream, route, upload, static (all when none named)
 
 `cargo xtask <task> --help` shows a task's options.
 ";
