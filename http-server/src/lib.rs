@@ -119,6 +119,7 @@ mod config;
 mod conn;
 mod error;
 mod extensions;
+mod file_body;
 mod form;
 mod handler;
 #[cfg(feature = "http")]

@@ -1,8 +1,10 @@
 //! [`Response`], and the [`Body`] trait a streamed response body implements.
 
 use std::fmt;
+use std::fs::File;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -36,8 +38,19 @@ pub(crate) enum ResponseBody {
     Empty,
     Full(Bytes),
     Stream(Pin<Box<dyn Body + Send>>),
+    /// A range of an open file: `sendfile` where the transport allows it.
+    File(FileBody),
     /// Drop the connection without output.
     Close,
+}
+
+/// `len` bytes of `file` from `offset` (sent by `conn/file_body.rs`, read as a stream by
+/// `file_body.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct FileBody {
+    pub(crate) file: Arc<File>,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
 }
 
 /// A response body produced piece by piece: the driver polls it for [`Frame`]s.
@@ -155,6 +168,40 @@ impl Response {
         }
     }
 
+    /// `len` bytes of an open file from `offset`, with `Content-Length: len`.
+    ///
+    /// On a plain TCP connection (Linux) the bytes go from the page cache to the socket
+    /// with `sendfile`, without a copy through user space; elsewhere (TLS, Unix sockets,
+    /// other transports, the test kit) they are read in pieces, from the page cache at
+    /// once when cached, otherwise on the `blocking` thread pool. The file must hold the
+    /// range while it is sent: if it shrinks, the connection closes. A shared
+    /// `Arc<File>` (a cache of open files) is never moved: reads use explicit offsets.
+    ///
+    /// ```
+    /// use h1_server::Response;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let path = std::env::temp_dir().join("h1-server-doc-file.txt");
+    /// std::fs::write(&path, "hello, file\n")?;
+    /// let file = std::fs::File::open(&path)?;
+    /// let r = Response::file(200, file, 7, 4).header("Content-Type", "text/plain");
+    /// assert_eq!(r.body_length(), Some(4));
+    /// # std::fs::remove_file(&path)
+    /// # }
+    /// ```
+    pub fn file(status: u16, file: impl Into<Arc<File>>, offset: u64, len: u64) -> Self {
+        let mut head = ResponseHead::new(status);
+        head.content_length(Some(len));
+        Self {
+            head,
+            body: ResponseBody::File(FileBody {
+                file: file.into(),
+                offset,
+                len,
+            }),
+        }
+    }
+
     /// Drop the connection without sending anything for this request. Responses to earlier pipelined requests are still written first.
     pub fn close() -> Self {
         Self {
@@ -263,6 +310,7 @@ impl Response {
         match std::mem::replace(&mut self.body, ResponseBody::Empty) {
             ResponseBody::Stream(stream) => Some(stream),
             ResponseBody::Full(bytes) => Some(Box::pin(Whole(Some(bytes)))),
+            ResponseBody::File(file) => Some(Box::pin(file.into_stream())),
             other @ (ResponseBody::Empty | ResponseBody::Close) => {
                 self.body = other;
                 None
@@ -306,6 +354,16 @@ impl Body for Whole {
     }
 }
 
+impl ResponseBody {
+    /// The body as a stream where only streams are handled: a file is read in pieces.
+    pub(crate) fn file_as_stream(self) -> Self {
+        match self {
+            Self::File(f) => Self::Stream(Box::pin(f.into_stream())),
+            other => other,
+        }
+    }
+}
+
 impl Default for Response {
     fn default() -> Self {
         Self::new(200)
@@ -318,6 +376,7 @@ impl fmt::Debug for Response {
             ResponseBody::Empty => "empty",
             ResponseBody::Full(_) => "bytes",
             ResponseBody::Stream(_) => "stream",
+            ResponseBody::File(_) => "file",
             ResponseBody::Close => "close",
         };
         f.debug_struct("Response")

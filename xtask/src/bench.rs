@@ -5,6 +5,7 @@
 //!   `--report` prints the table from the last run without benchmarking; other arguments
 //!   go to criterion (for example a filter: `cargo xtask bench core browser_get`).
 //! - `server`: our `hello` example against hyper under wrk (see `bench_server.rs`).
+//! - `static`: the `static_files` example against nginx and hyper (see `bench_static.rs`).
 //! - `stream`: h1-stream's `stream_server` example against hyper streaming through a
 //!   channel-backed body (see `bench_stream.rs`).
 //! - `tls`: `hello_tls` against hyper + tokio-rustls over https (see `bench_tls.rs`).
@@ -44,6 +45,11 @@ const SUITES: &[Suite] = &[
         "route",
         "Router with 100 routes beside the plain hello handler under wrk: req/s, ratio",
         crate::bench_route::run,
+    ),
+    (
+        "static",
+        "static files vs nginx (4 KiB, 1 MiB, Range into 100 MiB) and 1 MiB from memory vs hyper",
+        crate::bench_static::run,
     ),
     (
         "upload",

@@ -10,6 +10,7 @@ mod bench;
 mod bench_c10k;
 mod bench_route;
 mod bench_server;
+mod bench_static;
 mod bench_stream;
 mod bench_tls;
 mod bench_upload;
@@ -27,8 +28,8 @@ usage: cargo xtask <task> [ARGS...]
 tasks:
   ci [STEP...]                       fmt, clippy, test, doc, fuzz-seeds (warnings denied)
   fuzz [--seconds N] [TARGET...]     run the fuzz targets for N seconds each (default 60)
-  bench [SUITE] [ARGS...]            benchmarks: core, server, stream, route, upload, tls, c10k
-                                     (all when none named)
+  bench [SUITE] [ARGS...]            benchmarks: core, server, stream, route, upload, static,
+                                     tls, c10k (all when none named)
 
 `cargo xtask <task> --help` shows a task's options.
 ";

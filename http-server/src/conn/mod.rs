@@ -11,6 +11,7 @@
 
 pub(crate) mod clock;
 mod exchange;
+mod file_body;
 mod pump;
 mod read;
 mod send;
@@ -135,6 +136,9 @@ const HEAD_READ: usize = 2048;
 const BODY_READ: usize = 16 * 1024;
 /// The largest piece of a `Bytes` response body copied into the output at once.
 const FULL_PIECE: usize = 64 * 1024;
+/// An in-memory body at least this large is not copied into the output: it goes out
+/// after the head in one vectored write.
+const ZERO_COPY_MIN: usize = 16 * 1024;
 /// Output capacity kept between responses; more is freed.
 const OUT_KEEP: usize = 256 * 1024;
 

@@ -13,7 +13,7 @@ use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
 use h1_core::{Headers, ResponseHead, SendError};
 
-use super::{Driver, FULL_PIECE, Step};
+use super::{Driver, FULL_PIECE, Step, ZERO_COPY_MIN};
 use crate::close::CloseReason;
 use crate::response::{Body, Frame, ResponseBody};
 
@@ -26,6 +26,11 @@ pub(super) enum Sent {
     Flush,
     /// The head is in the output; the body is a stream to drive.
     Stream,
+    /// The head is in the output; the body is a file to send.
+    File,
+    /// The head (and its framing) is in the output and a large in-memory body is its
+    /// tail, not copied: write them (one vectored write), then these bytes, then the end.
+    Tail(&'static [u8]),
     /// The engine refused a part: answer the error.
     Failed(SendError),
     /// End the connection instead (the handler asked, or an immediate shutdown).
@@ -70,12 +75,27 @@ where
         match body {
             _ if no_body => {}
             ResponseBody::Empty | ResponseBody::Close => {}
+            ResponseBody::Full(bytes) if bytes.len() >= ZERO_COPY_MIN => {
+                return match self
+                    .engine
+                    .send_data_framing(bytes.len(), &mut self.out.buf)
+                {
+                    Ok(Some(suffix)) => {
+                        self.out.tail = bytes.clone();
+                        self.body_sent = bytes.len() as u64;
+                        Sent::Tail(suffix)
+                    }
+                    Ok(None) => Sent::Tail(b""),
+                    Err(e) => Sent::Failed(e),
+                };
+            }
             ResponseBody::Full(bytes) => match self.copy_full(bytes) {
                 Ok(Copied::All) => {}
                 Ok(Copied::HighWater) => return Sent::Flush,
                 Err(e) => return Sent::Failed(e),
             },
             ResponseBody::Stream(_) => return Sent::Stream,
+            ResponseBody::File(_) => return Sent::File,
         }
         match self.engine.send_end(None, &mut self.out.buf) {
             Ok(()) => Sent::Done,
@@ -171,13 +191,23 @@ where
                 }
                 None
             }
+            (Sent::Tail(suffix), _) => {
+                self.flush_serving_body().await?;
+                self.out.buf.extend_from_slice(suffix);
+                None
+            }
+            (Sent::File, ResponseBody::File(file)) => {
+                // Boxed: the usual response's future stays as small as it was.
+                Box::pin(self.send_file(file)).await?;
+                None
+            }
             (Sent::Stream, ResponseBody::Stream(mut stream)) => {
                 let _open = self.obs.stream();
                 let mut stream_state = StreamState::default();
                 poll_fn(|cx| self.poll_stream(cx, stream.as_mut(), &mut stream_state)).await?;
                 stream_state.trailers
             }
-            (Sent::Flush | Sent::Stream, _) => None,
+            (Sent::Flush | Sent::Stream | Sent::File, _) => None,
         };
         if let Err(e) = self.engine.send_end(trailers.as_ref(), &mut self.out.buf) {
             return ControlFlow::Break(self.answer_send_error(e).await);
@@ -187,7 +217,7 @@ where
 
     /// Drive a streamed body: frames into the output, flushing on `Flush`, past the
     /// high-water mark and whenever the body waits; serve request-body reads meanwhile.
-    fn poll_stream(
+    pub(super) fn poll_stream(
         &mut self,
         cx: &mut Context<'_>,
         mut body: Pin<&mut (dyn Body + Send)>,
@@ -284,7 +314,7 @@ where
 
 /// A streamed body's progress between polls.
 #[derive(Default)]
-struct StreamState {
+pub(super) struct StreamState {
     /// The body asked for a flush: write the output before polling it again.
     flush_now: bool,
     trailers: Option<Headers>,

@@ -1,11 +1,12 @@
 //! Writing: the output buffer, flushing it to the transport with the write deadline,
 //! and closing the transport.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use futures_lite::future::poll_fn;
 use futures_lite::{AsyncRead, AsyncWrite};
 
@@ -13,10 +14,14 @@ use super::{Driver, OUT_KEEP, Step};
 use crate::close::CloseReason;
 use crate::error::Timeout;
 
-/// Output not yet written: `buf[pos..]`.
+/// Output not yet written: `buf[pos..]`, then `tail`.
 pub(super) struct Output {
     pub(super) buf: Vec<u8>,
     pos: usize,
+    /// A large in-memory body, written after `buf` in the same vectored write instead
+    /// of being copied into it. Set only right before a flush, and nothing is added to
+    /// `buf` while it is set (so [`pending`](Self::pending) need not count it).
+    pub(super) tail: Bytes,
     flush: TransportFlush,
 }
 
@@ -34,6 +39,7 @@ impl Output {
         Self {
             buf: Vec::new(),
             pos: 0,
+            tail: Bytes::new(),
             flush: TransportFlush::Clean,
         }
     }
@@ -42,6 +48,20 @@ impl Output {
     #[inline]
     pub(super) fn pending(&self) -> usize {
         self.buf.len() - self.pos
+    }
+
+    /// The bytes not yet written.
+    pub(super) fn unwritten(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// `n` more bytes were written (other than by [`Driver::poll_flush`]).
+    pub(super) fn consumed(&mut self, n: usize) {
+        self.pos += n;
+        if self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
     }
 
     /// Free the buffer if it holds nothing (the connection is idle).
@@ -94,6 +114,14 @@ where
 
     /// Write buffered output to the transport and flush it, with the write timeout.
     pub(super) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        if !self.out.tail.is_empty() {
+            if let Poll::Ready(ControlFlow::Break(reason)) = self.poll_write_tail(cx) {
+                return Poll::Ready(ControlFlow::Break(reason));
+            }
+            if !self.out.tail.is_empty() {
+                return self.poll_write_deadline(cx);
+            }
+        }
         let out = &mut self.out;
         while out.pos < out.buf.len() {
             match Pin::new(&mut self.io).poll_write(cx, &out.buf[out.pos..]) {
@@ -124,7 +152,34 @@ where
         Poll::Ready(ControlFlow::Continue(()))
     }
 
-    fn poll_write_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+    /// Write `buf[pos..]` and the tail in vectored writes (head and body in one system
+    /// call, the body not copied) until the tail is out. `Ready(Continue)` when it is.
+    fn poll_write_tail(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
+        let out = &mut self.out;
+        while !out.tail.is_empty() {
+            let in_buf = out.buf.len() - out.pos;
+            let bufs = [IoSlice::new(&out.buf[out.pos..]), IoSlice::new(&out.tail)];
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &bufs) {
+                Poll::Ready(Ok(0)) => return broken(io::ErrorKind::WriteZero),
+                Poll::Ready(Ok(n)) => {
+                    out.pos += n.min(in_buf);
+                    if n > in_buf {
+                        out.tail.advance(n - in_buf);
+                    }
+                    out.flush = TransportFlush::Due;
+                    self.write_since = None;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return broken(e.kind()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // Let the body's storage go now.
+        out.tail = Bytes::new();
+        Poll::Ready(ControlFlow::Continue(()))
+    }
+
+    pub(super) fn poll_write_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         let since = *self.write_since.get_or_insert_with(|| self.clock.now());
         if self
             .write_timer

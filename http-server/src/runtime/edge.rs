@@ -293,6 +293,35 @@ pub(crate) struct EdgeIo {
 }
 
 impl EdgeIo {
+    /// `sendfile`: up to `count` bytes of `file` from `*offset` (moved on by what was
+    /// sent) straight to the socket. A full socket buffer (`EAGAIN`) waits for the next
+    /// write edge, as a write does: never a spin.
+    pub(crate) fn poll_sendfile(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: &mut u64,
+        count: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |s| {
+            rustix::fs::sendfile(s, file, Some(&mut *offset), count).map_err(io::Error::from)
+        })
+    }
+
+    /// `send` with `MSG_MORE`: `buf` is not pushed to the network alone, but with what
+    /// follows (the head of a response before its `sendfile`d body: one packet, as
+    /// nginx's `tcp_nopush`).
+    pub(crate) fn poll_send_more(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |s| {
+            let flags = rustix::net::SendFlags::NOSIGNAL | rustix::net::SendFlags::MORE;
+            rustix::net::send(s, buf, flags).map_err(io::Error::from)
+        })
+    }
+
     fn poll_write_with(
         &mut self,
         cx: &mut Context<'_>,

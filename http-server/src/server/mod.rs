@@ -21,7 +21,7 @@ use futures_lite::{AsyncRead, AsyncWrite, FutureExt, ready};
 
 mod accept;
 mod handle;
-mod transport;
+pub(crate) mod transport;
 
 use self::accept::accept_loop;
 use self::transport::TcpTransport;

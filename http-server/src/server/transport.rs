@@ -4,13 +4,22 @@ use super::*;
 
 /// An accepted TCP connection: in the server's edge-triggered set (Linux), or registered
 /// with async-io.
-pub(super) enum TcpTransport {
+pub(crate) enum TcpTransport {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Edge(crate::runtime::edge::EdgeIo),
     Reactor(TcpIo),
 }
 
 impl TcpTransport {
+    /// The connection in the edge-triggered set, which can `sendfile`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn edge(&mut self) -> Option<&mut crate::runtime::edge::EdgeIo> {
+        match self {
+            Self::Edge(io) => Some(io),
+            Self::Reactor(_) => None,
+        }
+    }
+
     pub(super) fn new<H>(service: &Service<H>, stream: TcpStream) -> io::Result<Self> {
         let stream: Arc<Async<std::net::TcpStream>> = stream.into();
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -83,7 +92,7 @@ impl AsyncWrite for TcpTransport {
 /// An accepted TCP stream that skips the read syscall that would fail with `EAGAIN`:
 /// after a read that did not fill the buffer the socket is drained, so the next read
 /// first waits for readiness (as tokio does). Saves one syscall per keep-alive request.
-pub(super) struct TcpIo {
+pub(crate) struct TcpIo {
     io: Arc<Async<std::net::TcpStream>>,
     drained: bool,
 }

@@ -333,6 +333,11 @@ impl TestResponse {
                 Some(Ok(Frame::Data(bytes)))
             }
             ResponseBody::Stream(body) => poll_fn(|cx| body.as_mut().poll_frame(cx)).await,
+            ResponseBody::File(_) => {
+                let body = std::mem::replace(&mut self.response.body, ResponseBody::Empty);
+                self.response.body = body.file_as_stream();
+                Box::pin(self.frame()).await
+            }
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Usage: `hyper-hello ADDR [--pipeline-flush] [--tls CERT.pem KEY.pem]`
 //!
-//! Answers `GET /1m` with 1 MiB of bytes (`application/octet-stream`) and every other
+//! Answers `GET /1m` with 1 MiB of bytes and `GET /mem` with 1 MiB of `x` (as our
+//! `static_files` example's `/mem`; both `application/octet-stream`), and every other
 //! request with `200 OK`, `text/plain; charset=utf-8` and `Hello, World!\n`, each with a
 //! `Server` header (the same fields, of the same lengths, as our `hello` and `hello_tls`
 //! examples), on a single-threaded tokio runtime (the bench pins the server to one core).
@@ -31,6 +32,10 @@ const BODY: &[u8] = b"Hello, World!\n";
 /// Size of the `/1m` body; its bytes are `i % 251` (the same as `hello_tls`).
 const BIG_LEN: usize = 1 << 20;
 
+/// The `/mem` body: 1 MiB of `x`, made once, shared by every response.
+static MEM: std::sync::LazyLock<Bytes> =
+    std::sync::LazyLock::new(|| Bytes::from(vec![b'x'; 1 << 20]));
+
 fn big_body() -> Bytes {
     (0..BIG_LEN)
         .map(|i| (i % 251) as u8)
@@ -44,6 +49,8 @@ fn hello(req: &Request<hyper::body::Incoming>, big: &Bytes) -> Response<Full<Byt
     // answer with the same bytes.
     let (body, ctype) = if req.uri().path() == "/1m" {
         (big.clone(), "application/octet-stream")
+    } else if req.uri().path() == "/mem" {
+        (MEM.clone(), "application/octet-stream")
     } else {
         (Bytes::from_static(BODY), "text/plain; charset=utf-8")
     };
