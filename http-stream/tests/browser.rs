@@ -6,8 +6,6 @@
 //! stays on 127.0.0.1; the browser runs with a fresh profile, is bounded by a timeout and
 //! is killed on every path.
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,7 +18,7 @@ use futures_lite::FutureExt;
 use h1_server::{Request, Response};
 use h1_stream::sse::{self, Event};
 
-use common::TestServer;
+use integration_tests::TestServer;
 
 /// How long the browser may take, start to DOM dump.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use integration_tests::{WAIT, has_tool};
+use integration_tests::{WAIT, curl, has_tool};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 const ACTIVATE: &str = "systemd-socket-activate";
@@ -82,20 +82,6 @@ impl Drop for Lines {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The address in the demo's `demo listening on http://ADDR/` line.
