@@ -39,7 +39,8 @@ pub fn report(word: &str, text: impl std::fmt::Display) {
 #[derive(Debug)]
 pub struct ChildServer {
     child: Child,
-    lines: Receiver<String>,
+    /// Every line of the child's stdout, with when it arrived.
+    lines: Receiver<(Instant, String)>,
     /// Every `@@` line seen so far, for failure messages.
     pub seen: Vec<String>,
 }
@@ -69,10 +70,8 @@ impl ChildServer {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
-                if let Some(at) = line.find("@@") {
-                    if tx.send(line[at + 2..].to_owned()).is_err() {
-                        return;
-                    }
+                if tx.send((Instant::now(), line)).is_err() {
+                    return;
                 }
             }
         });
@@ -80,6 +79,30 @@ impl ChildServer {
             child,
             lines,
             seen: Vec::new(),
+        }
+    }
+
+    /// Run any program (stdout piped, stderr discarded) and watch its output with
+    /// [`expect_line`](Self::expect_line).
+    pub fn watch(mut cmd: Command) -> Self {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        Self::adopt(child)
+    }
+
+    /// The next line of output that contains `needle`, within `wait`, with when it
+    /// arrived (earlier lines are passed over).
+    pub fn expect_line(&mut self, needle: &str, wait: Duration) -> (Instant, String) {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((at, line)) if line.contains(needle) => return (at, line),
+                Ok(_) => {}
+                Err(e) => panic!("no line with {needle:?} within {wait:?}: {e}"),
+            }
         }
     }
 
@@ -94,7 +117,9 @@ impl ChildServer {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) => {
+                Ok((_, line)) => {
+                    let Some(at) = line.find("@@") else { continue };
+                    let line = line[at + 2..].to_owned();
                     self.seen.push(line.clone());
                     if let Some(text) = line.strip_prefix(word) {
                         if let Some(text) = text.strip_prefix(' ') {
