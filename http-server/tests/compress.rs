@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -49,14 +49,6 @@ fn serve(handler: impl Handler) -> (ServerHandle, SocketAddr) {
     (handle, addr)
 }
 
-fn have_curl() -> bool {
-    Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 /// curl `url` with `--compressed` and `accept` as `Accept-Encoding`: the headers, the
 /// decoded body, the bytes on the wire and the time taken.
 fn curl(url: &str, accept: Option<&str>) -> (String, Vec<u8>, u64, Duration) {
@@ -91,8 +83,7 @@ fn curl(url: &str, accept: Option<&str>) -> (String, Vec<u8>, u64, Duration) {
 
 #[test]
 fn curl_compressed_10_mb_body_matches_in_every_coding() {
-    if !have_curl() {
-        eprintln!("SKIPPED: curl not found");
+    if !integration_tests::has_tool("curl", "curl_compressed_10_mb_body_matches_in_every_coding") {
         return;
     }
     let app = |_req: Request| async {

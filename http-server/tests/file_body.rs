@@ -171,21 +171,6 @@ fn sendfile_and_vectored_writes_over_loopback_keep_order() {
     assert!(read_response(&mut s, &mut buf).1 == dir.big[..4096]);
 }
 
-fn has_curl() -> bool {
-    let found = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "curl is not installed, and CI=true does not allow skipping"
-        );
-        eprintln!("skipped: curl is not installed");
-    }
-    found
-}
-
 /// `curl -s -D - -o BODY ARGS URL`: the status, the head, the body.
 fn curl(url: &str, args: &[&str], out: &Path) -> (u16, String, Vec<u8>) {
     let _ = std::fs::remove_file(out);
@@ -214,7 +199,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn static_files_with_curl_ranges_validators_head() {
-    if !has_curl() {
+    if !integration_tests::has_tool("curl", "static_files_with_curl_ranges_validators_head") {
         return;
     }
     let dir = Dir::new(3 << 20);

@@ -335,6 +335,9 @@ fn serves_on_a_plain_async_executor() {
 #[test]
 fn curl_sees_early_hints_before_the_final_response() {
     use std::process::{Command, Stdio};
+    if !integration_tests::has_tool("curl", "curl_sees_early_hints_before_the_final_response") {
+        return;
+    }
     let h = start(|_| {});
     let url = format!("http://{}/hints", h.local_addr());
     let out = Command::new("curl")
@@ -342,11 +345,7 @@ fn curl_sees_early_hints_before_the_final_response() {
         .args(["--max-time", "10", "--include", &url])
         .stdin(Stdio::null())
         .output();
-    let Ok(out) = out else {
-        eprintln!("SKIPPED: curl is not installed");
-        block_on(h.shutdown());
-        return;
-    };
+    let out = out.expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     let hints = text.find("HTTP/1.1 103").expect("a 103 in curl's output");

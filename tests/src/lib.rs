@@ -67,6 +67,22 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why} (.ci/run installs it)");
 }
 
+/// The Chromium binary (`$CHROMIUM`, else `/usr/bin/chromium`), or `None` after
+/// [`skip`]ping `test` when it is not there.
+pub fn chromium(test: &str) -> Option<std::path::PathBuf> {
+    let chromium = std::env::var_os("CHROMIUM")
+        .map_or_else(|| "/usr/bin/chromium".into(), std::path::PathBuf::from);
+    if chromium.is_file() {
+        return Some(chromium);
+    }
+    let why = format!(
+        "{} not found (apt-get install chromium, or set CHROMIUM)",
+        chromium.display()
+    );
+    skip(test, &why);
+    None
+}
+
 /// The longest any single wait in a test may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
