@@ -83,10 +83,13 @@ impl Client {
     /// Read one response (a `1xx` is returned on its own; a `101` ends with its head).
     /// Panics on a timeout, a close before a whole response, or a protocol error.
     pub fn read_response(&mut self) -> Response {
+        let mut hint = Hint::default();
         loop {
-            if let Some((res, used)) = Response::parse(&self.buf, self.eof, false) {
-                self.buf.drain(..used);
-                return res;
+            if self.eof || hint.complete(&self.buf) {
+                if let Some((res, used)) = Response::parse(&self.buf, self.eof, false) {
+                    self.buf.drain(..used);
+                    return res;
+                }
             }
             if self.eof {
                 panic!(
@@ -270,6 +273,44 @@ impl Client {
     }
 }
 
+/// When the bytes of a response may be whole, so that a large body is parsed once, not
+/// again after every read (the parser itself is the kit's).
+#[derive(Default)]
+struct Hint {
+    /// How far the buffer was searched for the end of a chunked body.
+    scanned: usize,
+    /// A terminal chunk may have arrived: parse after every read from now on.
+    maybe_end: bool,
+}
+
+impl Hint {
+    fn complete(&mut self, buf: &[u8]) -> bool {
+        let Some(end) = find(buf, b"\r\n\r\n") else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let field = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+        };
+        if status < 200 || status == 204 || status == 304 {
+            true
+        } else if field("transfer-encoding:").is_some() {
+            // The terminal chunk follows the head or the CRLF ending a chunk's data.
+            let from = self.scanned.saturating_sub(2).max(end + 2);
+            self.maybe_end = self.maybe_end || find(&buf[from..], b"\r\n0").is_some();
+            self.scanned = buf.len();
+            self.maybe_end
+        } else if let Some(len) = field("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+            buf.len() >= end + 4 + len
+        } else {
+            // Close-delimited: whole at the end of input.
+            false
+        }
+    }
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -284,4 +325,47 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// `GET <path>` on HTTP/1.1 with a Host header.
 pub fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    use super::Client;
+
+    /// `bytes` written by a peer on 127.0.0.1 in `pieces`, then closed; the client end.
+    fn peer(pieces: &'static [&'static [u8]]) -> Client {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = Client::connect(listener.local_addr().unwrap());
+        let (mut s, _) = listener.accept().unwrap();
+        std::thread::spawn(move || {
+            for piece in pieces {
+                s.write_all(piece).unwrap();
+                s.flush().unwrap();
+            }
+        });
+        client
+    }
+
+    #[test]
+    fn reads_each_framing_split_anywhere() {
+        let mut c = peer(&[
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r",
+            b"\nabc\r\n0",
+            b"\r\nX-T: 1\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nh",
+            b"iHTTP/1.0 200 OK\r\n\r\nto the end",
+        ]);
+        assert_eq!(c.read_response().status, 100);
+        let r = c.read_response();
+        assert_eq!((r.status, r.text(), r.chunked), (200, "abc", true));
+        assert_eq!(r.trailers, [("X-T".to_owned(), "1".to_owned())]);
+        let r = c.read_response();
+        assert_eq!((r.status, r.body.len()), (304, 0));
+        assert_eq!(c.read_response().text(), "hi");
+        let r = c.read_response();
+        assert_eq!((r.text(), r.close_delimited), ("to the end", true));
+        assert!(c.is_eof());
+    }
 }
