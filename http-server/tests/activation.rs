@@ -4,26 +4,15 @@
 //! when `systemd-socket-activate` or curl is missing (CI installs both).
 #![cfg(all(unix, feature = "listeners", feature = "signals", feature = "smol"))]
 
-mod prod_common;
-
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use h1_server::listeners::{Inherited, systemd_listeners};
 use h1_server::{Request, Response, Server};
-use prod_common::{CHILD_ENV, ChildServer, WAIT, is_child, report};
+use integration_tests::{CHILD_ENV, CHILD_WAIT, ChildServer, curl, has_tool, is_child, report};
 
 const ACTIVATE: &str = "systemd-socket-activate";
-
-fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
 
 /// The child: serve on the activated sockets until SIGTERM.
 fn child() {
@@ -62,40 +51,6 @@ fn child() {
     });
 }
 
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// curl `url`, again while the port is not bound yet (curl's exit status 7), up to [`WAIT`].
-fn curl_when_bound(url: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = Command::new("curl")
-            .args(["-sS", "--max-time", "10", url])
-            .output()
-            .expect("run curl");
-        if out.status.success() {
-            return String::from_utf8(out.stdout).unwrap();
-        }
-        assert!(
-            out.status.code() == Some(7) && Instant::now() < deadline,
-            "curl {url}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -109,8 +64,8 @@ fn serves_on_sockets_from_systemd_socket_activate() {
     if is_child() {
         return child();
     }
-    if !have(ACTIVATE) || !have("curl") {
-        eprintln!("SKIPPED: {ACTIVATE} or curl not found (Debian package systemd, curl)");
+    let test = "serves_on_sockets_from_systemd_socket_activate";
+    if !has_tool(ACTIVATE, test) || !has_tool("curl", test) {
         return;
     }
     let port = free_port();
@@ -131,7 +86,7 @@ fn serves_on_sockets_from_systemd_socket_activate() {
         ]);
     let mut child = ChildServer::spawn_command(cmd, &[]);
     // systemd-socket-activate starts the server on the first connection: curl's.
-    let body = curl_when_bound(&format!("http://{tcp}/hello"));
+    let body = integration_tests::curl_when_bound(&format!("http://{tcp}/hello"), CHILD_WAIT);
     assert_eq!(child.expect("names"), "web,admin");
     assert_eq!(child.expect("kinds"), "tcp,unix");
     // Taken once: a process started by the server does not see them.

@@ -4,9 +4,9 @@
 //! kit (no socket).
 #![cfg(all(feature = "compression", feature = "smol"))]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ use async_io::Timer;
 use futures_lite::future::block_on;
 use h1_server::compress::Compress;
 use h1_server::testing::TestConnection;
-use h1_server::{Handler, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool};
+use h1_server::{Handler, Request, Response, ServerConfig};
+use integration_tests::{Client, TestServer};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -41,20 +42,10 @@ fn big_body() -> &'static [u8] {
     })
 }
 
-fn serve(handler: impl Handler) -> (ServerHandle, SocketAddr) {
-    let mut server = block_on(Server::bind("127.0.0.1:0")).unwrap();
-    server.spawner(ThreadPool::new(1));
-    let handle = server.serve(handler);
-    let addr = handle.local_addr();
-    (handle, addr)
-}
-
-fn have_curl() -> bool {
-    Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok()
+fn serve(handler: impl Handler) -> (TestServer, SocketAddr) {
+    let server = TestServer::start(|_| {}, handler);
+    let addr = server.addr;
+    (server, addr)
 }
 
 /// curl `url` with `--compressed` and `accept` as `Accept-Encoding`: the headers, the
@@ -91,8 +82,7 @@ fn curl(url: &str, accept: Option<&str>) -> (String, Vec<u8>, u64, Duration) {
 
 #[test]
 fn curl_compressed_10_mb_body_matches_in_every_coding() {
-    if !have_curl() {
-        eprintln!("SKIPPED: curl not found");
+    if !integration_tests::has_tool("curl", "curl_compressed_10_mb_body_matches_in_every_coding") {
         return;
     }
     let app = |_req: Request| async {
@@ -119,53 +109,6 @@ fn curl_compressed_10_mb_body_matches_in_every_coding() {
             "{coding}: {wire} bytes on the wire"
         );
         println!("{coding}: {wire} bytes in {took:?}");
-    }
-}
-
-/// Read a chunked body's framing off `stream` and feed the data to `sink` as it comes;
-/// stops when `sink` returns true.
-struct Chunked {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Chunked {
-    /// Read until the head is complete; returns it (lowercase).
-    fn head(&mut self) -> String {
-        loop {
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
-                self.buf.drain(..end + 4);
-                return head;
-            }
-            self.fill();
-        }
-    }
-
-    fn fill(&mut self) {
-        let mut tmp = [0; 4096];
-        let n = self.stream.read(&mut tmp).expect("read");
-        assert!(n > 0, "closed early");
-        self.buf.extend_from_slice(&tmp[..n]);
-    }
-
-    /// The next chunk's data (`None` at the last chunk).
-    fn chunk(&mut self) -> Option<Vec<u8>> {
-        let line_end = loop {
-            if let Some(p) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                break p;
-            }
-            self.fill();
-        };
-        let size_text = String::from_utf8_lossy(&self.buf[..line_end]).to_string();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
-        self.buf.drain(..line_end + 2);
-        while self.buf.len() < size + 2 {
-            self.fill();
-        }
-        let data: Vec<u8> = self.buf.drain(..size).collect();
-        self.buf.drain(..2);
-        (size > 0).then_some(data)
     }
 }
 
@@ -197,23 +140,16 @@ fn gzip_sse_stream_delivers_each_event_when_sent() {
         }
     };
     let (_handle, addr) = serve(Compress::new(app));
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    (&stream)
-        .write_all(b"GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
-        .unwrap();
-    let mut reader = Chunked {
-        stream,
-        buf: Vec::new(),
-    };
-    let head = reader.head();
+    let mut reader = Client::connect(addr);
+    reader.send(b"GET /events HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    let head = reader.head().to_ascii_lowercase();
     assert!(head.contains("content-encoding: gzip"), "{head}");
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     let mut decoder = flate2::write::GzDecoder::new(Vec::new());
     let mut decoded_upto = 0;
     let mut seen = 0;
     let mut worst = Duration::ZERO;
-    while let Some(data) = reader.chunk() {
+    while let Some(data) = reader.chunk(WAIT).expect("a chunk in time") {
         decoder.write_all(&data).unwrap();
         decoder.flush().unwrap();
         let now = epoch.elapsed();

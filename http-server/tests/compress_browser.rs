@@ -4,12 +4,12 @@
 //! one event every 200 ms. The test reads the DOM Chromium dumps.
 //!
 //! Needs `/usr/bin/chromium` (Debian's `chromium`, which `.ci/run` installs; `CHROMIUM`
-//! names another binary); without it the test says SKIPPED and passes. The browser runs
+//! names another binary); without it the test says SKIPPED and passes (fails under
+//! `CI=true`: `integration_tests::chromium`). The browser runs
 //! with a fresh profile, bounded by a timeout, and is killed on every path.
 #![cfg(all(feature = "compression", feature = "smol"))]
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,15 +78,10 @@ fn chromium_event_source_reads_a_gzip_stream() {
 
 /// Chromium reads every event of the stream, compressed with `expected`.
 fn chromium_reads_events(policy: Compression, expected: &str) {
-    let chromium =
-        PathBuf::from(std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()));
-    if !chromium.exists() {
-        eprintln!(
-            "SKIPPED: {} not found (Debian package chromium)",
-            chromium.display()
-        );
+    let test = format!("chromium_event_source_reads_a_{expected}_stream");
+    let Some(chromium) = integration_tests::chromium(&test) else {
         return;
-    }
+    };
     let compress = Arc::new(Compress::with_policy(app, policy));
     let codings = Arc::new(Mutex::new(Vec::new()));
     let seen = codings.clone();

@@ -3,18 +3,16 @@
 //! fallback), and over loopback TCP (`sendfile`, one vectored write), checked byte for
 //! byte, in order behind pipelined requests, with curl for ranges and validators.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use futures_lite::future::block_on;
 use h1_server::router::{Files, Router};
 use h1_server::testing::TestConnection;
 use h1_server::{Bytes, Request, Response, ServerConfig};
+use integration_tests::Client;
 
 /// A fresh directory with `small.txt` (4 KiB) and `big.bin` (`big` bytes), removed on drop.
 struct Dir {
@@ -110,33 +108,6 @@ fn file_and_large_bodies_over_the_in_memory_transport() {
     });
 }
 
-/// Read one `Content-Length` response off `s` (after any bytes in `buf`).
-fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> (String, Vec<u8>) {
-    let mut chunk = vec![0u8; 256 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (n, v) = l.split_once(':')?;
-                    n.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let total = end + 4 + len;
-            if buf.len() >= total {
-                let body = buf[end + 4..total].to_vec();
-                buf.drain(..total);
-                return (head, body);
-            }
-        }
-        let n = s.read(&mut chunk).expect("read (10 s timeout)");
-        assert!(n > 0, "connection closed early");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 #[test]
 fn sendfile_and_vectored_writes_over_loopback_keep_order() {
     // Larger than the socket buffers: sendfile and the vectored write hit a full socket
@@ -144,46 +115,25 @@ fn sendfile_and_vectored_writes_over_loopback_keep_order() {
     let dir = Dir::new(24 << 20);
     let mem = Bytes::from(dir.big[..(3 << 20)].to_vec());
     let handle = serve(app(&dir, mem.clone()));
-    let mut s = TcpStream::connect(handle.local_addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(
+    let mut s = Client::connect(handle.local_addr());
+    s.send(
         b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /file HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /mem HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /file?7-100000 HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /small HTTP/1.1\r\nHost: x\r\n\r\n",
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    assert_eq!(read_response(&mut s, &mut buf).1, b"small");
-    let (head, body) = read_response(&mut s, &mut buf);
+    );
+    assert_eq!(s.read_response().body, b"small");
+    let r = s.read_response();
+    let (head, body) = (r.head, r.body);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body == dir.big, "sendfile body differs");
-    assert!(
-        read_response(&mut s, &mut buf).1 == mem,
-        "in-memory body differs"
-    );
-    assert!(read_response(&mut s, &mut buf).1 == dir.big[7..100_007]);
-    assert_eq!(read_response(&mut s, &mut buf).1, b"small");
+    assert!(s.read_response().body == mem, "in-memory body differs");
+    assert!(s.read_response().body == dir.big[7..100_007]);
+    assert_eq!(s.read_response().body, b"small");
     // A file opened per request: served again on the same connection.
-    s.write_all(b"GET /file?0-4096 HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    assert!(read_response(&mut s, &mut buf).1 == dir.big[..4096]);
-}
-
-fn has_curl() -> bool {
-    let found = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "curl is not installed, and CI=true does not allow skipping"
-        );
-        eprintln!("skipped: curl is not installed");
-    }
-    found
+    s.send(b"GET /file?0-4096 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(s.read_response().body == dir.big[..4096]);
 }
 
 /// `curl -s -D - -o BODY ARGS URL`: the status, the head, the body.
@@ -214,7 +164,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn static_files_with_curl_ranges_validators_head() {
-    if !has_curl() {
+    if !integration_tests::has_tool("curl", "static_files_with_curl_ranges_validators_head") {
         return;
     }
     let dir = Dir::new(3 << 20);

@@ -4,8 +4,7 @@
 //! tests/protocol.rs).
 #![cfg(feature = "smol")]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use futures_lite::{AsyncReadExt, FutureExt, future};
 use h1_server::{
     CloseReason, Request, Response, Server, ServerConfig, ServerHandle, ThreadPool, Timeout,
 };
+use integration_tests::Client;
 
 fn block_on<T>(fut: impl Future<Output = T>) -> T {
     future::block_on(fut.or(async {
@@ -66,36 +66,9 @@ fn start(config: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
     })
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-/// Read until EOF (or timeout) and return the text.
-fn read_all(s: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn read_until(s: &mut TcpStream, needle: &str, count: usize) -> String {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 65536];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while String::from_utf8_lossy(&out).matches(needle).count() < count {
-        assert!(
-            Instant::now() < deadline,
-            "timed out: {}",
-            String::from_utf8_lossy(&out)
-        );
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Everything until the server closes the connection, as text.
+fn read_all(s: &mut Client) -> String {
+    String::from_utf8_lossy(&s.read_to_end()).into_owned()
 }
 
 #[test]
@@ -106,9 +79,8 @@ fn write_timeout_drops_a_client_that_stopped_reading() {
         c.write_timeout(Duration::from_millis(300));
         c.on_close(move |_, r| r2.lock().unwrap().push(r.clone()));
     });
-    let mut s = connect(h.local_addr());
-    s.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
+    let mut s = Client::connect(h.local_addr());
+    s.send(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
     let t0 = Instant::now();
     while reasons.lock().unwrap().is_empty() {
         assert!(t0.elapsed() < Duration::from_secs(10));
@@ -127,22 +99,19 @@ fn connection_limit_pauses_accepting() {
     let h = start(|c| {
         c.max_connections(2);
     });
-    let _a = connect(h.local_addr());
-    let mut b = connect(h.local_addr());
-    b.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-    read_until(&mut b, "hi", 1);
-    let mut c = connect(h.local_addr());
-    c.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-    let mut buf = [0u8; 64];
+    let _a = Client::connect(h.local_addr());
+    let mut b = Client::connect(h.local_addr());
+    b.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    b.read_until(b"hi");
+    let mut c = Client::connect(h.local_addr());
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     assert!(
-        c.read(&mut buf).is_err(),
+        c.is_quiet_for(Duration::from_millis(300)),
         "third connection was served at the limit"
     );
     drop(b);
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let text = read_until(&mut c, "hi", 1);
+    c.read_until(b"hi");
+    let text = String::from_utf8_lossy(c.buffered()).into_owned();
     assert!(text.contains("200 OK"));
     block_on(h.shutdown());
 }
@@ -151,24 +120,20 @@ fn connection_limit_pauses_accepting() {
 fn stop_and_start_listening_keep_open_connections() {
     let h = start(|_| {});
     let addr = h.local_addr();
-    let mut open = connect(addr);
+    let mut open = Client::connect(addr);
     // Served once, so the connection is surely accepted (one still in the kernel's
     // accept queue is reset when the listener closes).
-    open.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    read_until(&mut open, "hi", 1);
+    open.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    open.read_response();
     block_on(h.stop_listening());
     assert!(!h.is_listening());
     assert!(TcpStream::connect(addr).is_err());
-    open.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    read_until(&mut open, "hi", 1);
+    open.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    open.read_response();
     block_on(h.start_listening()).unwrap();
-    let mut again = connect(addr);
-    again
-        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    read_until(&mut again, "hi", 1);
+    let mut again = Client::connect(addr);
+    again.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    again.read_response();
     block_on(h.shutdown());
 }
 
@@ -176,11 +141,10 @@ fn stop_and_start_listening_keep_open_connections() {
 fn graceful_shutdown_finishes_in_flight_requests() {
     let h = start(|_| {});
     let addr = h.local_addr();
-    let mut busy: Vec<TcpStream> = (0..20).map(|_| connect(addr)).collect();
-    let idle = connect(addr);
+    let mut busy: Vec<Client> = (0..20).map(|_| Client::connect(addr)).collect();
+    let idle = Client::connect(addr);
     for s in &mut busy {
-        s.write_all(b"GET /sleep HTTP/1.1\r\nHost: a\r\n\r\n")
-            .unwrap();
+        s.send(b"GET /sleep HTTP/1.1\r\nHost: a\r\n\r\n");
     }
     std::thread::sleep(Duration::from_millis(100));
     let h2 = h.clone();
@@ -191,7 +155,7 @@ fn graceful_shutdown_finishes_in_flight_requests() {
         assert!(text.contains("Connection: close") || text.contains("connection: close"));
     }
     let mut idle = idle;
-    assert_eq!(read_all(&mut idle), "");
+    idle.expect_closed();
     t.join().unwrap();
     assert!(TcpStream::connect(addr).is_err());
     assert_eq!(h.connection_count(), 0);
@@ -200,10 +164,9 @@ fn graceful_shutdown_finishes_in_flight_requests() {
 #[test]
 fn immediate_shutdown_cuts_everything() {
     let h = start(|_| {});
-    let mut s = connect(h.local_addr());
+    let mut s = Client::connect(h.local_addr());
     // A handler that never finishes: whenever the shutdown comes, it cuts the request.
-    s.write_all(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
+    s.send(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n");
     std::thread::sleep(Duration::from_millis(50));
     block_on(h.shutdown());
     assert_eq!(read_all(&mut s), "");
@@ -219,14 +182,12 @@ fn panics_become_500_and_close_hooks_run() {
             c2.fetch_add(1, Ordering::SeqCst);
         });
     });
-    let mut s = connect(h.local_addr());
-    s.write_all(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
+    let mut s = Client::connect(h.local_addr());
+    s.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n");
     let text = read_all(&mut s);
     assert!(text.starts_with("HTTP/1.1 500"), "{text}");
-    let mut s = connect(h.local_addr());
-    s.write_all(b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
+    let mut s = Client::connect(h.local_addr());
+    s.send(b"GET /close HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(read_all(&mut s), "");
     block_on(h.wait_idle());
     assert_eq!(closed.load(Ordering::SeqCst), 2);
@@ -242,11 +203,11 @@ fn thread_pool_of_two_serves() {
             Response::text(200, std::thread::current().name().unwrap_or("?").to_owned())
         })
     });
-    let mut s = connect(h.local_addr());
+    let mut s = Client::connect(h.local_addr());
     for _ in 0..10 {
-        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        let text = read_until(&mut s, "http-server-", 1);
-        assert!(text.contains("200 OK"));
+        let r = s.request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(r.text().contains("http-server-"), "{}", r.text());
+        assert!(r.head.contains("200 OK"));
     }
     block_on(h.shutdown());
 }
@@ -280,9 +241,8 @@ fn serves_under_tokio_through_compat() {
         addr
     });
     let client = std::thread::spawn(move || {
-        let mut s = connect(addr);
-        s.write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
-            .unwrap();
+        let mut s = Client::connect(addr);
+        s.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
         read_all(&mut s)
     });
     let text = rt.block_on(async {
@@ -312,9 +272,8 @@ fn serves_on_a_plain_async_executor() {
         let h = server.serve(app);
         let addr = h.local_addr();
         let text = blocking::unblock(move || {
-            let mut s = connect(addr);
-            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                .unwrap();
+            let mut s = Client::connect(addr);
+            s.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
             read_all(&mut s)
         })
         .await;
@@ -335,6 +294,9 @@ fn serves_on_a_plain_async_executor() {
 #[test]
 fn curl_sees_early_hints_before_the_final_response() {
     use std::process::{Command, Stdio};
+    if !integration_tests::has_tool("curl", "curl_sees_early_hints_before_the_final_response") {
+        return;
+    }
     let h = start(|_| {});
     let url = format!("http://{}/hints", h.local_addr());
     let out = Command::new("curl")
@@ -342,11 +304,7 @@ fn curl_sees_early_hints_before_the_final_response() {
         .args(["--max-time", "10", "--include", &url])
         .stdin(Stdio::null())
         .output();
-    let Ok(out) = out else {
-        eprintln!("SKIPPED: curl is not installed");
-        block_on(h.shutdown());
-        return;
-    };
+    let out = out.expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     let hints = text.find("HTTP/1.1 103").expect("a 103 in curl's output");
@@ -366,19 +324,16 @@ fn a_parked_handler_whose_client_left_frees_its_slot() {
     let h = start(|c| {
         c.max_connections(1);
     });
-    let mut parked = connect(h.local_addr());
-    parked
-        .write_all(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
+    let mut parked = Client::connect(h.local_addr());
+    parked.send(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n");
     let t0 = Instant::now();
     while h.connection_count() == 0 {
         assert!(t0.elapsed() < Duration::from_secs(10), "never accepted");
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(parked);
-    let mut next = connect(h.local_addr());
-    next.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    let mut next = Client::connect(h.local_addr());
+    next.send(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     let text = read_all(&mut next);
     assert!(text.ends_with("hi"), "{text:?}");
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());

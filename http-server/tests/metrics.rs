@@ -3,8 +3,6 @@
 #![cfg(all(feature = "metrics", feature = "smol"))]
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,6 +11,7 @@ use futures_lite::{FutureExt, future, stream};
 use h1_server::observe::metrics as names;
 use h1_server::testing::TestConnection;
 use h1_server::{Bytes, Request, Response, Server, ServerConfig, StreamBody};
+use integration_tests::Client;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 fn block_on<T>(fut: impl Future<Output = T>) -> T {
@@ -190,14 +189,12 @@ fn loopback_requests_are_recorded_by_the_global_recorder() {
         server.serve(app)
     });
     let addr = handle.local_addr();
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = Client::connect(addr);
     let requests: &[u8] = b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n\
         HEAD /ok HTTP/1.1\r\nHost: x\r\n\r\n\
         POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
-    s.write_all(requests).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    s.send(requests);
+    let out = String::from_utf8(s.read_to_end()).unwrap();
     assert_eq!(out.matches("HTTP/1.1 ").count(), 3, "{out}");
 
     let guard = GLOBAL.lock().unwrap();

@@ -9,8 +9,6 @@
 //! restart -- --nocapture`).
 #![cfg(all(unix, feature = "listeners", feature = "signals", feature = "smol"))]
 
-mod prod_common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
@@ -21,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use h1_server::{Request, Response, Server};
-use prod_common::{ChildServer, env_or, is_child, report};
+use integration_tests::{CHILD_ENV, ChildServer, env_or, is_child, report};
 
 const CONNECTIONS: usize = 64;
 /// Clients opening a new connection for every request, so connections arrive at every
@@ -90,7 +88,7 @@ fn start(
     };
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(prod_common::CHILD_ENV, "1")
+        .env(CHILD_ENV, "1")
         .env("PROD_MODE", mode)
         .env("PROD_GENERATION", generation.to_string())
         .env("PROD_ADDR", addr.to_string())

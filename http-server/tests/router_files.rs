@@ -373,7 +373,7 @@ fn bad_lookups_are_404_or_414_never_500() {
 #[cfg(unix)]
 #[test]
 fn bad_lookups_over_loopback() {
-    if !has_curl() {
+    if !integration_tests::has_tool("curl", "bad_lookups_over_loopback") {
         return;
     }
     let tree = Tree::new();
@@ -402,22 +402,6 @@ fn bad_lookups_over_loopback() {
         let got = String::from_utf8_lossy(&out.stdout);
         assert_eq!(got, status.to_string(), "{path:.80}");
     }
-}
-
-/// Whether curl is there; under `CI=true` its absence fails the test.
-fn has_curl() -> bool {
-    let found = std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "bad_lookups_over_loopback: curl is not installed, and CI=true does not allow skipping"
-        );
-        eprintln!("bad_lookups_over_loopback: skipped, curl is not installed");
-    }
-    found
 }
 
 /// Open files are kept a few seconds (a hot file needs no new lookup); with the cache off

@@ -3,15 +3,13 @@
 //! kill(1) while a slow response is in flight, and checks the response and the exit status.
 #![cfg(all(unix, feature = "signals", feature = "smol"))]
 
-mod prod_common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use h1_server::{Request, Response, Server, Spawner};
-use prod_common::{
-    ChildServer, SlowBody, env_or, is_child, read_to_close, report, request_until, wait_refused,
+use integration_tests::{
+    ChildServer, Client, SlowBody, env_or, get, is_child, report, wait_refused,
 };
 
 /// Run the server in this child process on the runtime named by `PROD_RUNTIME` until a
@@ -74,10 +72,12 @@ fn in_flight_request_completes(test: &str, runtime: &str, signal: &str, name: &s
         ],
     );
     let addr = child.listening();
-    let (mut conn, mut got) = request_until(addr, "/slow", "first\n");
+    let mut conn = Client::connect(addr);
+    conn.send(get("/slow"));
+    conn.read_until(b"first\n");
     child.signal(signal);
     wait_refused(addr);
-    read_to_close(&mut conn, &mut got);
+    let got = conn.read_to_end();
     let text = String::from_utf8_lossy(&got);
     assert!(text.contains("second\n"), "response cut: {text:?}");
     assert!(text.ends_with("0\r\n\r\n"), "no last chunk: {text:?}");
@@ -137,12 +137,14 @@ fn second_signal_cuts_the_drain_short_and_exits_0() {
         ],
     );
     let addr = child.listening();
-    let (mut conn, mut got) = request_until(addr, "/slow", "first\n");
+    let mut conn = Client::connect(addr);
+    conn.send(get("/slow"));
+    conn.read_until(b"first\n");
     child.signal("TERM");
     // The listener closed: the first signal started the drain.
     wait_refused(addr);
     child.signal("INT");
-    read_to_close(&mut conn, &mut got);
+    let got = conn.read_to_end();
     let text = String::from_utf8_lossy(&got);
     assert!(
         !text.contains("second\n"),
@@ -167,10 +169,12 @@ fn sighup_calls_the_reload_hook_and_keeps_serving() {
     assert_eq!(child.expect("reload"), "1");
     child.signal("HUP");
     assert_eq!(child.expect("reload"), "2");
-    let (mut conn, mut got) = request_until(addr, "/", "ok\n");
-    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    let mut conn = Client::connect(addr);
+    conn.send(get("/"));
+    conn.read_until(b"ok\n");
+    assert!(String::from_utf8_lossy(conn.buffered()).starts_with("HTTP/1.1 200"));
     child.signal("TERM");
-    read_to_close(&mut conn, &mut got);
+    conn.read_to_end();
     let status = child.wait();
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(child.expect("stopped"), "Terminate immediate=false");

@@ -6,14 +6,14 @@
 
 mod upload_common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use h1_server::multipart::UploadOptions;
-use upload_common::{TempDir, Upload, read_response};
+use integration_tests::Client;
+use integration_tests::fixtures::TempDir;
+use upload_common::Upload;
 
 /// This process's resident set, in KiB, from /proc/self/status.
 fn rss_kib() -> Option<u64> {
@@ -25,7 +25,7 @@ fn rss_kib() -> Option<u64> {
 #[test]
 fn one_gib_upload_in_bounded_memory() {
     if rss_kib().is_none() {
-        upload_common::skip("one_gib_upload_in_bounded_memory", "no /proc/self/status");
+        integration_tests::skip("one_gib_upload_in_bounded_memory", "no /proc/self/status");
         return;
     }
     const SIZE: u64 = 1 << 30;
@@ -57,14 +57,11 @@ fn one_gib_upload_in_bounded_memory() {
     );
     let tail = format!("\r\n--{B}--\r\n");
     let length = head.len() as u64 + SIZE + tail.len() as u64;
-    let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    write!(
-        s,
+    let mut s = Client::connect(server.addr());
+    s.send(format!(
         "POST /save HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
          Content-Type: multipart/form-data; boundary={B}\r\nContent-Length: {length}\r\n\r\n{head}"
-    )
-    .unwrap();
+    ));
     // Content with CRLFs and dashes so the delimiter search has work to do.
     let mut chunk = vec![b'x'; 1 << 20];
     for (i, b) in chunk.iter_mut().enumerate() {
@@ -76,10 +73,11 @@ fn one_gib_upload_in_bounded_memory() {
         };
     }
     for _ in 0..SIZE / chunk.len() as u64 {
-        s.write_all(&chunk).unwrap();
+        s.send(&chunk);
     }
-    s.write_all(tail.as_bytes()).unwrap();
-    let (status, text) = read_response(&mut s);
+    s.send(tail.as_bytes());
+    let response = s.read_response();
+    let (status, text) = (response.status, response.text());
     let elapsed = start.elapsed();
     done.store(true, Ordering::Relaxed);
     sampler.join().unwrap();

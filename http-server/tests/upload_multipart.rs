@@ -13,7 +13,8 @@ use h1_core::MultipartLimits;
 use h1_server::multipart::{FormLimits, UploadOptions, query_form, read_form, save_uploads};
 use h1_server::testing::{TestConnection, TestRequest};
 use h1_server::{Request, Response, ServerConfig};
-use upload_common::{Fnv, TempDir, Upload, multipart_body, tricky_content};
+use integration_tests::fixtures::{Fnv, TempDir, multipart_body, tricky_content};
+use upload_common::Upload;
 
 const CT: &str = "multipart/form-data; boundary=Bd7e-boundary";
 const B: &str = "Bd7e-boundary";
@@ -25,11 +26,7 @@ fn options(dir: &TempDir) -> impl Fn() -> UploadOptions + Send + Sync + 'static 
 
 #[test]
 fn curl_form_with_several_files_and_fields() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        upload_common::skip(
-            "curl_form_with_several_files_and_fields",
-            "curl is not installed",
-        );
+    if !integration_tests::has_tool("curl", "curl_form_with_several_files_and_fields") {
         return;
     }
     let tmp = TempDir::new("curl");

@@ -2,25 +2,25 @@
 //! writes every event it receives into the DOM, and the test reads the DOM Chromium dumps.
 //!
 //! Needs `/usr/bin/chromium` (Debian's `chromium` package, which `.ci/run` installs; set
-//! `CHROMIUM` to use another binary). Without it the test says so and passes. Traffic
+//! `CHROMIUM` to use another binary). Without it the test says so and passes (fails under
+//! `CI=true`: `integration_tests::chromium`). Traffic
 //! stays on 127.0.0.1; the browser runs with a fresh profile, is bounded by a timeout and
 //! is killed on every path.
 
-mod common;
-
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::FutureExt;
 use h1_server::{Request, Response};
 use h1_stream::sse::{self, Event};
 
-use common::TestServer;
+use integration_tests::TestServer;
+use integration_tests::fixtures::TempDir;
 
 /// How long the browser may take, start to DOM dump.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -103,27 +103,6 @@ fn events(req: &Request, seen: &Arc<Seen>) -> Response {
     })
     .detach();
     response
-}
-
-/// A fresh, empty directory under the system temp dir; removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("http-stream-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The browser process; killed (and reaped) when dropped.
@@ -216,23 +195,10 @@ fn dump_dom(chromium: &Path, url: &str) -> (String, String) {
 
 #[test]
 fn chromium_event_source_receives_the_events() {
-    let chromium = std::env::var_os("CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if !chromium.is_file() {
-        // Under CI=true a skip is a failure: .ci/run installs Chromium, so a missing
-        // binary there is a broken install step, not a pass.
-        let why = format!(
-            "{} not found (apt-get install chromium, or set CHROMIUM)",
-            chromium.display()
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "chromium_event_source_receives_the_events: {why}, and CI=true does not allow skipping (.ci/run installs it)"
-            );
-        }
-        eprintln!("SKIPPED chromium_event_source_receives_the_events: {why} (.ci/run installs it)");
+    let Some(chromium) = integration_tests::chromium("chromium_event_source_receives_the_events")
+    else {
         return;
-    }
+    };
 
     let seen = Arc::new(Seen::default());
     let (closed_tx, closed_rx) = mpsc::channel();

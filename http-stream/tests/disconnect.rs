@@ -2,19 +2,21 @@
 //! fails, the heartbeat notices, `closed` resolves) and the server's graceful shutdown
 //! deadline passes. Framing is tested on the connection kit in framing.rs.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{WAIT, finishes_within, next_sender, run, stream_server};
 use h1_stream::{Config, Error};
+use integration_tests::{WAIT, finishes_within, next_sender, run, stream_server};
 
 /// A chunked stream server, a client that sent `GET /` and read the response head, and
 /// the stream's sender.
-fn open_chunked() -> (common::TestServer, common::Client, h1_stream::Sender) {
+fn open_chunked() -> (
+    integration_tests::TestServer,
+    integration_tests::Client,
+    h1_stream::Sender,
+) {
     let (server, rx) = stream_server(|_| h1_stream::response(200, Config::new()));
     let mut client = server.connect();
-    client.get("/");
+    client.send(integration_tests::get("/"));
     let tx = next_sender(&rx);
     client.head();
     (server, client, tx)
@@ -46,7 +48,7 @@ fn heartbeat_notices_a_gone_client_within_a_second() {
         h1_stream::response(200, config)
     });
     let mut client = server.connect();
-    client.get("/");
+    client.send(integration_tests::get("/"));
     let tx = next_sender(&rx);
     client.head();
     assert_eq!(client.chunk(WAIT), Some(Some(b"\n".to_vec())), "heartbeat");
@@ -79,5 +81,5 @@ fn graceful_shutdown_deadline_closes_open_streams() {
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(finishes_within(Duration::from_secs(1), tx.closed()).is_some());
     assert!(run(tx.send("x")).is_err());
-    client.read_to_close();
+    client.read_to_end();
 }

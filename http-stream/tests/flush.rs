@@ -3,13 +3,11 @@
 //! so they do not run side by side. `dont_flush` with `flush()` and the high-water mark
 //! are tested on the connection kit, in flush_kit.rs.
 
-mod common;
-
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{Client, finishes_within, next_sender, rss_bytes, run, stream_server};
 use h1_stream::Config;
+use integration_tests::{Client, finishes_within, next_sender, rss_bytes, run, stream_server};
 
 static TIMING: Mutex<()> = Mutex::new(());
 
@@ -17,10 +15,10 @@ fn timing() -> std::sync::MutexGuard<'static, ()> {
     TIMING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn open(config: Config) -> (common::TestServer, Client, h1_stream::Sender) {
+fn open(config: Config) -> (integration_tests::TestServer, Client, h1_stream::Sender) {
     let (server, rx) = stream_server(move |_| h1_stream::response(200, config.clone()));
     let mut client = server.connect();
-    client.get("/");
+    client.send(integration_tests::get("/"));
     let tx = next_sender(&rx);
     let head = client.head();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -83,7 +81,7 @@ fn flush_waits_until_the_socket_write_completed() {
     let filled = Instant::now();
     loop {
         assert!(
-            filled.elapsed() < common::WAIT,
+            filled.elapsed() < integration_tests::WAIT,
             "flush never waited for a stalled client ({sent} bytes sent)"
         );
         if finishes_within(Duration::from_millis(100), tx.send(chunk.clone())).is_some() {
@@ -98,17 +96,20 @@ fn flush_waits_until_the_socket_write_completed() {
     }
     // Drain in a thread; flush then completes.
     let reader = std::thread::spawn(move || {
-        let deadline = Instant::now() + common::WAIT;
+        let deadline = Instant::now() + integration_tests::WAIT;
         let mut total = 0;
         // Until the terminal chunk (the connection stays open for keep-alive).
-        while !client.buf.ends_with(b"\r\n0\r\n\r\n") {
-            assert!(Instant::now() < deadline && !client.eof, "body did not end");
-            let keep = client.buf.len().saturating_sub(8);
+        while !client.buffered().ends_with(b"\r\n0\r\n\r\n") {
+            assert!(
+                Instant::now() < deadline && !client.is_eof(),
+                "body did not end"
+            );
+            let keep = client.buffered().len().saturating_sub(8);
             total += keep;
-            client.buf.drain(..keep);
-            client.fill(deadline);
+            client.buffered().drain(..keep);
+            client.fill_by(deadline);
         }
-        total + client.buf.len()
+        total + client.buffered().len()
     });
     run(tx.flush()).unwrap();
     tx.close().unwrap();
@@ -153,11 +154,11 @@ fn slow_reader_makes_send_wait_and_memory_stays_flat() {
     // Now read slowly: 8 MiB in 64 KiB reads, checking memory stays flat throughout.
     let mut read = 0usize;
     let mut peak = rss_stalled;
-    let deadline = Instant::now() + common::WAIT;
+    let deadline = Instant::now() + integration_tests::WAIT;
     while read < 8 << 20 {
         assert!(Instant::now() < deadline, "slow read did not progress");
-        read += client.fill(deadline);
-        client.buf.clear();
+        read += client.fill_by(deadline);
+        client.buffered().clear();
         peak = peak.max(rss_bytes());
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -180,6 +181,6 @@ fn slow_reader_makes_send_wait_and_memory_stays_flat() {
         accepted < 4096 * chunk_len,
         "all sends succeeded after the client left"
     );
-    assert!(tx.is_closed() || finishes_within(common::WAIT, tx.closed()).is_some());
+    assert!(tx.is_closed() || finishes_within(integration_tests::WAIT, tx.closed()).is_some());
     assert!(tx.queued_bytes() == 0);
 }

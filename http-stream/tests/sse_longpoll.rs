@@ -1,14 +1,14 @@
 //! Server-Sent Events and long-poll over loopback.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Client, TestServer, WAIT, finishes_within, next_sender, run, stream_server};
 use h1_server::{Request, Response};
 use h1_stream::longpoll::{self, Hub};
 use h1_stream::sse::{self, Event, EventSender};
+use integration_tests::{
+    Client, TestServer, WAIT, finishes_within, next_sender, run, stream_server,
+};
 
 #[test]
 fn sse_stream_sends_headers_retry_events_and_keep_alives() {
@@ -23,7 +23,7 @@ fn sse_stream_sends_headers_retry_events_and_keep_alives() {
         (tx.into_sender(), response)
     });
     let mut client = server.connect();
-    client.write(
+    client.send(
         "GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\nLast-Event-ID: 41\r\n\r\n",
     );
     let tx = EventSender::from(next_sender(&rx));
@@ -100,7 +100,7 @@ fn longpoll_answers_204_after_the_timeout() {
     let server = longpoll_server(Hub::new(), Duration::from_millis(300));
     let mut client = server.connect();
     let t0 = Instant::now();
-    client.get("/poll");
+    client.send(integration_tests::get("/poll"));
     let head = client.head();
     let took = t0.elapsed();
     assert!(head.starts_with("HTTP/1.1 204"), "{head}");
@@ -114,7 +114,7 @@ fn longpoll_answers_204_after_the_timeout() {
         "{took:?}"
     );
     // Keep-alive: the same connection polls again.
-    client.get("/poll");
+    client.send(integration_tests::get("/poll"));
     assert!(client.head().starts_with("HTTP/1.1 204"));
 }
 
@@ -124,11 +124,11 @@ fn longpoll_wakes_every_parked_client_on_publish() {
     let server = longpoll_server(hub.clone(), Duration::from_secs(20));
     let mut clients: Vec<Client> = (0..50).map(|_| server.connect()).collect();
     for c in &mut clients {
-        c.get("/poll");
+        c.send(integration_tests::get("/poll"));
     }
     // A client that parks and leaves must not hold anyone up.
     let mut gone = server.connect();
-    gone.get("/poll");
+    gone.send(integration_tests::get("/poll"));
     drop(gone);
     // Wait (bounded) until the requests are parked: the topic exists while any waits.
     let t0 = Instant::now();
@@ -155,7 +155,7 @@ fn longpoll_wakes_every_parked_client_on_publish() {
     );
     // A client that missed it catches up from the history.
     let mut late = server.connect();
-    late.get("/poll?after=0");
+    late.send(integration_tests::get("/poll?after=0"));
     assert!(late.head().starts_with("HTTP/1.1 200"));
     assert_eq!(late.exact(8, WAIT).unwrap(), b"1 hello\n");
 }
@@ -170,7 +170,7 @@ fn sse_subscribers_of_a_hub_each_get_every_message() {
     let mut clients: Vec<Client> = (0..5).map(|_| server.connect()).collect();
     let mut tasks = Vec::new();
     for c in &mut clients {
-        c.get("/events");
+        c.send(integration_tests::get("/events"));
         let tx = EventSender::from(next_sender(&rx));
         let mut sub = hub.subscribe("room", None);
         tasks.push(std::thread::spawn(move || {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
 use h1_server::{Request, Response, ServerConfig};
+use integration_tests::fixtures::Fnv;
 use integration_tests::{Client, Hooks, TestServer, WAIT, skip};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -445,22 +446,6 @@ fn streamed_response_arrives_chunk_by_chunk() {
     assert_eq!(r.status, 200, "{r:?}");
 }
 
-/// 64-bit FNV-1a, fed piece by piece.
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 /// A 100 MB upload streamed by the client through nginx (`client_max_body_size 200m`,
 /// request buffering off); the server reads it chunk by chunk and answers the byte count
 /// and checksum, which must match the client's.
@@ -478,7 +463,7 @@ fn upload_100_mb_through_nginx() {
                 return app(req).await;
             }
             let body = req.body_mut();
-            let (mut count, mut sum, mut chunks) = (0u64, Fnv::new(), 0u64);
+            let (mut count, mut sum, mut chunks) = (0u64, Fnv::default(), 0u64);
             loop {
                 match body.chunk().await {
                     Ok(Some(chunk)) => {
@@ -502,7 +487,7 @@ fn upload_100_mb_through_nginx() {
     ));
     // A pseudo-random body made piece by piece: never more than one piece in memory.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut sum = Fnv::new();
+    let mut sum = Fnv::default();
     let mut piece = vec![0u8; PIECE];
     let mut sent = 0;
     while sent < SIZE {

@@ -8,14 +8,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_io::{Async, Timer};
-use futures_lite::future::block_on;
-use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use async_io::Async;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use futures_rustls::TlsConnector;
 use h1_server::rustls::pki_types::pem::PemObject;
 use h1_server::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use h1_server::{Request, Response, rustls};
-use integration_tests::{Hooks, TestServer, WAIT, bind, has_tool};
+use integration_tests::{Hooks, TestServer, WAIT, bind, has_tool, run};
 
 struct Cert {
     cert_pem: String,
@@ -63,13 +62,6 @@ fn start(cert: &Cert, hooks: &Hooks, handshake: Duration) -> TestServer {
     })
 }
 
-fn bounded<T>(fut: impl Future<Output = T>) -> T {
-    block_on(fut.or(async {
-        Timer::after(WAIT).await;
-        panic!("timed out after {WAIT:?}")
-    }))
-}
-
 #[test]
 fn rustls_client_talks_https_with_keep_alive() {
     let cert = self_signed();
@@ -85,7 +77,7 @@ fn rustls_client_talks_https_with_keep_alive() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = TlsConnector::from(Arc::new(client));
-    let text = bounded(async {
+    let text = run(async {
         let tcp = Async::<TcpStream>::connect(server.addr).await.unwrap();
         let name = ServerName::try_from("localhost").unwrap();
         let mut tls = connector.connect(name, tcp).await.expect("handshake");

@@ -6,22 +6,14 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 
-use async_io::{Async, Timer};
+use async_io::Async;
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use async_tungstenite::tungstenite::protocol::{Message, Role};
 use async_tungstenite::{WebSocketStream, client_async};
+use futures_lite::StreamExt;
 use futures_lite::future::block_on;
-use futures_lite::{FutureExt, StreamExt};
 use h1_server::{Request, Response};
-use integration_tests::{TestServer, WAIT, get};
-
-/// Bound every wait of a test.
-fn bounded<T>(fut: impl Future<Output = T>) -> T {
-    block_on(fut.or(async {
-        Timer::after(WAIT).await;
-        panic!("timed out after {WAIT:?}")
-    }))
-}
+use integration_tests::{TestServer, WAIT, get, run};
 
 /// A WebSocket echo on `/ws`; any other path calls `upgrade` but answers 200, and reports
 /// what its `OnUpgrade` resolved to.
@@ -35,7 +27,7 @@ fn echo_server() -> (TestServer, mpsc::Receiver<String>) {
                 let on_upgrade = req.upgrade();
                 if req.path() != "/ws" {
                     std::thread::spawn(move || {
-                        let r = bounded(on_upgrade);
+                        let r = run(on_upgrade);
                         let _ = tx.send(format!("{:?}", r.map(|_| ()).map_err(|e| e.kind())));
                     });
                     return Response::text(200, "no upgrade here");
@@ -76,7 +68,7 @@ fn echo_server() -> (TestServer, mpsc::Receiver<String>) {
 #[test]
 fn websocket_echo_with_a_real_client() {
     let (server, events) = echo_server();
-    bounded(async {
+    run(async {
         let stream = Async::<TcpStream>::connect(server.addr).await.unwrap();
         let url = format!("ws://{}/ws", server.addr);
         let (mut ws, response) = client_async(url, stream).await.expect("handshake");
@@ -139,7 +131,7 @@ fn bytes_sent_before_the_101_are_handed_over() {
         "{head}"
     );
     let rest = got[end..].to_vec();
-    bounded(async {
+    run(async {
         let stream = Async::new(raw).unwrap();
         let mut ws = WebSocketStream::from_partially_read(stream, rest, Role::Client, None).await;
         let got = ws.next().await.unwrap().unwrap();

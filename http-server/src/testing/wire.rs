@@ -90,6 +90,31 @@ impl WireResponse {
     pub fn is_interim(&self) -> bool {
         (100..200).contains(&self.status)
     }
+
+    /// Parse one response off the front of `bytes`, with the same rules as
+    /// [`TestConnection::read_response`](super::TestConnection::read_response): for bytes
+    /// read from any transport, such as a real socket. `eof` says no more bytes will come
+    /// (a close-delimited body ends there); `head_request` reads the answer to a `HEAD`.
+    /// Returns the response and how many bytes it used, or `None` when more are needed.
+    ///
+    /// ```
+    /// use h1_server::testing::WireResponse;
+    ///
+    /// let bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 204 No";
+    /// let (res, used) = WireResponse::parse(bytes, false, false).unwrap();
+    /// assert_eq!((res.status, res.text(), used), (200, "hi", 40));
+    /// assert!(WireResponse::parse(&bytes[used..], false, false).is_none());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the bytes break the protocol (the message names the error and shows them).
+    pub fn parse(bytes: &[u8], eof: bool, head_request: bool) -> Option<(Self, usize)> {
+        match parse(bytes, eof, head_request) {
+            Parsed::Done(res, used) => Some((res, used)),
+            Parsed::Incomplete => None,
+        }
+    }
 }
 
 /// What [`parse`] found.
