@@ -99,6 +99,22 @@ fn peer_and_local_addresses_and_connection_ids() {
 }
 
 #[test]
+fn on_a_wildcard_listener_the_local_address_is_the_one_the_peer_reached() {
+    // Bound to 0.0.0.0: the listener's own address names no interface, so each
+    // connection asks its socket (a specific bind reports the listener's address: above).
+    let mut server = h1_server::Server::new();
+    futures_lite::future::block_on(server.also_bind("0.0.0.0:0")).unwrap();
+    server.spawner(h1_server::ThreadPool::new(1));
+    let server = TestServer::serve(server, routes);
+    assert!(server.addr.ip().is_unspecified(), "{}", server.addr);
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], server.addr.port()));
+    let mut c = Client::connect(target);
+    let r = c.request(&get("/addr"));
+    let local = r.text().split(' ').nth(1).unwrap_or_default().to_owned();
+    assert_eq!(local, target.to_string());
+}
+
+#[test]
 fn the_body_is_not_read_from_the_socket_until_the_handler_reads_it() {
     const BODY: u64 = 64 << 20;
     let open = Arc::new(AtomicBool::new(false));

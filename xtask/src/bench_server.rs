@@ -9,6 +9,8 @@
 //!   server's CPU time per request (utime+stime from `/proc/PID/stat` over the run, divided
 //!   by the requests wrk counted);
 //! - requests/s with 16-deep pipelining (`xtask/peers/pipeline.lua`);
+//! - connection churn: requests/s and the server's CPU time per request with a new
+//!   connection per request (`-c16 -H 'Connection: close'`: accept, registration, close);
 //! - resident memory per idle keep-alive connection: a fresh server, VmRSS before and after
 //!   5000 connections that each did one request and stay open.
 //!
@@ -123,7 +125,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     eprintln!("wrk: {}", wrk::version());
     eprintln!(
-        "plan: {} rounds x [{}], wrk -t1 -c{} -d{}s (+{}-deep pipelined), {} idle connections, pinning {}",
+        "plan: {} rounds x [{}], wrk -t1 -c{} -d{}s (+{}-deep pipelined, + -c16 Connection: close), {} idle connections, pinning {}",
         opts.rounds,
         servers.iter().map(|s| s.0).collect::<Vec<_>>().join(", "),
         opts.connections,
@@ -152,8 +154,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             eprint!("round {round}/{} {name:<8} ", opts.rounds);
             let s = measure(&ctx, name, spec)?;
             eprintln!(
-                "{:>9.0} req/s  {:>6.2} us/req CPU  pipelined {:>9.0} req/s  {:>7.0} B/idle conn  waited {:.1}%/{:.1}%",
-                s.rps, s.cpu_us, s.pipe_rps, s.idle_bytes, s.srv_wait_pct, s.wrk_wait_pct
+                "{:>9.0} req/s  {:>6.2} us/req CPU  pipelined {:>9.0} req/s  close {:>7.0} req/s {:>6.2} us/req CPU  {:>7.0} B/idle conn  waited {:.1}%/{:.1}%",
+                s.rps,
+                s.cpu_us,
+                s.pipe_rps,
+                s.churn_rps,
+                s.churn_cpu_us,
+                s.idle_bytes,
+                s.srv_wait_pct,
+                s.wrk_wait_pct
             );
             samples[i].push(s);
         }
@@ -161,7 +170,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     eprintln!("measured in {:.0} s", started.elapsed().as_secs_f64());
     println!(
         "server: {n}taskset -c 0 (fresh process per measure); client: {n}taskset -c 1 wrk -t1 -c{c} \
-         -d{d}s --latency | -s pipeline.lua -- {p}; loadavg at end: {l}",
+         -d{d}s --latency | -s pipeline.lua -- {p} | -c16 -H 'Connection: close'; loadavg at end: {l}",
         n = launcher.prefix(),
         c = opts.connections,
         d = opts.duration,
@@ -267,6 +276,9 @@ struct Sample {
     errors: u64,
     /// Same, pipelined run.
     pipe_errors: u64,
+    /// Requests/s and CPU µs per request with `Connection: close` (a connection each).
+    churn_rps: f64,
+    churn_cpu_us: f64,
     /// Idle connections the server had closed by the time RSS was read.
     idle_closed: usize,
     /// Percent of the keep-alive run the server's threads spent runnable but waiting for
@@ -392,6 +404,23 @@ fn measure(ctx: &Ctx<'_>, name: &str, spec: &ServerSpec) -> Result<Sample, Strin
     }
     s.pipe_rps = p.rps.unwrap_or(0.0);
     s.pipe_errors = p.errors;
+
+    // Connection churn: a new connection per request.
+    let before = proc::cpu_ticks(server.pid())?;
+    let c = wrk(
+        ctx,
+        &["-c", "16", "-d", &dur, "-H", "Connection: close", &url],
+    )?;
+    let after = proc::cpu_ticks(server.pid())?;
+    server.check_alive()?;
+    if c.requests == 0 {
+        return Err(format!(
+            "{name}: churn wrk completed no request:\n{}",
+            c.raw
+        ));
+    }
+    s.churn_rps = c.rps.unwrap_or(0.0);
+    s.churn_cpu_us = (after - before) as f64 / ctx.clk_tck * 1e6 / c.requests as f64;
     Ok(s)
 }
 
@@ -649,7 +678,7 @@ fn report(names: &[&str], samples: &[Vec<Sample>], opts: &Options) -> String {
         Ratio(usize, &'static str, fn(f64) -> bool),
         Abs(&'static str, fn(f64) -> bool),
     }
-    let rows: [(&str, Get, usize, Bar); 6] = [
+    let rows: [(&str, Get, usize, Bar); 8] = [
         (
             "req/s (keep-alive)",
             |s| s.rps,
@@ -667,6 +696,13 @@ fn report(names: &[&str], samples: &[Vec<Sample>], opts: &Options) -> String {
             |s| s.pipe_rps,
             0,
             Bar::Ratio(1, ">= 1.2x hyper-pf", |r| r >= 1.2),
+        ),
+        ("req/s (close)", |s| s.churn_rps, 0, Bar::None),
+        (
+            "CPU us/req (close)",
+            |s| s.churn_cpu_us,
+            3,
+            Bar::Ratio(0, "<= 1.0x hyper", |r| r <= 1.0),
         ),
         ("p50 latency us", |s| s.p50_us, 0, Bar::None),
         (

@@ -58,7 +58,8 @@ impl EdgeSet {
         Ok((Self(mux.clone()), mux.drive()))
     }
 
-    /// Register `stream` (non-blocking) and wrap it as a transport.
+    /// Register `stream`, which must be non-blocking and have no duplicate descriptor
+    /// (closing it is what takes it out of the set), and wrap it as a transport.
     pub(crate) fn register(&self, stream: TcpStream) -> io::Result<EdgeIo> {
         self.0.register(stream)
     }
@@ -147,7 +148,6 @@ impl Mux {
     }
 
     fn register(self: &Arc<Self>, stream: TcpStream) -> io::Result<EdgeIo> {
-        stream.set_nonblocking(true)?;
         let source = Arc::new(Source::default());
         let key = lock(&self.sources).insert(source.clone());
         let flags = epoll::EventFlags::IN
@@ -413,10 +413,12 @@ impl AsyncWrite for EdgeIo {
 
 impl Drop for EdgeIo {
     fn drop(&mut self) {
-        // Out of the set before the socket closes (closing alone would leave it in if
-        // the descriptor was ever duplicated). Events already drained for this key are
-        // skipped, or, if a new connection reused the key, cause it one harmless retry.
-        let _ = epoll::delete(&self.mux.epoll, &self.stream);
+        // No `EPOLL_CTL_DEL`: closing the socket right after this takes it out of the
+        // set, as it was never duplicated (accepted with `accept4(SOCK_CLOEXEC)`, owned
+        // here alone; a `fork` without `exec` could keep it in the set a little longer,
+        // which only delivers stale events). Events for this key, already drained or
+        // still to come, are skipped, or, if a new connection reused the key, cause it
+        // one harmless retry.
         lock(&self.mux.sources).remove(self.key);
         self.mux.release();
     }
@@ -436,6 +438,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
         (server, client)
     }
 

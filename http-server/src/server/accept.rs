@@ -23,9 +23,7 @@ async fn accept_until_stopped<H: Handler>(
     service: &Arc<Service<H>>,
     stop: &Receiver<()>,
 ) {
-    let fallback = listener
-        .tcp_addr()
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let local = LocalAddr::of_listener(listener);
     loop {
         if unless_stopped(stop, room_for_one(&service.inner))
             .await
@@ -37,7 +35,7 @@ async fn accept_until_stopped<H: Handler>(
             return;
         };
         match accepted {
-            Ok(accepted) => spawn_accepted(service, accepted, fallback),
+            Ok(accepted) => spawn_accepted(service, accepted, local),
             Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.
@@ -60,23 +58,21 @@ const MAX_QUEUED: usize = 4096;
 /// Accept, without waiting, the connections already in the kernel's queue, past the
 /// connection limit (they are answered once and closed during a shutdown).
 fn accept_queued<H: Handler>(listener: &Listener, service: &Arc<Service<H>>) {
-    let fallback = listener
-        .tcp_addr()
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let local = LocalAddr::of_listener(listener);
     let mut cx = Context::from_waker(std::task::Waker::noop());
     for _ in 0..MAX_QUEUED {
         let accept = std::pin::pin!(listener.accept());
         match accept.poll(&mut cx) {
-            Poll::Ready(Ok(accepted)) => spawn_accepted(service, accepted, fallback),
+            Poll::Ready(Ok(accepted)) => spawn_accepted(service, accepted, local),
             Poll::Ready(Err(_)) | Poll::Pending => return,
         }
     }
 }
 
 /// Spawn the task for an accepted connection.
-fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, fallback: SocketAddr) {
+fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, local: LocalAddr) {
     match accepted {
-        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, fallback),
+        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, local),
         #[cfg(unix)]
         Accepted::Unix(stream) => {
             spawn_io(
@@ -86,6 +82,32 @@ fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, fal
                 UNIX_ADDR,
                 true,
             );
+        }
+    }
+}
+
+/// The local address of a listener's connections.
+#[derive(Clone, Copy)]
+struct LocalAddr {
+    listener: SocketAddr,
+}
+
+impl LocalAddr {
+    fn of_listener(listener: &Listener) -> Self {
+        Self {
+            listener: listener
+                .tcp_addr()
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+        }
+    }
+
+    /// `stream`'s local address: the listener's, unless it is bound to a wildcard
+    /// address (then a `getsockname` says which address the peer reached).
+    fn of(self, stream: &std::net::TcpStream) -> SocketAddr {
+        if self.listener.ip().is_unspecified() {
+            stream.local_addr().unwrap_or(self.listener)
+        } else {
+            self.listener
         }
     }
 }
@@ -113,12 +135,12 @@ async fn room_for_one(inner: &Inner) {
 
 fn spawn_connection<H: Handler>(
     service: &Arc<Service<H>>,
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
-    fallback: SocketAddr,
+    local: LocalAddr,
 ) {
     let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().unwrap_or(fallback);
+    let local = local.of(&stream);
     let stream = match TcpTransport::new(service, stream) {
         Ok(stream) => stream,
         Err(e) => {

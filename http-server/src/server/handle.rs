@@ -70,7 +70,7 @@ impl ServerHandle {
         }
         let mut listeners = Vec::with_capacity(self.inner.addrs.len());
         for addr in &self.inner.addrs {
-            listeners.push(Listener::Tcp(TcpListener::bind(*addr).await?));
+            listeners.push(Listener::Tcp(TcpListener::bind(*addr).await?.into()));
         }
         #[cfg(unix)]
         for path in &self.inner.unix_paths {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
 use async_io::{Async, Timer};
-use async_net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+use async_net::{AsyncToSocketAddrs, TcpListener};
 use event_listener::Event;
 use futures_lite::{AsyncRead, AsyncWrite, FutureExt, ready};
 
@@ -108,14 +108,17 @@ type StartFn = Box<dyn Fn(Listener, Receiver<()>, Sender<()>) + Send + Sync>;
 /// A listening socket: TCP, or a Unix domain socket.
 #[derive(Debug)]
 enum Listener {
-    Tcp(TcpListener),
+    /// Registered with async-io: its readiness wakes the accept loop. Accepted sockets
+    /// are not (see [`Listener::accept`]).
+    Tcp(Arc<Async<std::net::TcpListener>>),
     #[cfg(unix)]
     Unix(async_net::unix::UnixListener),
 }
 
 /// An accepted connection.
 enum Accepted {
-    Tcp(TcpStream, SocketAddr),
+    /// Non-blocking, and registered nowhere yet.
+    Tcp(std::net::TcpStream, SocketAddr),
     #[cfg(unix)]
     Unix(async_net::unix::UnixStream),
 }
@@ -123,7 +126,7 @@ enum Accepted {
 impl Listener {
     async fn accept(&self) -> io::Result<Accepted> {
         match self {
-            Self::Tcp(l) => l.accept().await.map(|(s, peer)| Accepted::Tcp(s, peer)),
+            Self::Tcp(l) => accept_tcp(l).await,
             #[cfg(unix)]
             Self::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
         }
@@ -131,7 +134,7 @@ impl Listener {
 
     fn tcp_addr(&self) -> Option<SocketAddr> {
         match self {
-            Self::Tcp(l) => l.local_addr().ok(),
+            Self::Tcp(l) => l.get_ref().local_addr().ok(),
             #[cfg(unix)]
             Self::Unix(_) => None,
         }
@@ -143,6 +146,36 @@ impl Listener {
             Self::Unix(l) => l.local_addr().ok()?.as_pathname().map(Path::to_owned),
             Self::Tcp(_) => None,
         }
+    }
+}
+
+/// Accept a TCP connection, already non-blocking. On Linux `accept4` makes it
+/// non-blocking and close-on-exec in the one system call, and it goes straight to its
+/// transport (the edge-triggered set, usually): registering it with async-io first, as
+/// `async_net` does, cost two `epoll_ctl` calls and an `ioctl` per connection. Each
+/// wake-up of the listener accepts until the queue is empty (`EAGAIN`).
+async fn accept_tcp(listener: &Async<std::net::TcpListener>) -> io::Result<Accepted> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    loop {
+        use rustix::net::SocketFlags;
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        match rustix::net::acceptfrom_with(listener.get_ref(), flags) {
+            Ok((fd, peer)) => {
+                let peer = peer
+                    .and_then(|peer| SocketAddr::try_from(peer).ok())
+                    .unwrap_or(UNIX_ADDR);
+                return Ok(Accepted::Tcp(fd.into(), peer));
+            }
+            Err(rustix::io::Errno::AGAIN) => listener.readable().await?,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (stream, peer) = listener.read_with(|l| l.accept()).await?;
+        stream.set_nonblocking(true)?;
+        Ok(Accepted::Tcp(stream, peer))
     }
 }
 
@@ -211,7 +244,7 @@ impl Server {
         // it while the accept loop waits its turn. Listening again only resizes the queue.
         #[cfg(any(target_os = "linux", target_os = "android"))]
         rustix::net::listen(&listener, LISTEN_BACKLOG)?;
-        self.listeners.push(Listener::Tcp(listener));
+        self.listeners.push(Listener::Tcp(listener.into()));
         Ok(self)
     }
 
@@ -261,7 +294,7 @@ impl Server {
 
     /// Serve on an already bound listener.
     pub fn add_listener(&mut self, listener: TcpListener) -> &mut Self {
-        self.listeners.push(Listener::Tcp(listener));
+        self.listeners.push(Listener::Tcp(listener.into()));
         self
     }
 
@@ -280,7 +313,7 @@ impl Server {
     pub fn add_std_listener(&mut self, listener: std::net::TcpListener) -> io::Result<&mut Self> {
         listener.set_nonblocking(true)?;
         self.listeners
-            .push(Listener::Tcp(TcpListener::try_from(listener)?));
+            .push(Listener::Tcp(Arc::new(Async::new_nonblocking(listener)?)));
         Ok(self)
     }
 

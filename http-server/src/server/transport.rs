@@ -20,19 +20,18 @@ impl TcpTransport {
         }
     }
 
-    pub(super) fn new<H>(service: &Service<H>, stream: TcpStream) -> io::Result<Self> {
-        let stream: Arc<Async<std::net::TcpStream>> = stream.into();
+    /// `stream` (non-blocking, registered nowhere) in the edge-triggered set, or
+    /// registered with async-io when the set is off or failed.
+    pub(super) fn new<H>(service: &Service<H>, stream: std::net::TcpStream) -> io::Result<Self> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(set) = service.edge.as_ref().filter(|set| !set.failed()) {
-            // Move the socket from async-io's one-shot registration to the set.
-            match Arc::try_unwrap(stream) {
-                Ok(io) => return Ok(Self::Edge(set.register(io.into_inner()?)?)),
-                Err(stream) => return Ok(Self::Reactor(TcpIo::new(stream))),
-            }
+            return Ok(Self::Edge(set.register(stream)?));
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = service;
-        Ok(Self::Reactor(TcpIo::new(stream)))
+        Ok(Self::Reactor(TcpIo::new(Arc::new(Async::new_nonblocking(
+            stream,
+        )?))))
     }
 }
 
