@@ -21,13 +21,10 @@
 //! ```
 
 use std::fmt;
-use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-
-use crate::{Body, Frame, Response};
+use crate::response::Whole;
+use crate::{Body, Response};
 use crate::{Request, RequestBody};
 use h1_core::Version;
 
@@ -150,22 +147,6 @@ impl<B: Body + Send + 'static> crate::IntoResponse for http::Response<B> {
     }
 }
 
-/// A body of bytes known up front.
-struct FullBody(Option<Bytes>);
-
-impl Body for FullBody {
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<Frame>>> {
-        Poll::Ready(self.0.take().map(|b| Ok(Frame::Data(b))))
-    }
-
-    fn length(&self) -> Option<u64> {
-        Some(self.0.as_ref().map_or(0, |b| b.len() as u64))
-    }
-}
-
 impl TryFrom<Response> for http::Response<BoxBody> {
     type Error = ConversionError;
 
@@ -178,7 +159,7 @@ impl TryFrom<Response> for http::Response<BoxBody> {
         let length = resp.body_length();
         let body: BoxBody = match resp.take_body() {
             Some(body) => body,
-            None => Box::pin(FullBody(None)),
+            None => Box::pin(Whole(None)),
         };
         let mut builder = http::Response::builder().status(resp.status());
         let headers = builder
@@ -203,6 +184,7 @@ impl TryFrom<Response> for http::Response<BoxBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn response_round_trip_keeps_status_headers_and_length() {

@@ -339,7 +339,7 @@ fn into_boxed(body: impl Body + Send + 'static) -> Pin<Box<dyn Body + Send>> {
 }
 
 /// A body of bytes known up front, as one data frame.
-struct Whole(Option<Bytes>);
+pub(crate) struct Whole(pub(crate) Option<Bytes>);
 
 impl Body for Whole {
     fn poll_frame(

@@ -56,15 +56,6 @@ async fn routes(mut req: Request) -> Response {
                 ),
             )
         }
-        "/addr" => Response::text(
-            200,
-            format!(
-                "{} {} {}",
-                req.peer_addr(),
-                req.local_addr(),
-                req.connection_id().as_u64()
-            ),
-        ),
         "/ip" => Response::text(200, req.client_ip().to_string()),
         _ => Response::text(404, "no route"),
     }
