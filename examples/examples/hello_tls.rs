@@ -7,40 +7,18 @@
 //! example. Everything runs on the main thread, as in `hello`.
 
 use std::io;
-use std::sync::Arc;
 
 use bytes::Bytes;
-use h1_server::rustls;
-use h1_server::rustls::pki_types::pem::PemObject;
-use h1_server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use h1_server::{Request, Response, Server, StaticHeader, ThreadPool};
+
+#[path = "shared/tls.rs"]
+mod tls;
+use tls::tls_config;
 
 /// Size of the `/1m` body; its bytes are `i % 251` (the same as the hyper peer's).
 const BIG_LEN: usize = 1 << 20;
 
 static OCTET_STREAM: StaticHeader = StaticHeader::new("Content-Type", "application/octet-stream");
-
-/// rustls with the ring provider, safe default protocol versions, no client auth, ALPN
-/// `http/1.1` (as the `https` example; the hyper peer builds the same for tokio-rustls).
-fn tls_config(cert_path: &str, key_path: &str) -> io::Result<Arc<rustls::ServerConfig>> {
-    let invalid = |what: &str, e: &dyn std::fmt::Display| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
-    };
-    let certs = CertificateDer::pem_file_iter(cert_path)
-        .map_err(|e| invalid(cert_path, &e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(cert_path, &e))?;
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| invalid(key_path, &e))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("rustls", &e))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| invalid("certificate/key", &e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
 
 fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -7,33 +7,12 @@
 //! -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout key.pem -out cert.pem`.
 
 use std::io;
-use std::sync::Arc;
 
-use h1_server::rustls;
-use h1_server::rustls::pki_types::pem::PemObject;
-use h1_server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use h1_server::{Request, Response, Server};
 
-/// A rustls server configuration from PEM files (ring provider, HTTP/1.1 over ALPN).
-fn tls_config(cert_path: &str, key_path: &str) -> io::Result<Arc<rustls::ServerConfig>> {
-    let invalid = |what: &str, e: &dyn std::fmt::Display| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
-    };
-    let certs = CertificateDer::pem_file_iter(cert_path)
-        .map_err(|e| invalid(cert_path, &e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(cert_path, &e))?;
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| invalid(key_path, &e))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("rustls", &e))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| invalid("certificate/key", &e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
+#[path = "shared/tls.rs"]
+mod tls;
+use tls::tls_config;
 
 fn main() -> io::Result<()> {
     examples::init_logger(log::LevelFilter::Info);
