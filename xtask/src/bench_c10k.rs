@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bench_server::idle_memory;
+use crate::bench_idle::idle_memory;
 use crate::proc::{self, Launcher};
 use crate::util::{self, Args, median};
 use crate::wrk;

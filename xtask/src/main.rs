@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_c10k;
+mod bench_idle;
 mod bench_route;
 mod bench_server;
 mod bench_static;
