@@ -13,6 +13,7 @@ mod bench_route;
 mod bench_server;
 mod bench_static;
 mod bench_stream;
+mod bench_stream_client;
 mod bench_tls;
 mod bench_upload;
 mod ci;
