@@ -2,6 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use atomic_waker::AtomicWaker;
 
 use super::{BoxFuture, Spawner};
 
@@ -29,11 +34,11 @@ use super::{BoxFuture, Spawner};
 /// ```
 #[derive(Clone)]
 pub struct ThreadPool {
-    inner: std::sync::Arc<PoolInner>,
+    inner: Arc<PoolInner>,
 }
 
 struct PoolInner {
-    ex: std::sync::Arc<smol::Executor<'static>>,
+    ex: Arc<smol::Executor<'static>>,
     stop: async_channel::Sender<()>,
     threads: usize,
 }
@@ -46,7 +51,7 @@ impl ThreadPool {
     ///
     /// If the operating system refuses to start a thread.
     pub fn new(threads: usize) -> Self {
-        let ex = std::sync::Arc::new(smol::Executor::new());
+        let ex = Arc::new(smol::Executor::new());
         let (stop, stopped) = async_channel::bounded::<()>(1);
         for i in 0..threads {
             let ex = ex.clone();
@@ -61,7 +66,7 @@ impl ThreadPool {
                 .expect("failed to spawn an executor thread");
         }
         Self {
-            inner: std::sync::Arc::new(PoolInner { ex, stop, threads }),
+            inner: Arc::new(PoolInner { ex, stop, threads }),
         }
     }
 
@@ -90,7 +95,47 @@ impl ThreadPool {
                 }
             }
         };
-        async_io::block_on(futures_lite::future::or(fut, tasks))
+        async_io::block_on(futures_lite::future::or(polled_when_woken(fut), tasks))
+    }
+}
+
+/// `fut`, polled only when its own waker was woken (and on the first poll).
+///
+/// `block_on` polls its whole future whenever any part of it is woken, and the pool's
+/// task loop is woken for every task it runs; the user's future (typically
+/// [`shutdown_on_signals`](crate::ServerHandle::shutdown_on_signals), whose signal pipe
+/// is read on every poll) would be polled as often, each time a system call that finds
+/// nothing. Under `Connection: close` load that was 0.78 extra `recvfrom` per request.
+fn polled_when_woken<T>(fut: impl Future<Output = T>) -> impl Future<Output = T> {
+    let flag = Arc::new(WokenFlag {
+        woken: AtomicBool::new(true),
+        outer: AtomicWaker::new(),
+    });
+    let waker = Waker::from(flag.clone());
+    let mut fut = Box::pin(fut);
+    futures_lite::future::poll_fn(move |cx| {
+        flag.outer.register(cx.waker());
+        if !flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        fut.as_mut().poll(&mut Context::from_waker(&waker))
+    })
+}
+
+/// The waker [`polled_when_woken`] gives its future: records the wake, then passes it on.
+struct WokenFlag {
+    woken: AtomicBool,
+    outer: AtomicWaker,
+}
+
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.outer.wake();
     }
 }
 
@@ -119,6 +164,35 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
     use std::time::Duration;
+
+    #[test]
+    fn block_on_polls_its_future_only_when_woken() {
+        use std::sync::atomic::AtomicUsize;
+        let pool = ThreadPool::new(0);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let (done_tx, done_rx) = async_channel::bounded::<()>(1);
+        let mut recv = Box::pin(async move {
+            let _ = done_rx.recv().await;
+        });
+        // Woken once: when `done` is sent.
+        let watched = futures_lite::future::poll_fn(move |cx| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            recv.as_mut().poll(cx)
+        });
+        // 1000 task wake-ups on the pool meanwhile.
+        let spawner = pool.clone();
+        pool.spawn(Box::pin(async move {
+            for _ in 0..1000 {
+                futures_lite::future::yield_now().await;
+            }
+            let _ = done_tx.send(()).await;
+            drop(spawner);
+        }));
+        pool.block_on(watched);
+        let polls = polls.load(Ordering::SeqCst);
+        assert!(polls <= 2, "polled {polls} times for one wake-up");
+    }
 
     #[test]
     fn thread_pool_runs_tasks_on_its_threads() {
