@@ -1,17 +1,17 @@
 //! Time for the driver: every timer and the `Date` header read it through [`Clock`].
 //!
-//! A served connection uses [`Clock::System`]: async-io's `Timer` and the system clocks,
-//! at the cost of one enum match. The test kit uses [`Clock::Manual`]: time stands still
+//! A served connection uses [`Clock::System`]: the system clocks and alarms on the
+//! server's timer thread ([`crate::runtime::timers`]), at the cost of one enum match. The test kit uses [`Clock::Manual`]: time stands still
 //! until the test advances it ([`crate::testing::ManualClock`]).
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use async_io::Timer;
 use futures_lite::future::poll_fn;
+
+use crate::runtime::timers::Alarm;
 
 /// Where time comes from.
 #[derive(Clone, Default)]
@@ -58,11 +58,7 @@ impl Clock {
     /// A deadline on this clock.
     pub(crate) fn deadline(&self) -> Deadline {
         match self {
-            Self::System => Deadline::System {
-                timer: Timer::never(),
-                armed: None,
-                waiting: false,
-            },
+            Self::System => Deadline::System(Alarm::default()),
             Self::Manual(t) => Deadline::Manual(t.clone()),
         }
     }
@@ -150,17 +146,11 @@ impl ManualTime {
     }
 }
 
-/// A timer that re-arms lazily: moving the deadline later does not touch the reactor;
-/// the timer fires at the old time, sees the new deadline and re-arms once.
+/// A timer that re-arms lazily: moving the deadline later does not touch the timer
+/// table; the alarm fires at the old time, sees the new deadline and re-arms once.
 pub(crate) enum Deadline {
-    /// An async-io timer.
-    System {
-        timer: Timer,
-        armed: Option<Instant>,
-        /// The timer was polled (by this connection's task) since it was armed: it will
-        /// wake the task when it fires.
-        waiting: bool,
-    },
+    /// An alarm on the timer thread ([`crate::runtime::timers`]).
+    System(Alarm),
     /// A deadline on a manual clock.
     Manual(Arc<ManualTime>),
 }
@@ -168,58 +158,40 @@ pub(crate) enum Deadline {
 impl Deadline {
     /// Whether `at` has passed; if not, the task is woken when it does.
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>, at: Instant) -> bool {
-        let (timer, armed, waiting) = match self {
-            Self::System {
-                timer,
-                armed,
-                waiting,
-            } => (timer, armed, waiting),
+        match self {
+            Self::System(_) => self.poll_expired_at(cx, at, Instant::now()),
             Self::Manual(time) => {
                 if time.now() >= at {
                     return true;
                 }
                 time.wait(cx.waker());
-                return false;
-            }
-        };
-        loop {
-            if armed.is_none_or(|a| a > at) {
-                timer.set_at(at);
-                *armed = Some(at);
-                *waiting = false;
-            }
-            match Pin::new(&mut *timer).poll(cx) {
-                Poll::Ready(_) => {
-                    *armed = None;
-                    *waiting = false;
-                    if Instant::now() >= at {
-                        return true;
-                    }
-                }
-                Poll::Pending => {
-                    *waiting = true;
-                    return false;
-                }
+                false
             }
         }
     }
 
-    /// [`poll_expired`](Self::poll_expired) given the time `now`: when the timer is
-    /// already waiting for a moment no later than `at` that is still ahead, it is not
-    /// polled (polling an async-io timer reads the clock).
+    /// [`poll_expired`](Self::poll_expired) given the time `now` (one clock read shared
+    /// by several deadlines).
     pub(crate) fn poll_expired_at(
         &mut self,
         cx: &mut Context<'_>,
         at: Instant,
         now: Instant,
     ) -> bool {
-        match self {
-            Self::System {
-                armed: Some(armed),
-                waiting: true,
-                ..
-            } if *armed <= at && now < *armed => false,
-            _ => self.poll_expired(cx, at),
+        let alarm = match self {
+            Self::System(alarm) => alarm,
+            Self::Manual(_) => return self.poll_expired(cx, at),
+        };
+        if now >= at {
+            alarm.disarm();
+            return true;
         }
+        match alarm.armed() {
+            // Armed no later than `at` and still ahead: it wakes this task in time.
+            Some(armed) if armed <= at && now < armed => alarm.refresh(cx.waker()),
+            // Not armed, armed too late, or fired early for a deadline since moved.
+            _ => alarm.arm(at, cx.waker()),
+        }
+        false
     }
 }

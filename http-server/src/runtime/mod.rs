@@ -5,7 +5,9 @@
 //! whose default reads `H1_EDGE_TRIGGERED`).
 //!
 //! Sockets and timers come from async-io, which runs its own reactor thread, so the server
-//! works under any executor; only spawning differs. Under tokio:
+//! works under any executor; only spawning differs. Connection deadlines (timeouts) are
+//! alarms on one timer thread of the server's own (`timers`): arming one costs no system
+//! call, where an async-io timer wakes the reactor. Under tokio:
 //!
 //! ```no_run
 //! # use std::{future::Future, pin::Pin};
@@ -20,6 +22,7 @@ pub(crate) mod edge;
 #[cfg(feature = "smol")]
 mod pool;
 mod spawn;
+pub(crate) mod timers;
 
 #[cfg(feature = "smol")]
 pub use pool::ThreadPool;
