@@ -77,7 +77,9 @@ pub(crate) enum HeadStatus {
 /// httparse's only once the whole head is there.
 ///
 /// `buf` starts at the request line (the caller skips empty lines before it). It is
-/// mutable only so that a higher minor version can be read as HTTP/1.1 in place.
+/// mutable only so that a higher minor version can be read as HTTP/1.1 in place. The
+/// head is parsed in place: `head`'s offsets point into `buf` (from its start), and the
+/// caller records where `buf` is (`Headers::set_view`).
 pub(crate) fn parse_head(
     buf: &mut [u8],
     scan: &mut HeadScan,
@@ -313,7 +315,7 @@ fn run_httparse_in<'b>(
         let start = s.as_ptr() as usize - base;
         start..start + s.len()
     };
-    head.headers.reset_with_raw(raw);
+    head.headers.reset_parsed();
     let m = off(method.as_bytes());
     let t = off(target.as_bytes());
     head.method = span(m.clone());
