@@ -37,6 +37,11 @@ enum Entry {
 }
 
 impl Entry {
+    const EMPTY: Self = Self::Buf {
+        name: Span { start: 0, end: 0 },
+        value: Span { start: 0, end: 0 },
+    };
+
     fn name<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
         match *self {
             Self::Buf { name, .. } => &buf[name.range()],
@@ -438,25 +443,20 @@ impl Headers {
         self.entries.reserve(fields);
     }
 
-    /// [`push_offsets`](Self::push_offsets) for every field of `fields`, with one
-    /// capacity check for all of them.
+    /// `n` fields parsed from the list's bytes (which has none yet), set by offset
+    /// through the returned [`FieldSlots`]: one resize up front, then plain stores.
     #[inline]
-    pub(crate) fn extend_offsets<I>(&mut self, fields: I)
-    where
-        I: ExactSizeIterator<Item = (Range<usize>, Range<usize>)>,
-    {
-        if fields.len() > 1 {
-            self.entries.reserve(fields.len());
-            if let Entries::Many(v) = &mut self.entries {
-                v.extend(fields.map(|(name, value)| Entry::Buf {
-                    name: span(name),
-                    value: span(value),
-                }));
-                return;
-            }
+    pub(crate) fn parsed_fields(&mut self, n: usize) -> FieldSlots<'_> {
+        debug_assert!(self.entries.len() == 0);
+        if !matches!(self.entries, Entries::Many(_)) {
+            self.entries = Entries::Many(Vec::new());
         }
-        for (name, value) in fields {
-            self.push_offsets(name, value);
+        match &mut self.entries {
+            Entries::Many(v) => {
+                v.resize(n, Entry::EMPTY);
+                FieldSlots(v)
+            }
+            _ => unreachable!("made a list above"),
         }
     }
 
@@ -539,6 +539,20 @@ impl<'a> IntoIterator for &'a Headers {
     type IntoIter = HeaderIter<'a>;
     fn into_iter(self) -> HeaderIter<'a> {
         self.iter()
+    }
+}
+
+/// The fields [`Headers::parsed_fields`] made room for, set by their offsets in the
+/// list's bytes.
+pub(crate) struct FieldSlots<'a>(&'a mut [Entry]);
+
+impl FieldSlots<'_> {
+    #[inline(always)]
+    pub(crate) fn set(&mut self, i: usize, name: Range<usize>, value: Range<usize>) {
+        self.0[i] = Entry::Buf {
+            name: span(name),
+            value: span(value),
+        };
     }
 }
 
