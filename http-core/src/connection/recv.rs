@@ -32,6 +32,14 @@ impl Connection {
         let poll = match self.read {
             // The states that need no work answer at once, without the body path's frame.
             ReadState::Done => return Ok(Next::Paused),
+            // Nothing buffered between requests: read more, without the head path's frame.
+            ReadState::Head
+                if self.start == self.end
+                    && !self.eof
+                    && !matches!(self.write, WriteState::Done | WriteState::Closed) =>
+            {
+                return Ok(Next::NeedData);
+            }
             ReadState::Head => self.poll_head(),
             // A request without a body (or with all of it read): its end.
             ReadState::Body(Decoder::Length(0)) => {
