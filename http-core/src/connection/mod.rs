@@ -167,9 +167,10 @@ impl Connection {
     /// Where the head being answered is in the receive buffer, while it is lent out.
     #[inline]
     fn live_head(&self) -> Option<std::ops::Range<usize>> {
-        self.req
-            .and(self.head.headers.view())
-            .filter(|r| !r.is_empty())
+        match self.req {
+            Some(_) => self.head.headers.view().filter(|r| !r.is_empty()),
+            None => None,
+        }
     }
 
     /// Move the unread bytes (after the head being answered, if any) to the buffer's start.

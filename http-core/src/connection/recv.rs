@@ -98,7 +98,7 @@ impl Connection {
                         }
                         Step::Trailers => {
                             parse::parse_trailers(
-                                &self.trailer_raw,
+                                &mut self.trailer_raw,
                                 &self.config,
                                 &mut self.trailers,
                             )?;

@@ -130,7 +130,7 @@ impl Entries {
     }
 
     /// Become a copy of `src`, reusing an allocated list.
-    fn copy_from(&mut self, src: &Entries) {
+    fn copy_from(&mut self, src: &Self) {
         match self {
             Self::Many(v) => {
                 v.clear();
@@ -395,7 +395,7 @@ impl Headers {
     }
 
     /// Become an owned copy of `src`, reusing this list's allocations.
-    pub(crate) fn copy_from(&mut self, src: &Headers) {
+    pub(crate) fn copy_from(&mut self, src: &Self) {
         debug_assert!(self.view.is_none(), "a view's buffer is the connection's");
         self.buf.clear();
         self.buf.extend_from_slice(src.own_bytes());

@@ -134,7 +134,7 @@ impl RequestHead {
     }
 
     /// Become an owned copy of `src`, reusing this head's allocations.
-    pub(crate) fn copy_from(&mut self, src: &RequestHead) {
+    pub(crate) fn copy_from(&mut self, src: &Self) {
         self.headers.copy_from(&src.headers);
         self.method = src.method;
         self.target = src.target;
