@@ -198,3 +198,47 @@ fn serialized_static_fields_match_appended_ones() {
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Id: 7\r\nContent-Length: 0\r\n\r\n"
     );
 }
+
+/// The head lent out is parsed in place, in the receive buffer: it stays whole while the
+/// body is read and the buffer is compacted and grown under it, and what `take_head`,
+/// `swap_head` and `clone` hand over owns only the head's bytes.
+#[test]
+fn the_head_parsed_in_place_survives_body_reads_and_is_copied_out() {
+    let mut conn = Connection::new(h1_core::Config::default());
+    let head =
+        b"POST /up?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100000\r\nX-A: b\r\n\r\n";
+    conn.receive(head);
+    let Ok(Next::Event(Event::Head(lent))) = conn.next_event() else {
+        panic!("expected a head");
+    };
+    let expect = lent.clone();
+    assert_eq!(expect.headers().capacity_hint(), head.len());
+    let mut body = 0;
+    let mut piece = vec![0u8; 997];
+    let mut round = 0u8;
+    while body < 100_000 {
+        round = round.wrapping_add(1);
+        piece.fill(round);
+        let n = piece.len().min(100_000 - body);
+        // Leave some bytes unread each round, so the buffer fills and is compacted.
+        conn.receive(&piece[..n]);
+        let read = match conn.next_event().unwrap() {
+            Next::Event(Event::Data(d)) => {
+                assert!(d.iter().all(|&b| b == round || b == round.wrapping_sub(1)));
+                d.len()
+            }
+            other => panic!("expected data, got {other:?}"),
+        };
+        body += read;
+        assert_eq!(conn.head(), Some(&expect), "after {body} body bytes");
+        assert_eq!(conn.head().unwrap().path(), "/up");
+        assert_eq!(conn.head().unwrap().headers().get_str("x-a"), Some("b"));
+    }
+    assert_eq!(conn.next_event().unwrap(), Next::Event(Event::End));
+    let mut spare = RequestHead::default();
+    conn.swap_head(&mut spare);
+    assert_eq!(spare, expect);
+    assert_eq!(spare.headers().capacity_hint(), head.len());
+    assert_eq!(conn.head(), Some(&RequestHead::default()));
+    assert_eq!(conn.take_head(), RequestHead::default());
+}

@@ -406,6 +406,12 @@ rows! {
         => [POST, "data hello", "trailers X-T=1", "end", "paused"];
     lenient_still_rejects_bare_cr: lenient(), stop(), "GET / HTTP/1.1\rHost: a\r\n\r\n"
         => ["error 400 BadSyntax"];
+    strict_bare_lf_after_trailing_whitespace: strict(), stop(),
+        "GET / HTTP/1.1\r\nHost: a\r\nX: b \t\nY: c\r\n\r\n"
+        => ["error 400 BareLf"];
+    strict_crlf_after_trailing_whitespace: strict(), stop(),
+        "GET / HTTP/1.1\r\nX: b \t\r\nHost: a\r\n\r\n"
+        => [GET, "end", "paused"];
 }
 
 // ---- 11. limits: body and trailers ----

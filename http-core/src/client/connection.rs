@@ -272,8 +272,12 @@ impl Connection {
                 Ok(Poll::Data(at + start, len))
             }
             Step::Trailers => {
-                crate::parse::parse_trailers(&self.trailer_raw, &self.config, &mut self.trailers)
-                    .map_err(ResponseError::from_decoder)?;
+                crate::parse::parse_trailers(
+                    &mut self.trailer_raw,
+                    &self.config,
+                    &mut self.trailers,
+                )
+                .map_err(ResponseError::from_decoder)?;
                 Ok(Poll::Trailers)
             }
             Step::End => Ok(self.finish_response(close)),

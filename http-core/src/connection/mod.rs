@@ -62,8 +62,9 @@ use crate::state::{Persist, ReadState, ReqState, WriteState};
 #[derive(Debug)]
 pub struct Connection {
     config: Config,
-    /// Received bytes live in `buf[start..end]`; `buf.len()` is initialized capacity.
-    buf: Vec<u8>,
+    /// Received bytes live in `head.headers.buf[start..end]` (`buf.len()` is initialized
+    /// capacity): the receive buffer is the request head's, so that a head is parsed in
+    /// place and lent out without a copy (see [`rbuf`](Self::rbuf)).
     start: usize,
     end: usize,
     eof: bool,
@@ -102,7 +103,6 @@ impl Connection {
     pub fn new(config: impl Into<Config>) -> Self {
         Self {
             config: config.into(),
-            buf: Vec::new(),
             start: 0,
             end: 0,
             eof: false,
@@ -142,20 +142,54 @@ impl Connection {
     /// [`receive`](Self::receive).
     #[inline]
     pub fn read_buf(&mut self, min: usize) -> &mut [u8] {
-        if self.start == self.end {
+        // The bytes of the head being answered stay (it is a view of this buffer).
+        let head = self.live_head();
+        if self.start == self.end && head.is_none() {
             self.start = 0;
             self.end = 0;
-        } else if self.buf.len() - self.end < min && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-            // A partly scanned head moved; its scan offsets are relative to `start`.
+        } else if self.head.headers.buf.len() - self.end < min {
+            self.compact(head);
         }
-        if self.buf.len() - self.end < min {
-            let want = (self.end + min).max(self.buf.len() * 2).max(HEAD_GROWTH);
-            self.buf.resize(want, 0);
+        let buf = &mut self.head.headers.buf;
+        if buf.len() - self.end < min {
+            let want = (self.end + min).max(buf.len() * 2).max(HEAD_GROWTH);
+            buf.resize(want, 0);
         }
-        &mut self.buf[self.end..]
+        &mut buf[self.end..]
+    }
+
+    /// The received bytes.
+    #[inline]
+    fn rbuf(&self) -> &[u8] {
+        &self.head.headers.buf
+    }
+
+    /// Where the head being answered is in the receive buffer, while it is lent out.
+    #[inline]
+    fn live_head(&self) -> Option<std::ops::Range<usize>> {
+        match self.req {
+            Some(_) => self.head.headers.view().filter(|r| !r.is_empty()),
+            None => None,
+        }
+    }
+
+    /// Move the unread bytes (after the head being answered, if any) to the buffer's start.
+    /// A partly scanned head moves too; its scan offsets are relative to `start`.
+    #[cold]
+    fn compact(&mut self, head: Option<std::ops::Range<usize>>) {
+        let buf = &mut self.head.headers.buf;
+        let mut to = 0;
+        if let Some(head) = head {
+            to = head.len();
+            buf.copy_within(head, 0);
+            self.head.headers.set_view(0..to);
+        }
+        if self.start > to {
+            let buf = &mut self.head.headers.buf;
+            buf.copy_within(self.start..self.end, to);
+            self.end -= self.start - to;
+            self.start = to;
+        }
     }
 
     /// Record that `n` bytes were written into [`read_buf`](Self::read_buf).
@@ -164,7 +198,10 @@ impl Connection {
     ///
     /// If `n` is larger than the slice `read_buf` returned.
     pub fn commit_read(&mut self, n: usize) {
-        assert!(self.end + n <= self.buf.len(), "commit_read past read_buf");
+        assert!(
+            self.end + n <= self.rbuf().len(),
+            "commit_read past read_buf"
+        );
         self.end += n;
     }
 
@@ -188,7 +225,6 @@ impl Connection {
     /// unless [`is_idle`](Self::is_idle).
     pub fn release_buffers(&mut self) {
         if self.is_idle() {
-            self.buf = Vec::new();
             self.start = 0;
             self.end = 0;
             self.head = RequestHead::default();
@@ -199,10 +235,10 @@ impl Connection {
 
     /// Take the connection apart: the bytes buffered past the last head (the first bytes
     /// of an upgraded protocol or tunnel) and that head.
-    pub fn into_parts(self) -> Parts {
+    pub fn into_parts(mut self) -> Parts {
         Parts {
-            buffered: self.buf[self.start..self.end].to_vec(),
-            head: self.head,
+            buffered: self.rbuf()[self.start..self.end].to_vec(),
+            head: self.take_head(),
         }
     }
 

@@ -32,6 +32,14 @@ impl Connection {
         let poll = match self.read {
             // The states that need no work answer at once, without the body path's frame.
             ReadState::Done => return Ok(Next::Paused),
+            // Nothing buffered between requests: read more, without the head path's frame.
+            ReadState::Head
+                if self.start == self.end
+                    && !self.eof
+                    && !matches!(self.write, WriteState::Done | WriteState::Closed) =>
+            {
+                return Ok(Next::NeedData);
+            }
             ReadState::Head => self.poll_head(),
             // A request without a body (or with all of it read): its end.
             ReadState::Body(Decoder::Length(0)) => {
@@ -43,9 +51,9 @@ impl Connection {
         };
         match poll {
             Ok(Poll::Head) => Ok(Next::Event(Event::Head(&self.head))),
-            Ok(Poll::Data(start, len)) => {
-                Ok(Next::Event(Event::Data(&self.buf[start..start + len])))
-            }
+            Ok(Poll::Data(start, len)) => Ok(Next::Event(Event::Data(
+                &self.head.headers.buf[start..start + len],
+            ))),
             Ok(Poll::Trailers) => Ok(Next::Event(Event::Trailers(&self.trailers))),
             Ok(Poll::End) => Ok(Next::Event(Event::End)),
             Ok(Poll::NeedData) => Ok(Next::NeedData),
@@ -74,7 +82,7 @@ impl Connection {
                         return Err(RecvError::BodyTooLarge);
                     }
                     let (used, step) = decoder.step(
-                        &self.buf[self.start..self.end],
+                        &self.head.headers.buf[self.start..self.end],
                         &self.config,
                         &mut self.trailer_raw,
                     )?;
@@ -90,7 +98,7 @@ impl Connection {
                         }
                         Step::Trailers => {
                             parse::parse_trailers(
-                                &self.trailer_raw,
+                                &mut self.trailer_raw,
                                 &self.config,
                                 &mut self.trailers,
                             )?;
@@ -107,7 +115,7 @@ impl Connection {
                 }
                 ReadState::Discard { decoder, budget } => {
                     let (used, step) = decoder.step(
-                        &self.buf[self.start..self.end],
+                        &self.head.headers.buf[self.start..self.end],
                         &self.config,
                         &mut self.trailer_raw,
                     )?;
@@ -152,22 +160,27 @@ impl Connection {
             }
             return Ok(Poll::NeedData);
         }
-        if matches!(self.buf[self.start], b'\r' | b'\n') {
+        if matches!(self.rbuf()[self.start], b'\r' | b'\n') {
             if let Some(poll) = self.skip_empty_lines()? {
                 return Ok(poll);
             }
         }
+        // The head is parsed in place: the buffer is lent to the parser and given back to
+        // the head, whose offsets point into it.
+        let mut buf = std::mem::take(&mut self.head.headers.buf);
         let status = parse::parse_head(
-            &mut self.buf[self.start..self.end],
+            &mut buf[self.start..self.end],
             &mut self.scan,
             &self.config,
             &mut self.head,
-        )?;
-        let (len, info) = match status {
+        );
+        self.head.headers.buf = buf;
+        let (len, info) = match status? {
             HeadStatus::Partial if self.eof => return Err(RecvError::UnexpectedEof),
             HeadStatus::Partial => return Ok(Poll::NeedData),
             HeadStatus::Complete(len, info) => (len, info),
         };
+        self.head.headers.set_view(self.start..self.start + len);
         self.start += len;
         self.scan = HeadScan::default();
         self.empty_lines = 0;
@@ -208,7 +221,7 @@ impl Connection {
     fn skip_empty_lines(&mut self) -> Result<Option<Poll>, RecvError> {
         debug_assert!(self.scan.is_fresh());
         loop {
-            let skip = match &self.buf[self.start..self.end] {
+            let skip = match &self.rbuf()[self.start..self.end] {
                 [b'\r', b'\n', ..] => 2,
                 [b'\n', ..] if self.config.allow_bare_lf => 1,
                 [b'\n', ..] => return Err(RecvError::BareLf),
@@ -236,17 +249,21 @@ impl Connection {
         self.req.map(|_| &self.head)
     }
 
-    /// Move the current request head out, instead of cloning it, to hand it to an
-    /// application. [`head`](Self::head) is empty afterwards.
+    /// The current request head as an owned copy (the head is parsed in place, in the
+    /// receive buffer), to hand it to an application. [`head`](Self::head) is empty
+    /// afterwards.
     pub fn take_head(&mut self) -> RequestHead {
-        std::mem::take(&mut self.head)
+        let mut head = RequestHead::default();
+        self.swap_head(&mut head);
+        head
     }
 
-    /// Exchange the current request head with `other`: the caller gets the head without
-    /// a copy and the engine keeps `other`'s allocations to parse the next head into, so
-    /// a driver that reuses one spare head allocates nothing per request.
+    /// Copy the current request head into `other`, reusing `other`'s allocations, so a
+    /// driver that reuses one spare head allocates nothing per request.
+    /// [`head`](Self::head) is empty afterwards, as after [`take_head`](Self::take_head).
     pub fn swap_head(&mut self, other: &mut RequestHead) {
-        std::mem::swap(&mut self.head, other);
+        other.copy_from(&self.head);
+        self.head.clear_view();
     }
 }
 

@@ -1,4 +1,5 @@
-//! [`Headers`]: an ordered field list stored as offsets into one owned byte buffer.
+//! [`Headers`]: an ordered field list stored as offsets into one owned byte buffer (or,
+//! for the head a connection hands out, into the connection's receive buffer).
 
 use std::fmt;
 use std::ops::Range;
@@ -36,6 +37,11 @@ enum Entry {
 }
 
 impl Entry {
+    const EMPTY: Self = Self::Buf {
+        name: Span { start: 0, end: 0 },
+        value: Span { start: 0, end: 0 },
+    };
+
     fn name<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
         match *self {
             Self::Buf { name, .. } => &buf[name.range()],
@@ -122,6 +128,17 @@ impl Entries {
             _ => *self = Self::Empty,
         }
     }
+
+    /// Become a copy of `src`, reusing an allocated list.
+    fn copy_from(&mut self, src: &Self) {
+        match self {
+            Self::Many(v) => {
+                v.clear();
+                v.extend_from_slice(src.as_slice());
+            }
+            _ => *self = src.clone(),
+        }
+    }
 }
 
 /// An ordered list of header fields, names with their case preserved, stored as offsets
@@ -140,9 +157,13 @@ impl Entries {
 /// assert_eq!(h.get_all("Set-Cookie").count(), 2);
 /// assert_eq!(h.iter().next().unwrap().0, "Content-Type");
 /// ```
-#[derive(Clone)]
 pub struct Headers {
-    buf: Vec<u8>,
+    /// The bytes the fields' offsets point into: the list's own storage, or for a head
+    /// parsed in place (`view`), the connection's whole receive buffer.
+    pub(crate) buf: Vec<u8>,
+    /// For a head parsed in place: where its bytes are in `buf`. Offsets are relative to
+    /// its start. `None`: the list owns `buf` and offsets start at 0.
+    view: Option<Span>,
     entries: Entries,
     /// Whether every name is a token and every value free of CR, LF and NUL: checked as
     /// fields are appended, so serializing does not scan them again.
@@ -161,11 +182,21 @@ impl Default for Headers {
     fn default() -> Self {
         Self {
             buf: Vec::new(),
+            view: None,
             entries: Entries::Empty,
             valid: true,
             wire: true,
             name_lens: 0,
         }
+    }
+}
+
+/// A clone owns its bytes: one of a head parsed in place copies only the head's bytes.
+impl Clone for Headers {
+    fn clone(&self) -> Self {
+        let mut h = Self::default();
+        h.copy_from(self);
+        h
     }
 }
 
@@ -236,9 +267,10 @@ impl Headers {
     /// Remove every field named `name`; returns whether any was present.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.entries.len();
-        let buf = &self.buf;
-        self.entries
-            .retain(|e| !e.name(buf).eq_ignore_ascii_case(name.as_bytes()));
+        let mut entries = std::mem::take(&mut self.entries);
+        let buf = self.raw();
+        entries.retain(|e| !e.name(buf).eq_ignore_ascii_case(name.as_bytes()));
+        self.entries = entries;
         if before != self.entries.len() {
             self.wire = false;
         }
@@ -300,6 +332,8 @@ impl Headers {
 
     /// Remove every field, keeping the allocations.
     pub fn clear(&mut self) {
+        debug_assert!(self.view.is_none(), "a view's buffer is the connection's");
+        self.view = None;
         self.buf.clear();
         self.entries.clear();
         self.valid = true;
@@ -318,10 +352,10 @@ impl Headers {
         let e = self.entries.as_slice().get(index)?;
         let name = match *e {
             // Names are checked tokens when parsed and `&str` when appended: always UTF-8.
-            Entry::Buf { name, .. } => std::str::from_utf8(&self.buf[name.range()]).unwrap_or(""),
+            Entry::Buf { name, .. } => std::str::from_utf8(&self.raw()[name.range()]).unwrap_or(""),
             Entry::Static(h) => h.name(),
         };
-        Some((name, e.value(&self.buf)))
+        Some((name, e.value(self.raw())))
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Span {
@@ -342,8 +376,66 @@ impl Headers {
         self.buf.extend_from_slice(raw);
     }
 
+    /// The bytes the offsets point into (from the head's start, for a view).
+    #[inline]
     pub(crate) fn raw(&self) -> &[u8] {
-        &self.buf
+        match self.view {
+            None => &self.buf,
+            Some(v) => &self.buf[v.start as usize..],
+        }
+    }
+
+    /// The bytes the fields were parsed from: the list's own bytes, or only the head's
+    /// bytes of a view.
+    fn own_bytes(&self) -> &[u8] {
+        match self.view {
+            None => &self.buf,
+            Some(v) => &self.buf[v.range()],
+        }
+    }
+
+    /// Become an owned copy of `src`, reusing this list's allocations.
+    pub(crate) fn copy_from(&mut self, src: &Self) {
+        debug_assert!(self.view.is_none(), "a view's buffer is the connection's");
+        self.buf.clear();
+        self.buf.extend_from_slice(src.own_bytes());
+        self.view = None;
+        self.entries.copy_from(&src.entries);
+        self.valid = src.valid;
+        self.wire = src.wire;
+        self.name_lens = src.name_lens;
+    }
+
+    /// Restart as a parsed head with no fields yet; its offsets are relative to the start
+    /// of the view [`set_view`](Self::set_view) records once the head is complete.
+    #[inline]
+    pub(crate) fn reset_parsed(&mut self) {
+        self.entries.clear();
+        self.valid = true;
+        // Parsed heads are not written out: their names' lengths are not gathered.
+        self.wire = false;
+        self.name_lens = u64::MAX;
+    }
+
+    /// The parsed head is `buf[range]`.
+    #[inline]
+    pub(crate) fn set_view(&mut self, range: Range<usize>) {
+        self.view = Some(span(range));
+    }
+
+    /// Where a parsed head's bytes are in `buf`.
+    #[inline]
+    pub(crate) fn view(&self) -> Option<Range<usize>> {
+        self.view.map(Span::range)
+    }
+
+    /// No fields and an empty view, keeping `buf` (the connection's receive buffer).
+    pub(crate) fn drop_view(&mut self) {
+        self.entries.clear();
+        self.view = Some(Span { start: 0, end: 0 });
+        self.valid = true;
+        self.wire = false;
+        self.name_lens = 0;
     }
 
     #[inline]
@@ -351,25 +443,20 @@ impl Headers {
         self.entries.reserve(fields);
     }
 
-    /// [`push_offsets`](Self::push_offsets) for every field of `fields`, with one
-    /// capacity check for all of them.
+    /// `n` fields parsed from the list's bytes (which has none yet), set by offset
+    /// through the returned [`FieldSlots`]: one resize up front, then plain stores.
     #[inline]
-    pub(crate) fn extend_offsets<I>(&mut self, fields: I)
-    where
-        I: ExactSizeIterator<Item = (Range<usize>, Range<usize>)>,
-    {
-        if fields.len() > 1 {
-            self.entries.reserve(fields.len());
-            if let Entries::Many(v) = &mut self.entries {
-                v.extend(fields.map(|(name, value)| Entry::Buf {
-                    name: span(name),
-                    value: span(value),
-                }));
-                return;
-            }
+    pub(crate) fn parsed_fields(&mut self, n: usize) -> FieldSlots<'_> {
+        debug_assert!(self.entries.len() == 0);
+        if !matches!(self.entries, Entries::Many(_)) {
+            self.entries = Entries::Many(Vec::new());
         }
-        for (name, value) in fields {
-            self.push_offsets(name, value);
+        match &mut self.entries {
+            Entries::Many(v) => {
+                v.resize(n, Entry::EMPTY);
+                FieldSlots(v)
+            }
+            _ => unreachable!("made a list above"),
         }
     }
 
@@ -420,10 +507,11 @@ impl Headers {
 
     /// The fields as raw (name, value) bytes, without UTF-8 checks.
     pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let raw = self.raw();
         self.entries
             .as_slice()
             .iter()
-            .map(|e| (e.name(&self.buf), e.value(&self.buf)))
+            .map(move |e| (e.name(raw), e.value(raw)))
     }
 
     /// Whether a field named `name` is present (bytes form).
@@ -451,6 +539,20 @@ impl<'a> IntoIterator for &'a Headers {
     type IntoIter = HeaderIter<'a>;
     fn into_iter(self) -> HeaderIter<'a> {
         self.iter()
+    }
+}
+
+/// The fields [`Headers::parsed_fields`] made room for, set by their offsets in the
+/// list's bytes.
+pub(crate) struct FieldSlots<'a>(&'a mut [Entry]);
+
+impl FieldSlots<'_> {
+    #[inline(always)]
+    pub(crate) fn set(&mut self, i: usize, name: Range<usize>, value: Range<usize>) {
+        self.0[i] = Entry::Buf {
+            name: span(name),
+            value: span(value),
+        };
     }
 }
 

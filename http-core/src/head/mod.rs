@@ -1,6 +1,7 @@
-//! Owned message heads. Header names and values are stored as offsets into one byte
-//! buffer per head, so a head is at most two allocations and both are reused across
-//! requests on a connection.
+//! Message heads. Header names and values are stored as offsets into one byte buffer per
+//! head, so a head is at most two allocations and both are reused across requests on a
+//! connection. The request head a connection lends out views its receive buffer (parsed
+//! in place); the one it hands over owns a copy of the head's bytes.
 //!
 //! - `version`: [`Version`];
 //! - `static_header`: [`StaticHeader`], a field checked at compile time;

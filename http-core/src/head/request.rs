@@ -1,4 +1,4 @@
-//! [`RequestHead`] and [`TargetForm`]: a parsed request head, owned.
+//! [`RequestHead`] and [`TargetForm`]: a parsed request head.
 
 use std::fmt;
 
@@ -18,7 +18,12 @@ pub enum TargetForm {
     Asterisk,
 }
 
-/// A parsed request head: method, target, version and headers, owned.
+/// A parsed request head: method, target, version and headers.
+///
+/// The head [`Event::Head`](crate::Event::Head) and [`Connection::head`](crate::Connection::head)
+/// lend out is a view of the connection's receive buffer, parsed in place; a clone, and
+/// the head [`Connection::take_head`](crate::Connection::take_head) and
+/// [`Connection::swap_head`](crate::Connection::swap_head) hand over, own their bytes.
 ///
 /// ```
 /// let mut conn = h1_core::Connection::new(h1_core::Config::default());
@@ -126,6 +131,26 @@ impl RequestHead {
     pub fn is_head(&self) -> bool {
         // The raw bytes, without the UTF-8 check `method()` makes.
         &self.headers.raw()[self.method.range()] == b"HEAD"
+    }
+
+    /// Become an owned copy of `src`, reusing this head's allocations.
+    pub(crate) fn copy_from(&mut self, src: &Self) {
+        self.headers.copy_from(&src.headers);
+        self.method = src.method;
+        self.target = src.target;
+        self.version = src.version;
+        self.form = src.form;
+    }
+
+    /// Empty, as [`RequestHead::default`], keeping the buffer (a connection's receive
+    /// buffer, for the head it parses into).
+    pub(crate) fn clear_view(&mut self) {
+        let empty = Span { start: 0, end: 0 };
+        self.headers.drop_view();
+        self.method = empty;
+        self.target = empty;
+        self.version = Version::Http11;
+        self.form = TargetForm::Origin;
     }
 
     fn str_at(&self, span: Span) -> &str {

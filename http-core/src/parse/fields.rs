@@ -49,15 +49,27 @@ pub(crate) fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-/// Parse a trailer section (`raw` ends with its blank line) into `trailers`.
+/// Parse a trailer section (`raw` ends with its blank line) into `trailers`, which takes
+/// `raw`'s bytes as its storage instead of copying them; `raw` gets the trailers' old
+/// storage, empty, to gather the next section in.
 /// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message must not
 /// come as trailers.
 pub(crate) fn parse_trailers(
-    raw: &[u8],
+    raw: &mut Vec<u8>,
     config: &Config,
     trailers: &mut Headers,
 ) -> Result<(), RecvError> {
-    trailers.reset_with_raw(raw);
+    trailers.clear();
+    std::mem::swap(raw, &mut trailers.buf);
+    // Out of the list while its fields are pushed, which borrow it.
+    let section = std::mem::take(&mut trailers.buf);
+    trailers.reset_parsed();
+    let result = parse_section(&section, config, trailers);
+    trailers.buf = section;
+    result
+}
+
+fn parse_section(raw: &[u8], config: &Config, trailers: &mut Headers) -> Result<(), RecvError> {
     // The usual short section is parsed into a few slots, so 64 are not filled in first;
     // one with more fields is parsed again with all of them.
     let max = config.limits.headers();
@@ -65,7 +77,7 @@ pub(crate) fn parse_trailers(
     let n = max.min(slots.len());
     match push_trailers(raw, &mut slots[..n], trailers) {
         Err(RecvError::TrailersTooLarge) if max > n => {
-            trailers.reset_with_raw(raw);
+            trailers.reset_parsed();
             let mut slots = [httparse::EMPTY_HEADER; 64];
             let n = max.min(slots.len());
             push_trailers(raw, &mut slots[..n], trailers)

@@ -12,8 +12,9 @@ pub(crate) enum BodyFraming {
 }
 
 /// Transfer-Encoding seen so far, over all its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum TeState {
+    #[default]
     Absent,
     /// Last coding is chunked, and the only one.
     Chunked,

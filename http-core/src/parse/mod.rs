@@ -77,7 +77,9 @@ pub(crate) enum HeadStatus {
 /// httparse's only once the whole head is there.
 ///
 /// `buf` starts at the request line (the caller skips empty lines before it). It is
-/// mutable only so that a higher minor version can be read as HTTP/1.1 in place.
+/// mutable only so that a higher minor version can be read as HTTP/1.1 in place. The
+/// head is parsed in place: `head`'s offsets point into `buf` (from its start), and the
+/// caller records where `buf` is (`Headers::set_view`).
 pub(crate) fn parse_head(
     buf: &mut [u8],
     scan: &mut HeadScan,
@@ -313,7 +315,7 @@ fn run_httparse_in<'b>(
         let start = s.as_ptr() as usize - base;
         start..start + s.len()
     };
-    head.headers.reset_with_raw(raw);
+    head.headers.reset_parsed();
     let m = off(method.as_bytes());
     let t = off(target.as_bytes());
     head.method = span(m.clone());
@@ -339,35 +341,71 @@ fn run_httparse_in<'b>(
             || raw.get(t.end + 9) != Some(&b'\r')
             || !(raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\r\n") && req.headers.is_empty()),
     };
-    let mut content_length: Option<u64> = None;
-    let mut transfer_encoding = TeState::Absent;
-    let mut host_count = 0u32;
-    // Every field's offsets in one pass (an `extend` of known length), then the checks.
-    head.headers.extend_offsets(
-        req.headers
-            .iter()
-            .map(|h| (off(h.name.as_bytes()), off(h.value))),
-    );
-    for h in req.headers.iter() {
+    let mut fields = FieldFacts::default();
+    // One pass over the fields: store each one's offsets, note whether its value is
+    // followed by CR, and check it if its name has one of the lengths that matter here.
+    let mut slots = head.headers.parsed_fields(req.headers.len());
+    let mut cr_after_values = true;
+    for (i, h) in req.headers.iter().enumerate() {
         let name = h.name.as_bytes();
-        // httparse strips whitespace around values; the line ending follows the value
-        // (after any trailing whitespace).
-        let value = h.value;
-        let v_end = value.as_ptr() as usize - base + value.len();
-        if raw.get(v_end) != Some(&b'\r') {
-            let eol = raw[v_end..].iter().position(|&b| b != b' ' && b != b'\t');
-            info.bare_lf |= eol.is_none_or(|i| raw[v_end + i] != b'\r');
+        let n = off(name);
+        let v = off(h.value);
+        cr_after_values &= raw.get(v.end) == Some(&b'\r');
+        slots.set(i, n, v);
+        // Most names have none of the five lengths looked at.
+        if (CHECKED_NAME_LENS >> name.len().min(31)) & 1 != 0 {
+            fields.check(name, h.value, minor, &mut info)?;
         }
-        // Dispatch on the length before comparing whole names: most names have none of
-        // the five lengths looked at.
-        if (1u32 << name.len().min(31)) & CHECKED_NAME_LENS == 0 {
-            continue;
-        }
+    }
+    if !cr_after_values {
+        info.bare_lf |= values_end_in_bare_lf(raw, req.headers);
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
+    if minor == 1 && fields.host_count == 0 {
+        return Err(RecvError::MissingHost);
+    }
+    info.framing = fields
+        .transfer_encoding
+        .framing(fields.content_length, minor)?;
+    Ok(Some(HeadStatus::Complete(len, info)))
+}
+
+/// Whether some field line ends in a bare LF: httparse strips whitespace around values,
+/// so the line end follows the value after any trailing whitespace.
+#[cold]
+#[inline(never)]
+fn values_end_in_bare_lf(raw: &[u8], headers: &[httparse::Header<'_>]) -> bool {
+    let base = raw.as_ptr() as usize;
+    headers.iter().any(|h| {
+        let v_end = h.value.as_ptr() as usize - base + h.value.len();
+        let eol = raw[v_end..].iter().position(|&b| b != b' ' && b != b'\t');
+        eol.is_none_or(|i| raw[v_end + i] != b'\r')
+    })
+}
+
+/// What the fields `run_httparse_once` looks at said so far.
+#[derive(Default)]
+struct FieldFacts {
+    content_length: Option<u64>,
+    transfer_encoding: TeState,
+    host_count: u32,
+}
+
+impl FieldFacts {
+    /// Check one field, if its name is one of those that matter here.
+    #[inline(always)]
+    fn check(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        minor: u8,
+        info: &mut HeadInfo,
+    ) -> Result<(), RecvError> {
         match (name.len(), name[0] | 0x20) {
             (4, b'h') if token_eq(name, b"host") => {
-                host_count += 1;
+                self.host_count += 1;
                 // RFC 9112 §3.2: exactly one Host; RFC 9110 §7.2: host[:port].
-                if host_count > 1 {
+                if self.host_count > 1 {
                     return Err(RecvError::DuplicateHost);
                 }
                 if !is_valid_host(value, false) {
@@ -379,34 +417,32 @@ fn run_httparse_in<'b>(
                 // (as separate fields or a list) are one value; differing ones are fatal.
                 for item in value.split(|&b| b == b',') {
                     let n = parse_digits(trim(item)).ok_or(RecvError::BadContentLength)?;
-                    match content_length {
+                    match self.content_length {
                         Some(prev) if prev != n => {
                             return Err(RecvError::ConflictingContentLength);
                         }
-                        _ => content_length = Some(n),
+                        _ => self.content_length = Some(n),
                     }
                 }
             }
             (17, b't') if token_eq(name, b"transfer-encoding") => {
-                transfer_encoding = transfer_encoding.add(value)?;
+                self.transfer_encoding = self.transfer_encoding.add(value)?;
             }
             (10, b'c') if token_eq(name, b"connection") => {
                 // RFC 9110 §7.6.1: a comma-separated, case-insensitive token list. The
                 // usual values, as sent, are compared whole first.
                 if value == b"keep-alive" {
                     info.keep_alive = true;
-                    continue;
-                }
-                if value == b"close" {
+                } else if value == b"close" {
                     info.close = true;
-                    continue;
-                }
-                for token in value.split(|&b| b == b',') {
-                    let token = trim(token);
-                    if token.eq_ignore_ascii_case(b"close") {
-                        info.close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        info.keep_alive = true;
+                } else {
+                    for token in value.split(|&b| b == b',') {
+                        let token = trim(token);
+                        if token.eq_ignore_ascii_case(b"close") {
+                            info.close = true;
+                        } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                            info.keep_alive = true;
+                        }
                     }
                 }
             }
@@ -415,13 +451,8 @@ fn run_httparse_in<'b>(
             }
             _ => {}
         }
+        Ok(())
     }
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
-    if minor == 1 && host_count == 0 {
-        return Err(RecvError::MissingHost);
-    }
-    info.framing = transfer_encoding.framing(content_length, minor)?;
-    Ok(Some(HeadStatus::Complete(len, info)))
 }
 
 /// The lengths of the names `run_httparse_once` looks at: Host, Expect, Connection,
