@@ -35,7 +35,7 @@ async fn accept_until_stopped<H: Handler>(
             return;
         };
         match accepted {
-            Ok(accepted) => spawn_accepted(service, accepted, local),
+            Ok(accepted) => spawn_accepted(service, accepted, local, Arrival::Fresh),
             Err(e) => {
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for resources; ECONNABORTED and
                 // friends: the next accept will do.
@@ -63,16 +63,23 @@ fn accept_queued<H: Handler>(listener: &Listener, service: &Arc<Service<H>>) {
     for _ in 0..MAX_QUEUED {
         let accept = std::pin::pin!(listener.accept());
         match accept.poll(&mut cx) {
-            Poll::Ready(Ok(accepted)) => spawn_accepted(service, accepted, local),
+            Poll::Ready(Ok(accepted)) => {
+                spawn_accepted(service, accepted, local, Arrival::Queued);
+            }
             Poll::Ready(Err(_)) | Poll::Pending => return,
         }
     }
 }
 
 /// Spawn the task for an accepted connection.
-fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, local: LocalAddr) {
+fn spawn_accepted<H: Handler>(
+    service: &Arc<Service<H>>,
+    accepted: Accepted,
+    local: LocalAddr,
+    arrival: Arrival,
+) {
     match accepted {
-        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, local),
+        Accepted::Tcp(stream, peer) => spawn_connection(service, stream, peer, local, arrival),
         #[cfg(unix)]
         Accepted::Unix(stream) => {
             spawn_io(
@@ -84,6 +91,18 @@ fn spawn_accepted<H: Handler>(service: &Arc<Service<H>>, accepted: Accepted, loc
             );
         }
     }
+}
+
+/// How an accepted connection met the server: its first read either waits for the
+/// socket's first readiness edge or tries the socket at once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// Just accepted: the client's first bytes mostly arrive after the handshake that
+    /// made `accept` return, so the first read waits for them (no `EAGAIN`).
+    Fresh,
+    /// Taken off the queue of a stopping listener: its request is most likely there, and
+    /// a graceful shutdown closes a connection whose first read finds nothing.
+    Queued,
 }
 
 /// The local address of a listener's connections.
@@ -138,10 +157,11 @@ fn spawn_connection<H: Handler>(
     stream: std::net::TcpStream,
     peer: SocketAddr,
     local: LocalAddr,
+    arrival: Arrival,
 ) {
     let _ = stream.set_nodelay(true);
     let local = local.of(&stream);
-    let stream = match TcpTransport::new(service, stream) {
+    let stream = match TcpTransport::new(service, stream, arrival) {
         Ok(stream) => stream,
         Err(e) => {
             log::debug!("connection from {peer}: registration failed: {e}");

@@ -22,13 +22,18 @@ impl TcpTransport {
 
     /// `stream` (non-blocking, registered nowhere) in the edge-triggered set, or
     /// registered with async-io when the set is off or failed.
-    pub(super) fn new<H>(service: &Service<H>, stream: std::net::TcpStream) -> io::Result<Self> {
+    pub(super) fn new<H>(
+        service: &Service<H>,
+        stream: std::net::TcpStream,
+        arrival: accept::Arrival,
+    ) -> io::Result<Self> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(set) = service.edge.as_ref().filter(|set| !set.failed()) {
-            return Ok(Self::Edge(set.register(stream)?));
+            let wait_first = arrival == accept::Arrival::Fresh;
+            return Ok(Self::Edge(set.register(stream, wait_first)?));
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let _ = service;
+        let _ = (service, arrival);
         Ok(Self::Reactor(TcpIo::new(Arc::new(Async::new_nonblocking(
             stream,
         )?))))
