@@ -201,7 +201,11 @@ fn body_split_anywhere_saves_the_same_bytes_with_progress_in_order() {
     );
     let mut cases: Vec<Vec<usize>> = (0..=body.len()).map(|i| vec![i]).collect();
     // Three pieces: a small one between two large ones, at many places.
-    cases.extend((0..body.len()).step_by(97).map(|i| vec![i, (i + 5).min(body.len())]));
+    cases.extend(
+        (0..body.len())
+            .step_by(97)
+            .map(|i| vec![i, (i + 5).min(body.len())]),
+    );
     // Many small pieces, then many large ones.
     cases.push((1..body.len()).step_by(37).collect());
     cases.push((1..body.len()).step_by(4099).collect());
@@ -214,7 +218,11 @@ fn body_split_anywhere_saves_the_same_bytes_with_progress_in_order() {
         }
         server.events.lock().unwrap().clear();
         let (status, text) = server.post_pieces(CT, pieces);
-        assert_eq!((status, text.as_str()), (200, expect.as_str()), "cuts {cuts:?}");
+        assert_eq!(
+            (status, text.as_str()),
+            (200, expect.as_str()),
+            "cuts {cuts:?}"
+        );
         check_progress(&server.events(), &[9000, 700]);
     }
     TempDir::wait_empty(tmp.path());

@@ -90,14 +90,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let pid = server.child.0.id();
         let (cpu0, cs0) = (proc::cpu_ticks(pid)?, proc::context_switches(pid));
         let up = upload(server.addr, &source, size, size)?;
+        // After the temporary file's removal, which the server's CPU time includes.
+        wait_empty(&saved);
         let (cpu1, cs1) = (proc::cpu_ticks(pid)?, proc::context_switches(pid));
         server_cpu.push((cpu1 - cpu0) as f64 / ticks);
         switches.push((cs1.0.saturating_sub(cs0.0), cs1.1.saturating_sub(cs0.1)));
         client_cpu.push(up.client_cpu / ticks);
-        wait_empty(&saved);
         sync();
         let raw = upload(sink.addr, &source, size, body_length(size))?;
-        sink_cpu.push(sink.last_cpu() as f64 / ticks);
+        sink_cpu.push(sink.take_cpu() as f64 / ticks);
         wait_empty(&saved);
         sync();
         let nothing = upload(discard.addr, &source, size, body_length(size))?;

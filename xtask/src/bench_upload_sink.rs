@@ -8,8 +8,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::proc;
+
+/// No CPU time stored yet.
+const NONE: u64 = u64::MAX;
 
 /// Read size of the sink, and its only buffer.
 const READ: usize = 1 << 20;
@@ -19,7 +23,7 @@ const READ: usize = 1 << 20;
 /// the bench.
 pub(crate) struct Sink {
     pub(crate) addr: SocketAddr,
-    /// The CPU time of the last request served, in clock ticks.
+    /// The CPU time of the last request served, in clock ticks ([`NONE`] once taken).
     cpu: Arc<AtomicU64>,
 }
 
@@ -29,7 +33,7 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("sink: {e}"))?;
         let addr = listener.local_addr().map_err(|e| format!("sink: {e}"))?;
         let path = dir.map(|d| d.join("sink.bin"));
-        let cpu = Arc::new(AtomicU64::new(0));
+        let cpu = Arc::new(AtomicU64::new(NONE));
         let last = Arc::clone(&cpu);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -37,19 +41,27 @@ impl Sink {
                 if let Err(e) = serve(stream, path.as_deref()) {
                     eprintln!("    sink: {e}");
                 }
-                let used = proc::thread_cpu_ticks().unwrap_or(0).saturating_sub(cpu0);
-                last.store(used, Ordering::Relaxed);
                 if let Some(p) = &path {
                     let _ = std::fs::remove_file(p);
                 }
+                let used = proc::thread_cpu_ticks().unwrap_or(0).saturating_sub(cpu0);
+                last.store(used, Ordering::Release);
             }
         });
         Ok(Self { addr, cpu })
     }
 
-    /// The CPU time of the last request served, in clock ticks.
-    pub(crate) fn last_cpu(&self) -> u64 {
-        self.cpu.load(Ordering::Relaxed)
+    /// The CPU time of the request just served (its file removed too), in clock ticks;
+    /// waits (bounded) for the sink to finish it.
+    pub(crate) fn take_cpu(&self) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.cpu.swap(NONE, Ordering::AcqRel);
+            if v != NONE || Instant::now() > deadline {
+                return if v == NONE { 0 } else { v };
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -102,4 +114,3 @@ fn serve(mut s: TcpStream, path: Option<&Path>) -> std::io::Result<()> {
         page.len()
     )
 }
-

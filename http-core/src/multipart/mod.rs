@@ -477,7 +477,11 @@ mod tests {
         for i in 0..=BODY.len() {
             assert_eq!(events_taken("b0", BODY, &[i]), whole, "split at {i}");
             for j in i..=BODY.len() {
-                assert_eq!(events_taken("b0", BODY, &[i, j]), whole, "split at {i}, {j}");
+                assert_eq!(
+                    events_taken("b0", BODY, &[i, j]),
+                    whole,
+                    "split at {i}, {j}"
+                );
             }
         }
         let bytes: Vec<usize> = (1..BODY.len()).collect();

@@ -52,7 +52,7 @@ impl UploadOptions {
     ///
     /// Defaults: [`MultipartLimits::default`] (4 KiB field names, 50 KiB field values,
     /// 1000 parts), files unbounded in size ([`max_file_bytes`](Self::max_file_bytes),
-    /// [`max_total_bytes`](Self::max_total_bytes)), at most 100 files, 256 KiB writes.
+    /// [`max_total_bytes`](Self::max_total_bytes)), at most 100 files, 512 KiB writes.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -60,7 +60,7 @@ impl UploadOptions {
             max_file_bytes: u64::MAX,
             max_total_bytes: u64::MAX,
             max_files: 100,
-            buffer_bytes: 256 * 1024,
+            buffer_bytes: 512 * 1024,
             on_event: None,
         }
     }
@@ -95,7 +95,7 @@ impl UploadOptions {
         self
     }
 
-    /// Bytes gathered before each write (default 256 KiB, at least 4 KiB). Two such
+    /// Bytes gathered before each write (default 512 KiB, at least 4 KiB). Two such
     /// batches per upload: one gathering from the socket while the other is written.
     /// A batch holds the body's chunks themselves (only pieces under 4 KiB are copied
     /// together), so it may overshoot by up to one chunk.
@@ -391,12 +391,14 @@ impl Writer {
         if data.len() < SMALL_PIECE {
             self.small.extend_from_slice(&data);
             if self.small.len() >= SMALL_PIECE {
-                self.pieces.push(Bytes::from(std::mem::take(&mut self.small)));
+                self.pieces
+                    .push(Bytes::from(std::mem::take(&mut self.small)));
             }
             return;
         }
         if !self.small.is_empty() {
-            self.pieces.push(Bytes::from(std::mem::take(&mut self.small)));
+            self.pieces
+                .push(Bytes::from(std::mem::take(&mut self.small)));
         }
         self.pieces.push(data);
     }
@@ -435,7 +437,8 @@ impl Writer {
         received: u64,
     ) -> Result<(), UploadError> {
         if !self.small.is_empty() {
-            self.pieces.push(Bytes::from(std::mem::take(&mut self.small)));
+            self.pieces
+                .push(Bytes::from(std::mem::take(&mut self.small)));
         }
         if self.pieces.is_empty() {
             return Ok(());
