@@ -293,7 +293,8 @@ impl Part<'_> {
     }
 
     /// The next piece of content; `None` at the part's end. Content that came whole in
-    /// a body chunk is a slice of that chunk, not a copy.
+    /// a body chunk is a slice of that chunk, not a copy (holding the piece keeps that
+    /// chunk, at most 256 KiB, in memory).
     ///
     /// # Errors
     ///
