@@ -145,6 +145,89 @@ fn events_come_in_order_and_cover_every_byte() {
     TempDir::wait_empty(tmp.path());
 }
 
+/// Check one upload's events: per file, `opened`, then `written` events whose sizes add
+/// up (running totals, no empty piece) to the `received` size, in order.
+fn check_progress(events: &[String], sizes: &[u64]) {
+    let mut file = None;
+    let mut total = 0u64;
+    let mut seen = Vec::new();
+    for e in events {
+        let v: Vec<&str> = e.split(' ').collect();
+        match v[0] {
+            "opened" => {
+                assert_eq!(file, None, "{events:?}");
+                file = Some(v[1].to_owned());
+                total = 0;
+            }
+            "written" => {
+                assert_eq!(file.as_deref(), Some(v[1]), "{events:?}");
+                let (n, t): (u64, u64) = (v[2].parse().unwrap(), v[3].parse().unwrap());
+                assert!(n > 0, "{events:?}");
+                assert_eq!(t, total + n, "running total in {events:?}");
+                total = t;
+            }
+            "received" => {
+                assert_eq!(file.take().as_deref(), Some(v[1]), "{events:?}");
+                assert_eq!(v[2].parse::<u64>().unwrap(), total, "{events:?}");
+                seen.push(total);
+            }
+            _ => assert_eq!(file, None, "{e} inside a file: {events:?}"),
+        }
+    }
+    assert_eq!(seen, sizes, "{events:?}");
+}
+
+#[test]
+fn body_split_anywhere_saves_the_same_bytes_with_progress_in_order() {
+    let tmp = TempDir::new("splits");
+    // The smallest batch (4 KiB): pieces from the body are gathered, several per write,
+    // and a large piece overshoots a batch.
+    let dir = tmp.path().to_path_buf();
+    let server = Upload::new(move || UploadOptions::new(&dir).buffer_bytes(4096), true);
+    let big = tricky_content(9_000, 5);
+    let small = tricky_content(700, 9);
+    let body = multipart_body(
+        B,
+        &[
+            ("f", Some("big.bin"), None, &big),
+            ("t", None, None, b"v"),
+            ("g", Some("small.bin"), None, &small),
+        ],
+    );
+    let (hb, hs) = (Fnv::of(&big), Fnv::of(&small));
+    let expect = format!(
+        "file f big.bin 9000 {hb:016x} {hb:016x} -\n\
+         file g small.bin 700 {hs:016x} {hs:016x} -\nfield t=v\n"
+    );
+    let mut cases: Vec<Vec<usize>> = (0..=body.len()).map(|i| vec![i]).collect();
+    // Three pieces: a small one between two large ones, at many places.
+    cases.extend(
+        (0..body.len())
+            .step_by(97)
+            .map(|i| vec![i, (i + 5).min(body.len())]),
+    );
+    // Many small pieces, then many large ones.
+    cases.push((1..body.len()).step_by(37).collect());
+    cases.push((1..body.len()).step_by(4099).collect());
+    for cuts in cases {
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain([&body.len()]) {
+            pieces.push(body[at..cut].to_vec());
+            at = cut;
+        }
+        server.events.lock().unwrap().clear();
+        let (status, text) = server.post_pieces(CT, pieces);
+        assert_eq!(
+            (status, text.as_str()),
+            (200, expect.as_str()),
+            "cuts {cuts:?}"
+        );
+        check_progress(&server.events(), &[9000, 700]);
+    }
+    TempDir::wait_empty(tmp.path());
+}
+
 /// Post `body` with `opts`; expect `status`, a message containing `message`, a `failed`
 /// event, and an empty temporary directory afterwards.
 fn expect_failure(

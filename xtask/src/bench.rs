@@ -53,7 +53,7 @@ const SUITES: &[Suite] = &[
     ),
     (
         "upload",
-        "1 GiB multipart upload to disk over loopback vs cat: MB/s, ratio, server peak RSS",
+        "1 GiB multipart upload to disk over loopback vs cat and a raw std sink: MB/s, ratios, CPU, peak RSS",
         crate::bench_upload::run,
     ),
     (

@@ -7,9 +7,13 @@
 //!    streaming it from disk in 1 MiB writes), timed from connect to the response;
 //! 2. copies it with `cat file > <same directory>/copy`, timed the same way
 //!    (`sync` before each, so neither pays for the other's dirty pages);
+//! 3. uploads it the same way to a tiny std sink writing the body to a file in the same
+//!    directory in 1 MiB reads (the ceiling for loopback into a file), and to one that
+//!    discards it (the ceiling of the client and loopback alone);
 //!
-//! then prints both rates (median of the rounds), their ratio (the aim: upload at least
-//! 0.8 of `cat`) and the server's peak resident memory (VmHWM from /proc/PID/status).
+//! then prints the rates (median of the rounds), the ratios upload/cat (the aim: at least
+//! 0.95) and upload/raw sink, the server's and the client's CPU time per GiB, and the
+//! server's peak resident memory (VmHWM from /proc/PID/status).
 //! Every generated file and the directory are deleted afterwards, also on failure.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,14 +22,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::bench_upload_sink::Sink;
 use crate::proc::{self, Guard};
 use crate::util::{self, Args, cargo_cmd, quantile_by};
 
 const USAGE: &str = "\
-usage: cargo xtask bench upload [--mib N] [--rounds N]
+usage: cargo xtask bench upload [--mib N] [--rounds N] [--exe PATH]
 
   --mib N      size of the uploaded file in MiB (default 1024)
   --rounds N   upload and cat rounds, alternating (default 3)
+  --exe PATH   run this build of the upload example (say, one of main) instead of
+               building it here
 ";
 
 const BOUNDARY: &str = "xtask-bench-upload-boundary";
@@ -33,26 +40,33 @@ const BOUNDARY: &str = "xtask-bench-upload-boundary";
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut mib: u64 = 1024;
     let mut rounds: usize = 3;
+    let mut exe: Option<PathBuf> = None;
     let mut args = Args::new(args, USAGE);
     while let Some(a) = args.next() {
         match a {
             "--mib" => mib = args.num::<u64>("--mib")?.max(1),
             "--rounds" => rounds = args.num::<usize>("--rounds")?.max(1),
+            "--exe" => exe = Some(PathBuf::from(args.value("--exe")?)),
             other => return Err(args.unknown(other)),
         }
     }
-    let root = util::workspace_root();
-    let mut build = cargo_cmd(&root);
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "examples",
-        "--example",
-        "upload",
-    ]);
-    util::run("building the upload example", &mut build)?;
-    let exe = util::target_dir(&root).join("release/examples/upload");
+    let exe = match exe {
+        Some(exe) => exe,
+        None => {
+            let root = util::workspace_root();
+            let mut build = cargo_cmd(&root);
+            build.args([
+                "build",
+                "--release",
+                "-p",
+                "examples",
+                "--example",
+                "upload",
+            ]);
+            util::run("building the upload example", &mut build)?;
+            util::target_dir(&root).join("release/examples/upload")
+        }
+    };
 
     let dir = std::env::temp_dir().join(format!("xtask-bench-upload-{}", std::process::id()));
     let _cleanup = RemoveDir(dir.clone());
@@ -64,49 +78,93 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     write_source(&source, size).map_err(|e| format!("write {}: {e}", source.display()))?;
 
     let server = Server::start(&exe, &saved)?;
-    let mut uploads = Vec::new();
-    let mut cats = Vec::new();
+    let sink = Sink::start(Some(&saved))?;
+    let discard = Sink::start(None)?;
+    let ticks = proc::clock_ticks();
+    let mut rows: [Vec<Duration>; 4] = Default::default();
+    let (mut server_cpu, mut client_cpu, mut sink_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let mut switches = Vec::new();
     for round in 1..=rounds {
         // Flush earlier rounds' dirty pages first: neither side pays for the other's.
         sync();
-        let up = upload(server.addr, &source, size)?;
+        let pid = server.child.0.id();
+        let (cpu0, cs0) = (proc::cpu_ticks(pid)?, proc::context_switches(pid));
+        let up = upload(server.addr, &source, size, size)?;
+        // After the temporary file's removal, which the server's CPU time includes.
+        wait_empty(&saved);
+        let (cpu1, cs1) = (proc::cpu_ticks(pid)?, proc::context_switches(pid));
+        server_cpu.push((cpu1 - cpu0) as f64 / ticks);
+        switches.push((cs1.0.saturating_sub(cs0.0), cs1.1.saturating_sub(cs0.1)));
+        client_cpu.push(up.client_cpu / ticks);
+        sync();
+        let raw = upload(sink.addr, &source, size, body_length(size))?;
+        sink_cpu.push(sink.take_cpu() as f64 / ticks);
         wait_empty(&saved);
         sync();
+        let nothing = upload(discard.addr, &source, size, body_length(size))?;
         let cat = cat_copy(&source, &saved.join("cat-copy.bin"))?;
         let _ = std::fs::remove_file(saved.join("cat-copy.bin"));
         eprintln!(
-            "    round {round}: upload {:.2} s ({:.0} MB/s), cat {:.2} s ({:.0} MB/s)",
-            up.as_secs_f64(),
-            rate(size, up),
-            cat.as_secs_f64(),
-            rate(size, cat)
+            "    round {round}: upload {:.0} MB/s (server CPU {:.2} s, {}+{} context switches, \
+             client CPU {:.2} s), \
+             raw sink {:.0} MB/s (CPU {:.2} s), discard {:.0} MB/s, cat {:.0} MB/s",
+            rate(size, up.time),
+            server_cpu[round - 1],
+            switches[round - 1].0,
+            switches[round - 1].1,
+            client_cpu[round - 1],
+            rate(size, raw.time),
+            sink_cpu[round - 1],
+            rate(size, nothing.time),
+            rate(size, cat),
         );
-        uploads.push(up);
-        cats.push(cat);
+        for (row, t) in rows.iter_mut().zip([up.time, raw.time, nothing.time, cat]) {
+            row.push(t);
+        }
     }
     let hwm = proc::status_kib(server.child.0.id(), "VmHWM").ok();
     drop(server);
-    let up = median(&uploads);
-    let cat = median(&cats);
+    let [up, raw, nothing, cat] = rows.each_ref().map(|r| median(r));
     println!(
         "\nupload of {mib} MiB over loopback to {} (median of {rounds})",
         saved.display()
     );
-    println!(
-        "  {:<34} {:>8.0} MB/s  ({:.2} s)",
+    let names = [
         "h1-server save_uploads",
-        rate(size, up),
-        up.as_secs_f64()
-    );
-    println!(
-        "  {:<34} {:>8.0} MB/s  ({:.2} s)",
+        "raw std sink (1 MiB reads -> file)",
+        "raw std sink, discarding (no file)",
         "cat file > same directory",
-        rate(size, cat),
-        cat.as_secs_f64()
+    ];
+    for ((name, t), row) in names.into_iter().zip([up, raw, nothing, cat]).zip(&rows) {
+        let best = row.iter().min().copied().unwrap_or_default();
+        println!(
+            "  {name:<36} {:>8.0} MB/s  ({:.2} s; best round {:.0} MB/s)",
+            rate(size, t),
+            t.as_secs_f64(),
+            rate(size, best)
+        );
+    }
+    // The median and the least of the rounds, per GiB.
+    let per_gib = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let scale = (1u64 << 30) as f64 / size as f64;
+        (v[v.len() / 2] * scale, v[0] * scale)
+    };
+    let (s, k, c) = (
+        per_gib(&server_cpu),
+        per_gib(&sink_cpu),
+        per_gib(&client_cpu),
     );
     println!(
-        "  ratio upload/cat: {:.2} (aim >= 0.80)",
-        cat.as_secs_f64() / up.as_secs_f64()
+        "  CPU per GiB (median, least): server {:.2}, {:.2} s; raw sink {:.2}, {:.2} s; \
+         bench client {:.2}, {:.2} s",
+        s.0, s.1, k.0, k.1, c.0, c.1
+    );
+    println!(
+        "  ratio upload/cat: {:.2} (aim >= 0.95); upload/raw sink: {:.2}",
+        cat.as_secs_f64() / up.as_secs_f64(),
+        raw.as_secs_f64() / up.as_secs_f64()
     );
     match hwm {
         Some(kib) => println!("  server peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
@@ -148,14 +206,37 @@ fn write_source(path: &Path, size: u64) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Upload `source` as one file part; the time from connect to the whole response.
-fn upload(addr: SocketAddr, source: &Path, size: u64) -> Result<Duration, String> {
-    let head = format!(
+/// The multipart head before the file's bytes.
+fn part_head() -> String {
+    format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"source.bin\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
-    );
-    let tail = format!("\r\n--{BOUNDARY}--\r\n");
-    let length = head.len() as u64 + size + tail.len() as u64;
+    )
+}
+
+/// The multipart tail after the file's bytes.
+fn part_tail() -> String {
+    format!("\r\n--{BOUNDARY}--\r\n")
+}
+
+/// The request body's length for a file of `size` bytes.
+fn body_length(size: u64) -> u64 {
+    part_head().len() as u64 + size + part_tail().len() as u64
+}
+
+/// One upload: the time from connect to the whole response, and the client thread's CPU
+/// time in clock ticks.
+struct Upload {
+    time: Duration,
+    client_cpu: f64,
+}
+
+/// Upload `source` as one file part; the answer must list `expect` as the size.
+fn upload(addr: SocketAddr, source: &Path, size: u64, expect: u64) -> Result<Upload, String> {
+    let head = part_head();
+    let tail = part_tail();
+    let length = body_length(size);
+    let cpu0 = proc::thread_cpu_ticks().unwrap_or(0);
     let start = Instant::now();
     let io = |e: std::io::Error| format!("upload: {e}");
     let mut s = TcpStream::connect(addr).map_err(io)?;
@@ -179,15 +260,16 @@ fn upload(addr: SocketAddr, source: &Path, size: u64) -> Result<Duration, String
     s.write_all(tail.as_bytes()).map_err(io)?;
     let mut response = Vec::new();
     s.read_to_end(&mut response).map_err(io)?;
-    let elapsed = start.elapsed();
+    let time = start.elapsed();
+    let client_cpu = proc::thread_cpu_ticks().unwrap_or(0).saturating_sub(cpu0) as f64;
     let text = String::from_utf8_lossy(&response);
-    if !text.starts_with("HTTP/1.1 200") || !text.contains(&format!("<td>{size}</td>")) {
+    if !text.starts_with("HTTP/1.1 200") || !text.contains(&format!("<td>{expect}</td>")) {
         return Err(format!(
             "upload failed: {}",
             text.chars().take(500).collect::<String>()
         ));
     }
-    Ok(elapsed)
+    Ok(Upload { time, client_cpu })
 }
 
 fn cat_copy(source: &Path, to: &Path) -> Result<Duration, String> {

@@ -16,6 +16,7 @@ mod bench_stream;
 mod bench_stream_client;
 mod bench_tls;
 mod bench_upload;
+mod bench_upload_sink;
 mod ci;
 mod fuzz;
 mod proc;

@@ -369,8 +369,17 @@ pub(crate) fn clock_ticks() -> f64 {
 
 /// utime + stime of `pid`, in clock ticks.
 pub(crate) fn cpu_ticks(pid: u32) -> Result<u64, String> {
-    let path = format!("/proc/{pid}/stat");
-    let s = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    stat_cpu_ticks(&format!("/proc/{pid}/stat"))
+}
+
+/// utime + stime of the calling thread, in clock ticks.
+pub(crate) fn thread_cpu_ticks() -> Result<u64, String> {
+    stat_cpu_ticks("/proc/thread-self/stat")
+}
+
+/// utime + stime from a `/proc/.../stat` file, in clock ticks.
+fn stat_cpu_ticks(path: &str) -> Result<u64, String> {
+    let s = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     // Field 2 (comm) is parenthesised and may contain spaces: split after the last ')'.
     let rest = s
         .rfind(')')
@@ -406,6 +415,29 @@ pub(crate) fn run_queue_wait_ns(pid: u32) -> Option<u64> {
         }
     }
     any.then_some(sum)
+}
+
+/// Context switches of all threads of `pid` so far: (voluntary, involuntary), summed
+/// over `/proc/PID/task/*/status` (threads gone meanwhile are not counted).
+pub(crate) fn context_switches(pid: u32) -> (u64, u64) {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    let mut sum = (0, 0);
+    for task in dir.flatten() {
+        let Ok(st) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        let field = |key: &str| {
+            st.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        sum.0 += field("voluntary_ctxt_switches:");
+        sum.1 += field("nonvoluntary_ctxt_switches:");
+    }
+    sum
 }
 
 /// A `kB` line of `/proc/PID/status` (`VmRSS`, `VmHWM`, ...), in KiB.

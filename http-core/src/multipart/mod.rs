@@ -134,6 +134,50 @@ impl Multipart {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The fast path for part content, without a copy: when the parser is in a part's
+    /// content with nothing held back, how many leading bytes of `input` are content for
+    /// sure (before a delimiter, or what could start one). They count as handed out: use
+    /// `input[..n]` as the part's next content, then pass `input[n..]` to
+    /// [`receive`](Self::receive). 0 when the fast path does not apply (then pass all of
+    /// `input` to `receive`); the events are the same either way.
+    ///
+    /// ```
+    /// use h1_core::{Multipart, MultipartEvent, MultipartLimits};
+    ///
+    /// let mut mp = Multipart::new("XyZ", MultipartLimits::default()).unwrap();
+    /// mp.receive(b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n");
+    /// assert!(matches!(mp.next_event().unwrap(), MultipartEvent::PartBegin(_)));
+    /// assert_eq!(mp.next_event().unwrap(), MultipartEvent::NeedData);
+    /// let input = b"content\r\n--XyZ--\r\n";
+    /// let n = mp.take_content(input);
+    /// assert_eq!(&input[..n], b"content");
+    /// mp.receive(&input[n..]);
+    /// assert_eq!(mp.next_event().unwrap(), MultipartEvent::PartEnd);
+    /// assert_eq!(mp.next_event().unwrap(), MultipartEvent::End);
+    /// ```
+    pub fn take_content(&mut self, input: &[u8]) -> usize {
+        if self.error.is_some()
+            || self.state != State::Data
+            || self.eof
+            || self.start < self.buf.len()
+        {
+            return 0;
+        }
+        let n = match self.finder.find(input) {
+            Some(i) => i,
+            None => input.len() - partial_suffix(input, &self.delimiter),
+        };
+        let part_bytes = self.part_bytes + n as u64;
+        if !self.part.is_file() && part_bytes > self.limits.field_bytes {
+            // The usual path reports the limit.
+            return 0;
+        }
+        self.part_bytes = part_bytes;
+        self.buf.clear();
+        self.start = 0;
+        n
+    }
+
     /// The body ended.
     pub fn receive_eof(&mut self) {
         self.eof = true;
@@ -381,6 +425,82 @@ mod tests {
         }
         let bytes: Vec<usize> = (1..BODY.len()).collect();
         assert_eq!(events("b0", BODY, &bytes).unwrap(), whole);
+    }
+
+    /// Like [`events`], but every input goes through [`Multipart::take_content`] first.
+    fn events_taken(boundary: &str, input: &[u8], pieces: &[usize]) -> Vec<String> {
+        let mut mp = Multipart::new(boundary, MultipartLimits::default()).unwrap();
+        let mut out: Vec<String> = Vec::new();
+        let data = |out: &mut Vec<String>, d: &[u8]| {
+            let d = String::from_utf8_lossy(d).into_owned();
+            match out.last_mut() {
+                Some(last) if last.starts_with("data ") => last.push_str(&d),
+                _ => out.push(format!("data {d}")),
+            }
+        };
+        let mut at = 0;
+        let mut cuts: Vec<usize> = pieces.to_vec();
+        cuts.push(input.len());
+        for cut in cuts {
+            let piece = &input[at..cut];
+            at = cut;
+            let n = mp.take_content(piece);
+            if n > 0 {
+                data(&mut out, &piece[..n]);
+            }
+            mp.receive(&piece[n..]);
+            if at == input.len() {
+                mp.receive_eof();
+            }
+            loop {
+                match mp.next_event().unwrap() {
+                    MultipartEvent::PartBegin(h) => {
+                        out.push(format!("begin {} {:?}", h.name(), h.filename()))
+                    }
+                    MultipartEvent::Data(d) => data(&mut out, d),
+                    MultipartEvent::PartEnd => out.push("end-part".into()),
+                    MultipartEvent::End => {
+                        out.push("end".into());
+                        return out;
+                    }
+                    MultipartEvent::NeedData => break,
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn take_content_gives_the_same_parts_at_every_split() {
+        let whole = events("b0", BODY, &[]).unwrap();
+        assert_eq!(events_taken("b0", BODY, &[]), whole);
+        for i in 0..=BODY.len() {
+            assert_eq!(events_taken("b0", BODY, &[i]), whole, "split at {i}");
+            for j in i..=BODY.len() {
+                assert_eq!(
+                    events_taken("b0", BODY, &[i, j]),
+                    whole,
+                    "split at {i}, {j}"
+                );
+            }
+        }
+        let bytes: Vec<usize> = (1..BODY.len()).collect();
+        assert_eq!(events_taken("b0", BODY, &bytes), whole);
+    }
+
+    #[test]
+    fn take_content_only_in_content_and_within_limits() {
+        let mut mp = Multipart::new("b", MultipartLimits::default()).unwrap();
+        // Before any part: nothing is content.
+        assert_eq!(mp.take_content(b"--b\r\n"), 0);
+        mp.receive(b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n");
+        assert!(matches!(mp.next_event(), Ok(MultipartEvent::PartBegin(_))));
+        // A field past its limit goes the usual way, which reports it.
+        let big = vec![b'a'; 60_000];
+        assert_eq!(mp.take_content(&big), 0);
+        mp.receive(&big);
+        assert_eq!(mp.next_event(), Err(MultipartError::FieldTooLarge));
+        assert_eq!(mp.take_content(b"more"), 0);
     }
 
     #[test]

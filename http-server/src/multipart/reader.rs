@@ -56,6 +56,9 @@ use crate::{Request, RequestBody};
 pub struct Multipart {
     body: RequestBody,
     parser: h1_core::Multipart,
+    /// Content of the current part taken straight from a body chunk (no copy), before
+    /// anything the parser holds.
+    ready: Bytes,
     in_part: bool,
     done: bool,
 }
@@ -102,6 +105,7 @@ impl Multipart {
         Ok(Self {
             body,
             parser: h1_core::Multipart::new(boundary, limits)?,
+            ready: Bytes::new(),
             in_part: false,
             done: false,
         })
@@ -157,9 +161,23 @@ impl Multipart {
         self.done
     }
 
+    /// Read the next body chunk: part content the parser can vouch for goes to `ready`
+    /// as a slice of the chunk (no copy), the rest to the parser.
     async fn fill(&mut self) -> Result<(), UploadError> {
         match self.body.chunk().await? {
-            Some(chunk) => self.parser.receive(&chunk),
+            Some(chunk) => {
+                let n = if self.in_part {
+                    self.parser.take_content(&chunk)
+                } else {
+                    0
+                };
+                if n < chunk.len() {
+                    self.parser.receive(&chunk[n..]);
+                }
+                if n > 0 {
+                    self.ready = chunk.slice(..n);
+                }
+            }
             None => self.parser.receive_eof(),
         }
         Ok(())
@@ -170,12 +188,37 @@ impl Multipart {
         &mut self,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, UploadError> {
+        self.next_data(|piece| match piece {
+            Piece::Taken(b) => f(&b),
+            Piece::Parsed(d) => f(d),
+        })
+        .await
+    }
+
+    /// The next piece of the current part's content; `None` at its end. A piece that
+    /// came whole in a body chunk is a slice of it, not a copy.
+    pub(crate) async fn data(&mut self) -> Result<Option<Bytes>, UploadError> {
+        self.next_data(|piece| match piece {
+            Piece::Taken(b) => b,
+            Piece::Parsed(d) => Bytes::copy_from_slice(d),
+        })
+        .await
+    }
+
+    /// Pass the next piece of content to `f`.
+    async fn next_data<R>(
+        &mut self,
+        f: impl FnOnce(Piece<'_>) -> R,
+    ) -> Result<Option<R>, UploadError> {
         if !self.in_part {
             return Ok(None);
         }
         loop {
+            if !self.ready.is_empty() {
+                return Ok(Some(f(Piece::Taken(std::mem::take(&mut self.ready)))));
+            }
             match self.parser.next_event()? {
-                MultipartEvent::Data(d) => return Ok(Some(f(d))),
+                MultipartEvent::Data(d) => return Ok(Some(f(Piece::Parsed(d)))),
                 MultipartEvent::PartEnd => {
                     self.in_part = false;
                     return Ok(None);
@@ -187,6 +230,12 @@ impl Multipart {
             self.fill().await?;
         }
     }
+}
+
+/// A piece of part content: taken from a body chunk whole, or held by the parser.
+enum Piece<'a> {
+    Taken(Bytes),
+    Parsed(&'a [u8]),
 }
 
 impl fmt::Debug for Multipart {
@@ -243,13 +292,15 @@ impl Part<'_> {
         self.multipart.received()
     }
 
-    /// The next piece of content; `None` at the part's end.
+    /// The next piece of content; `None` at the part's end. Content that came whole in
+    /// a body chunk is a slice of that chunk, not a copy (holding the piece keeps that
+    /// chunk, at most 256 KiB, in memory).
     ///
     /// # Errors
     ///
     /// As [`Multipart::next_part`].
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UploadError> {
-        self.multipart.with_data(Bytes::copy_from_slice).await
+        self.multipart.data().await
     }
 
     /// The next piece of content passed to `f` without a copy; `None` at the part's end.

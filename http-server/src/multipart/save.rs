@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use h1_core::MultipartLimits;
 
 use super::error::{Limit, UploadError};
@@ -51,7 +52,7 @@ impl UploadOptions {
     ///
     /// Defaults: [`MultipartLimits::default`] (4 KiB field names, 50 KiB field values,
     /// 1000 parts), files unbounded in size ([`max_file_bytes`](Self::max_file_bytes),
-    /// [`max_total_bytes`](Self::max_total_bytes)), at most 100 files, 256 KiB writes.
+    /// [`max_total_bytes`](Self::max_total_bytes)), at most 100 files, 512 KiB writes.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -59,7 +60,7 @@ impl UploadOptions {
             max_file_bytes: u64::MAX,
             max_total_bytes: u64::MAX,
             max_files: 100,
-            buffer_bytes: 256 * 1024,
+            buffer_bytes: 512 * 1024,
             on_event: None,
         }
     }
@@ -94,8 +95,10 @@ impl UploadOptions {
         self
     }
 
-    /// Bytes gathered before each write (default 256 KiB, at least 4 KiB). Two such
-    /// buffers per upload: one filling from the socket while the other is written.
+    /// Bytes gathered before each write (default 512 KiB, at least 4 KiB). Two such
+    /// batches per upload: one gathering from the socket while the other is written.
+    /// A batch holds the body's chunks themselves (only pieces under 4 KiB are copied
+    /// together), so it may overshoot by up to one chunk.
     pub fn buffer_bytes(mut self, bytes: u64) -> Self {
         self.buffer_bytes = usize::try_from(bytes).unwrap_or(usize::MAX).max(4096);
         self
@@ -182,9 +185,10 @@ pub enum UploadEvent<'a> {
 /// Read `req`'s `multipart/form-data` body, saving every file part into a new temporary
 /// file in [`UploadOptions::dir`] and collecting the other fields.
 ///
-/// Files are never held in memory: content goes from the socket into a buffer of
-/// [`buffer_bytes`](UploadOptions::buffer_bytes) and is written by the `blocking`
-/// thread pool while the next buffer fills, so the executor never waits on the disk.
+/// Files are never held in memory: the body's chunks are gathered, without a copy,
+/// into batches of [`buffer_bytes`](UploadOptions::buffer_bytes), each written in
+/// vectored writes by the `blocking` thread pool while the next one gathers, so the
+/// executor never waits on the disk.
 /// On any error, and if the returned future is dropped, every temporary file of this
 /// upload is removed (nothing is left behind when a client disconnects mid-file or a
 /// limit is hit).
@@ -314,13 +318,9 @@ async fn save(
         events.emit(&UploadEvent::FileOpened { file: &info });
         let mut writer = Writer::new(file, limits.buffer);
         let mut size: u64 = 0;
-        while let Some(n) = part
-            .with_chunk(|d| {
-                writer.buf.extend_from_slice(d);
-                d.len()
-            })
-            .await?
-        {
+        while let Some(data) = part.chunk().await? {
+            let n = data.len();
+            writer.push(data);
             size += n as u64;
             total += n as u64;
             if size > limits.file {
@@ -335,7 +335,7 @@ async fn save(
                     max: limits.total,
                 });
             }
-            if writer.buf.len() >= limits.buffer {
+            if writer.buffered >= limits.buffer {
                 writer.submit(&info, events, part.received()).await?;
             }
         }
@@ -350,16 +350,24 @@ async fn save(
     Ok(Uploads { files, fields })
 }
 
-/// A finished write: the file and the buffer back, and how it went.
-type WriteDone = (File, Vec<u8>, io::Result<()>);
+/// Pieces smaller than this are copied together rather than held one by one.
+const SMALL_PIECE: usize = 4096;
 
-/// A temporary file's content on its way to disk: one buffer filling while the other is
-/// written by the `blocking` pool.
+/// A finished write: the file and the pieces back, and how it went.
+type WriteDone = (File, Vec<Bytes>, io::Result<()>);
+
+/// A temporary file's content on its way to disk: body pieces gathered (held, not
+/// copied, except small ones) while the previous batch is written by the `blocking`
+/// pool in vectored writes.
 struct Writer {
     file: Option<File>,
-    buf: Vec<u8>,
-    spare: Vec<u8>,
-    capacity: usize,
+    /// The batch being gathered, and its length in bytes.
+    pieces: Vec<Bytes>,
+    buffered: usize,
+    /// Small pieces, copied together; goes into `pieces` before the next large one.
+    small: Vec<u8>,
+    /// The last batch's `Vec`, for the next one.
+    spare: Vec<Bytes>,
     inflight: Option<blocking::Task<WriteDone>>,
     written: u64,
 }
@@ -368,16 +376,34 @@ impl Writer {
     fn new(file: File, capacity: usize) -> Self {
         Self {
             file: Some(file),
-            // Room for one more body chunk past the threshold.
-            buf: Vec::with_capacity(capacity + 64 * 1024),
+            pieces: Vec::with_capacity(capacity / SMALL_PIECE + 2),
+            buffered: 0,
+            small: Vec::new(),
             spare: Vec::new(),
-            capacity,
             inflight: None,
             written: 0,
         }
     }
 
-    /// Wait for the write in flight, if any, and report it.
+    /// Add a piece of the file to the batch.
+    fn push(&mut self, data: Bytes) {
+        self.buffered += data.len();
+        if data.len() < SMALL_PIECE {
+            self.small.extend_from_slice(&data);
+            if self.small.len() >= SMALL_PIECE {
+                self.pieces
+                    .push(Bytes::from(std::mem::take(&mut self.small)));
+            }
+            return;
+        }
+        if !self.small.is_empty() {
+            self.pieces
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+        self.pieces.push(data);
+    }
+
+    /// Wait for the write in flight, if any, and report its pieces.
     async fn wait(
         &mut self,
         info: &FileInfo,
@@ -385,47 +411,52 @@ impl Writer {
         received: u64,
     ) -> Result<(), UploadError> {
         if let Some(task) = self.inflight.take() {
-            let (file, mut buf, result) = task.await;
+            let (file, mut pieces, result) = task.await;
             result.map_err(UploadError::Io)?;
-            self.written += buf.len() as u64;
-            events.emit(&UploadEvent::Written {
-                file: info,
-                data: &buf,
-                total: self.written,
-                received,
-            });
-            buf.clear();
+            for data in &pieces {
+                self.written += data.len() as u64;
+                events.emit(&UploadEvent::Written {
+                    file: info,
+                    data,
+                    total: self.written,
+                    received,
+                });
+            }
+            pieces.clear();
             self.file = Some(file);
-            self.spare = buf;
+            self.spare = pieces;
         }
         Ok(())
     }
 
-    /// Start writing the filled buffer (after the previous write is done).
+    /// Start writing the gathered batch (after the previous write is done).
     async fn submit(
         &mut self,
         info: &FileInfo,
         events: &mut Events,
         received: u64,
     ) -> Result<(), UploadError> {
-        if self.buf.is_empty() {
+        if !self.small.is_empty() {
+            self.pieces
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+        if self.pieces.is_empty() {
             return Ok(());
         }
         self.wait(info, events, received).await?;
         let Some(mut file) = self.file.take() else {
             return Err(UploadError::Io(io::Error::other("temporary file lost")));
         };
-        let mut next = std::mem::take(&mut self.spare);
-        next.reserve(self.capacity + 64 * 1024);
-        let buf = std::mem::replace(&mut self.buf, next);
+        let pieces = std::mem::replace(&mut self.pieces, std::mem::take(&mut self.spare));
+        self.buffered = 0;
         self.inflight = Some(blocking::unblock(move || {
-            let result = file.write_all(&buf);
-            (file, buf, result)
+            let result = write_pieces(&mut file, &pieces);
+            (file, pieces, result)
         }));
         Ok(())
     }
 
-    /// Write what is buffered and wait for it.
+    /// Write what is gathered and wait for it.
     async fn finish(
         &mut self,
         info: &FileInfo,
@@ -435,4 +466,20 @@ impl Writer {
         self.submit(info, events, received).await?;
         self.wait(info, events, received).await
     }
+}
+
+/// Write every piece, in order, in as few vectored writes as the system allows.
+fn write_pieces(file: &mut impl Write, pieces: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|b| IoSlice::new(b)).collect();
+    let mut left = &mut slices[..];
+    IoSlice::advance_slices(&mut left, 0);
+    while !left.is_empty() {
+        match file.write_vectored(left) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut left, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -98,6 +98,19 @@ impl Upload {
         (r.status(), block_on(r.text()).unwrap())
     }
 
+    /// Like [`post`](Self::post), with the body arriving in `pieces` (chunked).
+    pub fn post_pieces(&self, content_type: &str, pieces: Vec<Vec<u8>>) -> (u16, String) {
+        let chunks = pieces.into_iter().map(|p| Ok(bytes::Bytes::from(p)));
+        let mut req = TestRequest::post("/save")
+            .header("Content-Type", content_type)
+            .body_stream(futures_lite::stream::iter(chunks))
+            .build();
+        let log = Arc::clone(&self.events);
+        let response = block_on(save(&mut req, (self.options)(), log, self.hash_files));
+        let mut r = h1_server::testing::TestResponse::new(response);
+        (r.status(), block_on(r.text()).unwrap())
+    }
+
     pub fn events(&self) -> Vec<String> {
         self.events.lock().unwrap().clone()
     }
