@@ -20,10 +20,18 @@
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Alarms fire on multiples of this after the table's creation, so that many share one
+/// wake-up of the timer thread: 10,000 busy keep-alive connections each re-arm their
+/// 50 ms buffer-release alarm between requests, and with exact instants the thread woke
+/// for nearly every one of them (0.22 context switches per request).
+pub(crate) const GRANULARITY: Duration = Duration::from_millis(5);
 
 /// The timer thread's table.
 struct Timers {
+    /// The start of the granularity grid.
+    origin: Instant,
     state: Mutex<State>,
     /// Signalled when the earliest deadline moves earlier than `State::target`.
     changed: Condvar,
@@ -41,9 +49,23 @@ struct State {
 fn timers() -> &'static Timers {
     static TIMERS: OnceLock<Timers> = OnceLock::new();
     TIMERS.get_or_init(|| Timers {
+        origin: Instant::now(),
         state: Mutex::new(State::default()),
         changed: Condvar::new(),
     })
+}
+
+/// `at`, moved up to the next multiple of [`GRANULARITY`] on the table's grid.
+fn round_up(timers: &Timers, at: Instant) -> Instant {
+    let Some(since) = at.checked_duration_since(timers.origin) else {
+        return timers.origin;
+    };
+    let step = GRANULARITY.as_nanos();
+    let steps = since.as_nanos().div_ceil(step);
+    u64::try_from(steps * step)
+        .ok()
+        .and_then(|nanos| timers.origin.checked_add(Duration::from_nanos(nanos)))
+        .unwrap_or(at)
 }
 
 fn lock(timers: &Timers) -> MutexGuard<'_, State> {
@@ -55,22 +77,26 @@ fn lock(timers: &Timers) -> MutexGuard<'_, State> {
 /// Dropping it disarms it.
 #[derive(Default)]
 pub(crate) struct Alarm {
-    /// The entry while armed: its instant and id.
+    /// The entry while armed: its instant (on the grid) and id.
     key: Option<(Instant, u64)>,
+    /// The instant asked for (the entry's is rounded up).
+    requested: Option<Instant>,
     /// The waker the entry holds (compared without the lock).
     waker: Option<Waker>,
 }
 
 impl Alarm {
-    /// The instant it is armed for, if it is.
+    /// The instant it was armed for, if it is (it fires up to [`GRANULARITY`] later).
     pub(crate) fn armed(&self) -> Option<Instant> {
-        self.key.map(|(at, _)| at)
+        self.requested
     }
 
     /// Arm for `at` (replacing any earlier arming): `waker` is woken once `at` has
-    /// passed.
+    /// passed, at most [`GRANULARITY`] later.
     pub(crate) fn arm(&mut self, at: Instant, waker: &Waker) {
         let timers = timers();
+        self.requested = Some(at);
+        let at = round_up(timers, at);
         let mut state = lock(timers);
         if let Some(key) = self.key.take() {
             state.entries.remove(&key);
@@ -109,6 +135,7 @@ impl Alarm {
 
     /// Take the entry out, if it is still there.
     pub(crate) fn disarm(&mut self) {
+        self.requested = None;
         if let Some(key) = self.key.take() {
             lock(timers()).entries.remove(&key);
         }
@@ -218,6 +245,23 @@ mod tests {
         assert!(wait_for(&fired, 2), "the late alarm fired");
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert_eq!(early.armed(), Some(start + Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn instants_round_up_onto_one_grid() {
+        let timers = timers();
+        let at = Instant::now() + Duration::from_millis(7);
+        let up = round_up(timers, at);
+        assert!(up >= at && up < at + GRANULARITY, "{:?}", up - at);
+        // Close instants share one slot: one wake-up of the thread for all of them.
+        assert_eq!(round_up(timers, up - Duration::from_nanos(1)), up);
+        assert_eq!(round_up(timers, up), up);
+        assert_eq!(
+            round_up(timers, up + Duration::from_nanos(1)),
+            up + GRANULARITY
+        );
+        // Instants before the grid fire at once.
+        assert_eq!(round_up(timers, timers.origin), timers.origin);
     }
 
     #[test]
