@@ -67,6 +67,32 @@ impl EdgeSet {
         self.0.register(stream, wait_first)
     }
 
+    /// Register a listening socket (edge-triggered, for input only): its accept loop
+    /// waits for the set's edges instead of re-arming async-io's one-shot registration
+    /// after every `EAGAIN`, and new connections arrive through the same drain as their
+    /// requests, so a busy server takes both without a turn of async-io's reactor.
+    pub(crate) fn register_listener(
+        &self,
+        listener: Arc<Async<std::net::TcpListener>>,
+    ) -> io::Result<EdgeListener> {
+        let mux = &self.0;
+        let source = Arc::new(Source::default());
+        let key = lock(&mux.sources).insert(source.clone());
+        let flags = epoll::EventFlags::IN | epoll::EventFlags::ET;
+        let data = epoll::EventData::new_u64(key as u64);
+        if let Err(e) = epoll::add(&mux.epoll, listener.get_ref(), data, flags) {
+            lock(&mux.sources).remove(key);
+            return Err(e.into());
+        }
+        mux.users.fetch_add(1, Ordering::AcqRel);
+        Ok(EdgeListener {
+            listener,
+            source,
+            key,
+            mux: mux.clone(),
+        })
+    }
+
     /// Whether the set stopped working (then connections should use async-io).
     pub(crate) fn failed(&self) -> bool {
         self.0.failed.load(Ordering::Acquire)
@@ -431,6 +457,46 @@ impl Drop for EdgeIo {
     }
 }
 
+/// A listening socket registered in a [`Mux`] (see [`EdgeSet::register_listener`]).
+pub(crate) struct EdgeListener {
+    listener: Arc<Async<std::net::TcpListener>>,
+    source: Arc<Source>,
+    key: usize,
+    mux: Arc<Mux>,
+}
+
+impl EdgeListener {
+    /// The edges seen so far: read it before an `accept` that may find the queue empty,
+    /// then [`wait`](Self::wait) with it, so that an edge in between is not lost.
+    pub(crate) fn edges(&self) -> u32 {
+        self.source.read.edges.load(Ordering::Acquire)
+    }
+
+    /// Whether the set stopped working: accept through async-io's readiness instead.
+    pub(crate) fn failed(&self) -> bool {
+        self.mux.failed.load(Ordering::Acquire)
+    }
+
+    /// Wait for an edge after `seen`. An error if the set failed (no edge would come).
+    pub(crate) async fn wait(&self, seen: u32) -> io::Result<()> {
+        poll_fn(|cx| self.source.read.poll_edge(seen, cx)).await;
+        match self.mux.failed_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EdgeListener {
+    fn drop(&mut self) {
+        lock(&self.mux.sources).remove(self.key);
+        // The listener has other holders (and async-io's registration): take it out of
+        // the set explicitly.
+        let _ = epoll::delete(&self.mux.epoll, self.listener.get_ref());
+        self.mux.release();
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -491,6 +557,42 @@ mod tests {
         assert_eq!(set.0.drain(), Some(1));
         assert!(matches!(poll_read(&mut io, &mut buf), Poll::Ready(Ok(5))));
         assert_eq!(&buf[..5], b"early");
+    }
+
+    #[test]
+    fn a_listener_waits_for_an_edge_after_an_empty_queue_and_leaves_the_set_when_dropped() {
+        let (set, _driver) = EdgeSet::new().unwrap();
+        let std_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let listener = Arc::new(Async::new(std_listener).unwrap());
+        let edge = set.register_listener(listener.clone()).unwrap();
+        let seen = edge.edges();
+        assert!(listener.get_ref().accept().is_err(), "the queue is empty");
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let wait = std::pin::pin!(edge.wait(seen));
+            assert!(wait.poll(&mut cx).is_pending());
+        }
+        let _client = TcpStream::connect(addr).unwrap();
+        // The connection's arrival is an edge of the set.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while set.0.drain() == Some(0) {
+            assert!(
+                std::time::Instant::now() < end,
+                "no edge for the new connection"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        {
+            let wait = std::pin::pin!(edge.wait(seen));
+            assert!(matches!(wait.poll(&mut cx), Poll::Ready(Ok(()))));
+        }
+        assert!(listener.get_ref().accept().is_ok());
+        drop(edge);
+        // Out of the set: another connection is no edge of it.
+        let _second = TcpStream::connect(addr).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(set.0.drain(), Some(0));
     }
 
     #[test]

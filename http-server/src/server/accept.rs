@@ -24,6 +24,8 @@ async fn accept_until_stopped<H: Handler>(
     stop: &Receiver<()>,
 ) {
     let local = LocalAddr::of_listener(listener);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let mut edge = edge_listener(listener, service);
     loop {
         if unless_stopped(stop, room_for_one(&service.inner))
             .await
@@ -31,7 +33,21 @@ async fn accept_until_stopped<H: Handler>(
         {
             return;
         }
-        let Some(accepted) = unless_stopped(stop, listener.accept()).await else {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let accept = {
+            if edge.as_ref().is_some_and(|e| e.failed()) {
+                edge = None;
+            }
+            async {
+                match (listener, edge.as_ref()) {
+                    (Listener::Tcp(l), Some(edge)) => accept_tcp(l, Some(edge)).await,
+                    _ => listener.accept().await,
+                }
+            }
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let accept = listener.accept();
+        let Some(accepted) = unless_stopped(stop, accept).await else {
             return;
         };
         match accepted {
@@ -50,6 +66,21 @@ async fn accept_until_stopped<H: Handler>(
             }
         }
     }
+}
+
+/// The listener in the server's edge-triggered set, when it has one (TCP, Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn edge_listener<H: Handler>(
+    listener: &Listener,
+    service: &Service<H>,
+) -> Option<crate::runtime::edge::EdgeListener> {
+    let Listener::Tcp(tcp) = listener else {
+        return None;
+    };
+    let set = service.edge.as_ref().filter(|set| !set.failed())?;
+    set.register_listener(tcp.clone())
+        .map_err(|e| log::debug!("listener not in the edge-triggered set: {e}"))
+        .ok()
 }
 
 /// The most connections [`accept_queued`] takes off a stopping listener.

@@ -126,7 +126,14 @@ enum Accepted {
 impl Listener {
     async fn accept(&self) -> io::Result<Accepted> {
         match self {
-            Self::Tcp(l) => accept_tcp(l).await,
+            Self::Tcp(l) => {
+                accept_tcp(
+                    l,
+                    #[cfg(any(target_os = "linux", target_os = "android"))]
+                    None,
+                )
+                .await
+            }
             #[cfg(unix)]
             Self::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
         }
@@ -154,11 +161,21 @@ impl Listener {
 /// transport (the edge-triggered set, usually): registering it with async-io first, as
 /// `async_net` does, cost two `epoll_ctl` calls and an `ioctl` per connection. Each
 /// wake-up of the listener accepts until the queue is empty (`EAGAIN`).
-async fn accept_tcp(listener: &Async<std::net::TcpListener>) -> io::Result<Accepted> {
+///
+/// With `edge` (the listener registered in the server's edge-triggered set), an empty
+/// queue waits for the set's next edge; otherwise for async-io's readiness, which
+/// re-arms the listener's one-shot registration (an `epoll_ctl`) every time.
+async fn accept_tcp(
+    listener: &Async<std::net::TcpListener>,
+    #[cfg(any(target_os = "linux", target_os = "android"))] edge: Option<
+        &crate::runtime::edge::EdgeListener,
+    >,
+) -> io::Result<Accepted> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     loop {
         use rustix::net::SocketFlags;
         let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        let seen = edge.map(|e| e.edges());
         match rustix::net::acceptfrom_with(listener.get_ref(), flags) {
             Ok((fd, peer)) => {
                 let peer = peer
@@ -166,7 +183,10 @@ async fn accept_tcp(listener: &Async<std::net::TcpListener>) -> io::Result<Accep
                     .unwrap_or(UNIX_ADDR);
                 return Ok(Accepted::Tcp(fd.into(), peer));
             }
-            Err(rustix::io::Errno::AGAIN) => listener.readable().await?,
+            Err(rustix::io::Errno::AGAIN) => match (edge, seen) {
+                (Some(edge), Some(seen)) => edge.wait(seen).await?,
+                _ => listener.readable().await?,
+            },
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
