@@ -1,4 +1,5 @@
-//! Edge-triggered readiness for accepted TCP connections (Linux and Android).
+//! Edge-triggered readiness for accepted TCP connections and their listener (Linux and
+//! Android).
 //!
 //! async-io registers every socket in one-shot mode, so each wait for input re-arms the
 //! socket with an `epoll_ctl` call: one extra system call per keep-alive request, about
@@ -8,7 +9,8 @@
 //! spawned with the server's spawner, waits on it through async-io, drains it with a
 //! non-blocking `epoll_wait` and wakes the connections it names. Waiting stays in
 //! async-io's reactor, so the server still runs on any executor; the re-arm is paid once
-//! per batch of events instead of once per request.
+//! per batch of events instead of once per request. The listener joins the set too
+//! ([`EdgeSet::register_listener`]): new connections then arrive through the same drain.
 //!
 //! Each connection keeps, per direction, a counter of the edges seen. A task that got
 //! `WouldBlock` (or a read that did not fill the buffer: the socket is drained) records
