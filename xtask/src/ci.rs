@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::util::{self, cargo_cmd, display};
+use crate::proc::display;
+use crate::util::{self, cargo_cmd};
 
 /// The README's test command; `.ci/run` runs it through this task. Keep them the same.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace"];

@@ -9,8 +9,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util;
-
 /// How often bounded waits poll the child.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -155,7 +153,7 @@ pub(crate) fn wait_child_with(
 
 /// Runs `cmd` with its output sent to our stderr (stdout is the report), bounded by `timeout`.
 pub(crate) fn wait_status(cmd: &mut Command, timeout: Duration) -> Result<ExitStatus, String> {
-    let what = util::display(cmd);
+    let what = display(cmd);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::io::stderr()))
@@ -178,7 +176,7 @@ pub(crate) fn run_bounded_with(
     timeout: Duration,
     on_poll: &mut dyn FnMut(u32),
 ) -> Result<(ExitStatus, String, String), String> {
-    let what = util::display(cmd);
+    let what = display(cmd);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -260,7 +258,7 @@ impl Server {
             .stdout(log_file)
             .stderr(log_err)
             .spawn()
-            .map_err(|e| format!("start {}: {e}", util::display(&cmd)))?;
+            .map_err(|e| format!("start {}: {e}", display(&cmd)))?;
         let watchdog = watchdog.and_then(|limit| {
             let script = format!(
                 "trap '' INT TERM HUP; i=0; \
@@ -461,6 +459,22 @@ pub(crate) fn loadavg() -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
+}
+
+/// How a command is shown to the user: `cargo test --workspace`.
+pub(crate) fn display(cmd: &Command) -> String {
+    let mut s = Path::new(cmd.get_program())
+        .file_name()
+        .map_or_else(
+            || cmd.get_program().to_string_lossy(),
+            |n| n.to_string_lossy(),
+        )
+        .into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::proc;
+
 /// The workspace root: the parent of this crate's directory.
 pub(crate) fn workspace_root() -> PathBuf {
     let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -35,32 +37,19 @@ pub(crate) fn cargo_cmd(root: &Path) -> Command {
     cmd
 }
 
-/// How a command is shown to the user: `cargo test --workspace`.
-pub(crate) fn display(cmd: &Command) -> String {
-    let mut s = Path::new(cmd.get_program())
-        .file_name()
-        .map_or_else(
-            || cmd.get_program().to_string_lossy(),
-            |n| n.to_string_lossy(),
-        )
-        .into_owned();
-    for arg in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&arg.to_string_lossy());
-    }
-    s
-}
-
 /// Run `cmd` with inherited stdio; an error names `what` and the exit status.
 pub(crate) fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
-    eprintln!("    $ {}", display(cmd));
+    eprintln!("    $ {}", proc::display(cmd));
     let status = cmd
         .status()
-        .map_err(|e| format!("{what}: could not start `{}`: {e}", display(cmd)))?;
+        .map_err(|e| format!("{what}: could not start `{}`: {e}", proc::display(cmd)))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{what} failed ({status}): `{}`", display(cmd)))
+        Err(format!(
+            "{what} failed ({status}): `{}`",
+            proc::display(cmd)
+        ))
     }
 }
 
@@ -86,7 +75,7 @@ pub(crate) fn build_peer(root: &Path, name: &str, label: &str) -> Result<PathBuf
         .arg(root.join("xtask/peers").join(name).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&peer_target);
-    let st = crate::proc::wait_status(&mut cmd, Duration::from_secs(900))?;
+    let st = proc::wait_status(&mut cmd, Duration::from_secs(900))?;
     if !st.success() {
         return Err(format!("building the {label} peer failed ({st})"));
     }
@@ -100,7 +89,7 @@ pub(crate) fn build_example(root: &Path, name: &str, build: bool) -> Result<Path
         eprintln!("building the {name} example (release)...");
         let mut cmd = cargo_cmd(root);
         cmd.args(["build", "--release", "-p", "examples", "--example", name]);
-        let st = crate::proc::wait_status(&mut cmd, Duration::from_secs(900))?;
+        let st = proc::wait_status(&mut cmd, Duration::from_secs(900))?;
         if !st.success() {
             return Err(format!("building the {name} example failed ({st})"));
         }
