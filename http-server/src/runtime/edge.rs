@@ -78,15 +78,8 @@ impl EdgeSet {
         listener: Arc<Async<std::net::TcpListener>>,
     ) -> io::Result<EdgeListener> {
         let mux = &self.0;
-        let source = Arc::new(Source::default());
-        let key = lock(&mux.sources).insert(source.clone());
         let flags = epoll::EventFlags::IN | epoll::EventFlags::ET;
-        let data = epoll::EventData::new_u64(key as u64);
-        if let Err(e) = epoll::add(&mux.epoll, listener.get_ref(), data, flags) {
-            lock(&mux.sources).remove(key);
-            return Err(e.into());
-        }
-        mux.users.fetch_add(1, Ordering::AcqRel);
+        let (source, key) = mux.add(listener.get_ref(), flags)?;
         Ok(EdgeListener {
             listener,
             source,
@@ -178,19 +171,29 @@ impl Mux {
         }
     }
 
-    fn register(self: &Arc<Self>, stream: TcpStream, wait_first: bool) -> io::Result<EdgeIo> {
+    /// Add `fd` to the set with `flags` under a new key; the caller becomes a holder.
+    fn add(
+        &self,
+        fd: impl std::os::fd::AsFd,
+        flags: epoll::EventFlags,
+    ) -> io::Result<(Arc<Source>, usize)> {
         let source = Arc::new(Source::default());
         let key = lock(&self.sources).insert(source.clone());
-        let flags = epoll::EventFlags::IN
-            | epoll::EventFlags::OUT
-            | epoll::EventFlags::RDHUP
-            | epoll::EventFlags::ET;
         let data = epoll::EventData::new_u64(key as u64);
-        if let Err(e) = epoll::add(&self.epoll, &stream, data, flags) {
+        if let Err(e) = epoll::add(&self.epoll, fd, data, flags) {
             lock(&self.sources).remove(key);
             return Err(e.into());
         }
         self.users.fetch_add(1, Ordering::AcqRel);
+        Ok((source, key))
+    }
+
+    fn register(self: &Arc<Self>, stream: TcpStream, wait_first: bool) -> io::Result<EdgeIo> {
+        let flags = epoll::EventFlags::IN
+            | epoll::EventFlags::OUT
+            | epoll::EventFlags::RDHUP
+            | epoll::EventFlags::ET;
+        let (source, key) = self.add(&stream, flags)?;
         Ok(EdgeIo {
             stream,
             source,
