@@ -24,8 +24,7 @@ async fn accept_until_stopped<H: Handler>(
     stop: &Receiver<()>,
 ) {
     let local = LocalAddr::of_listener(listener);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let mut edge = edge_listener(listener, service);
+    let mut acceptor = Acceptor::new(listener, service);
     loop {
         if unless_stopped(stop, room_for_one(&service.inner))
             .await
@@ -33,21 +32,7 @@ async fn accept_until_stopped<H: Handler>(
         {
             return;
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let accept = {
-            if edge.as_ref().is_some_and(|e| e.failed()) {
-                edge = None;
-            }
-            async {
-                match (listener, edge.as_ref()) {
-                    (Listener::Tcp(l), Some(edge)) => accept_tcp(l, Some(edge)).await,
-                    _ => listener.accept().await,
-                }
-            }
-        };
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let accept = listener.accept();
-        let Some(accepted) = unless_stopped(stop, accept).await else {
+        let Some(accepted) = unless_stopped(stop, acceptor.accept()).await else {
             return;
         };
         match accepted {
@@ -68,19 +53,46 @@ async fn accept_until_stopped<H: Handler>(
     }
 }
 
-/// The listener in the server's edge-triggered set, when it has one (TCP, Linux).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn edge_listener<H: Handler>(
-    listener: &Listener,
-    service: &Service<H>,
-) -> Option<crate::runtime::edge::EdgeListener> {
-    let Listener::Tcp(tcp) = listener else {
-        return None;
-    };
-    let set = service.edge.as_ref().filter(|set| !set.failed())?;
-    set.register_listener(tcp.clone())
-        .map_err(|e| log::debug!("listener not in the edge-triggered set: {e}"))
-        .ok()
+/// A listener's accepting side: through the server's edge-triggered set when the
+/// listener could join it (TCP, Linux), else through async-io's readiness.
+struct Acceptor<'a> {
+    listener: &'a Listener,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    edge: Option<crate::runtime::edge::EdgeListener>,
+}
+
+impl<'a> Acceptor<'a> {
+    fn new<H: Handler>(listener: &'a Listener, service: &Service<H>) -> Self {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let edge = match (listener, service.edge.as_ref().filter(|set| !set.failed())) {
+            (Listener::Tcp(tcp), Some(set)) => set
+                .register_listener(tcp.clone())
+                .map_err(|e| log::debug!("listener not in the edge-triggered set: {e}"))
+                .ok(),
+            _ => None,
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = service;
+        Self {
+            listener,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            edge,
+        }
+    }
+
+    async fn accept(&mut self) -> io::Result<Accepted> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            // A failed set delivers no more edges: async-io's readiness from then on.
+            if self.edge.as_ref().is_some_and(|e| e.failed()) {
+                self.edge = None;
+            }
+            if let (Listener::Tcp(tcp), Some(edge)) = (self.listener, self.edge.as_ref()) {
+                return accept_tcp(tcp, Some(edge)).await;
+            }
+        }
+        self.listener.accept().await
+    }
 }
 
 /// The most connections [`accept_queued`] takes off a stopping listener.
