@@ -55,9 +55,14 @@ fn socket_test_targets(root: &Path) -> Vec<String> {
     names
 }
 
+/// Work a step does itself before its commands run.
+type Prepare = fn(&Path) -> Result<(), String>;
+
 struct Step {
     name: &'static str,
     what: &'static str,
+    /// Run once before the step's commands (none for most steps).
+    prepare: Option<Prepare>,
     commands: fn(&Path) -> Vec<Command>,
 }
 
@@ -65,6 +70,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "fmt",
         what: "formatting (cargo fmt --check)",
+        prepare: None,
         commands: |root| {
             let mut ws = cargo_cmd(root);
             ws.args(["fmt", "--all", "--", "--check"]);
@@ -82,6 +88,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "clippy",
         what: "lints (clippy, warnings denied)",
+        prepare: None,
         commands: |root| {
             let mut ws = cargo_cmd(root);
             ws.args([
@@ -111,6 +118,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "features",
         what: "h1-server with no default features and with each feature alone (cargo check)",
+        prepare: None,
         commands: |root| {
             let check = |features: Option<&str>| {
                 let mut cmd = cargo_cmd(root);
@@ -128,6 +136,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "test",
         what: "tests",
+        prepare: None,
         commands: |root| {
             let mut cmd = cargo_cmd(root);
             cmd.args(TEST_COMMAND);
@@ -137,6 +146,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "test-edge-off",
         what: "loopback integration tests again with H1_EDGE_TRIGGERED=0 (async-io registration)",
+        prepare: None,
         commands: |root| {
             // Only the socket test targets, named one by one, but over the whole workspace:
             // the same feature unification as the `test` step, so nothing is rebuilt
@@ -153,6 +163,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "doc",
         what: "documentation (rustdoc, warnings denied; h1-server with no and all features too)",
+        prepare: None,
         commands: |root| {
             // The driver alone: no doc link may point into a feature that is off.
             let mut bare = cargo_cmd(root);
@@ -175,6 +186,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "package",
         what: "the published crates package and build alone (cargo publish --dry-run)",
+        prepare: Some(forget_unpacked_packages),
         commands: |root| {
             // Each package is built from its .crate file against the others' packaged
             // sources: missing files, metadata or a path-only dependency fail here.
@@ -186,6 +198,7 @@ const STEPS: &[Step] = &[
     Step {
         name: "fuzz-seeds",
         what: "fuzz crate lints and seed corpus replay (stable, no libFuzzer)",
+        prepare: None,
         commands: |root| {
             let manifest = "http-core/fuzz/Cargo.toml";
             let mut clippy = cargo_cmd(root);
@@ -244,6 +257,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             step.what
         );
         let t = Instant::now();
+        if let Some(prepare) = step.prepare {
+            prepare(&root).map_err(|e| format!("CI step `{}` failed: {e}", step.name))?;
+        }
         for mut cmd in (step.commands)(&root) {
             deny_warnings(&mut cmd);
             let env = env_shown(&cmd);
@@ -342,6 +358,87 @@ fn count(text: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The workspace's published packages: members whose manifest does not say
+/// `publish = false`, by package name.
+fn published_packages(root: &Path) -> Result<Vec<String>, String> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))
+    };
+    let workspace = read(&root.join("Cargo.toml"))?;
+    let members = workspace
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("members = ["))
+        .and_then(|l| l.split(']').next())
+        .ok_or("no one-line `members = [...]` in Cargo.toml")?;
+    let mut names = Vec::new();
+    for dir in members.split(',').map(|m| m.trim().trim_matches('"')) {
+        let manifest = read(&root.join(dir).join("Cargo.toml"))?;
+        let field = |key: &str| {
+            manifest.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        if field("publish").as_deref() != Some("false") {
+            names.push(field("name").ok_or(format!("{dir}/Cargo.toml has no name"))?);
+        }
+    }
+    Ok(names)
+}
+
+/// Removes the unpacked sources that earlier `cargo publish --dry-run` runs left in
+/// `$CARGO_HOME/registry/src/` for the workspace's own packages.
+///
+/// Cargo verifies a package by unpacking the `.crate` files of the packages it depends
+/// on from a temporary registry into `registry/src/<hash of its path>/NAME-VERSION`, and
+/// reuses that directory when it already exists. Where the cargo home outlives the
+/// checkout (a CI machine's cache, a second clone at the same path), h1-server was then
+/// built against an h1-core of an earlier commit with the same version number, and failed
+/// on an API added since. The sources are unpacked again from the new `.crate` files.
+fn forget_unpacked_packages(root: &Path) -> Result<(), String> {
+    let names = published_packages(root)?;
+    let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+    else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for registry in registries.filter_map(Result::ok) {
+        let Ok(entries) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if is_unpacked_version_of(file_name, &names) {
+                let path = entry.path();
+                eprintln!(
+                    "    removing {} (unpacked by an earlier run)",
+                    path.display()
+                );
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| format!("remove {}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `registry/src` entry is `NAME-VERSION` for one of `names`.
+fn is_unpacked_version_of(entry: &str, names: &[String]) -> bool {
+    names.iter().any(|name| {
+        entry
+            .strip_prefix(name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+    })
+}
+
 /// The variables a step sets on its command, as `NAME=value ` (shell style).
 fn env_shown(cmd: &Command) -> String {
     cmd.get_envs()
@@ -353,7 +450,9 @@ fn env_shown(cmd: &Command) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{SERVER_FEATURES, count, socket_test_targets};
+    use super::{
+        SERVER_FEATURES, count, is_unpacked_version_of, published_packages, socket_test_targets,
+    };
 
     #[test]
     fn counts_libtest_summary_fields() {
@@ -389,5 +488,22 @@ mod tests {
             assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
         }
         assert!(!names.iter().any(|n| n == "mod" || n == "common"));
+    }
+
+    #[test]
+    fn published_packages_are_the_three_libraries() {
+        let names = published_packages(&crate::util::workspace_root()).unwrap();
+        assert_eq!(names, ["h1-core", "h1-server", "h1-stream"]);
+    }
+
+    #[test]
+    fn unpacked_sources_are_matched_by_name_and_version() {
+        let names = ["h1-core".to_string(), "h1-server".to_string()];
+        assert!(is_unpacked_version_of("h1-core-0.1.0", &names));
+        assert!(is_unpacked_version_of("h1-server-12.0.0-rc.1", &names));
+        assert!(!is_unpacked_version_of("h1-stream-0.1.0", &names));
+        assert!(!is_unpacked_version_of("h1-core-extra-0.1.0", &names));
+        assert!(!is_unpacked_version_of("h1-core", &names));
+        assert!(!is_unpacked_version_of("serde-1.0.0", &names));
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| format!("create {}: {e}", work.display()))?;
             eprintln!("==> fuzz {t} for {seconds} s with libFuzzer (nightly)");
             cmd = Command::new("cargo");
-            cmd.current_dir(root.join("h1-core"));
+            cmd.current_dir(root.join("http-core"));
             cmd.args(["+nightly", "fuzz", "run", t]);
             cmd.arg(&work).arg(&seeds);
             cmd.arg("--");
