@@ -68,14 +68,15 @@
 //!
 //! Give the server a [`ThreadPool`]: N threads running one executor share the listener
 //! and the connections; `ThreadPool::new(0).block_on(..)` runs everything on the calling
-//! thread, which also drives the I/O reactor (the fastest setup on one core: no
-//! cross-thread wake-ups). Or set `SMOL_THREADS=N` before the first spawn to run smol's
+//! thread, which, when idle, waits for the connections' events itself (the fastest setup
+//! on one core: no cross-thread wake-ups). Or set `SMOL_THREADS=N` before the first spawn to run smol's
 //! global executor (the default spawner) on N threads. Under tokio, pass a spawner closure around
 //! `tokio::spawn`: sockets and timers come from async-io's reactor, which works under
 //! any executor.
 //!
-//! The accepted TCP connections of a [`Server`] live in an edge-triggered epoll set of
-//! its own on Linux; [`ServerConfig::edge_triggered`] (or `H1_EDGE_TRIGGERED=0` in the
+//! The accepted TCP connections of a [`Server`] live in an edge-triggered epoll set on
+//! Linux: its own, or, spawned on a [`ThreadPool`], the pool's, which the pool's idle
+//! threads wait in; [`ServerConfig::edge_triggered`] (or `H1_EDGE_TRIGGERED=0` in the
 //! environment) turns it off.
 //!
 // The links to items of optional features: to the item when it is built, else to the

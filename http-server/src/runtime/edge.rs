@@ -5,7 +5,9 @@
 //! socket with an `epoll_ctl` call: one extra system call per keep-alive request, about
 //! 8% of the server's CPU time under load. Here the server's connections live in an
 //! epoll set of their own, registered once in edge-triggered mode (as tokio and Go do),
-//! and that set's descriptor is the one thing registered with async-io. A driver task,
+//! and that set's descriptor is the one thing registered with async-io. (A server spawned
+//! on a [`ThreadPool`](crate::ThreadPool) shares the pool's set instead, which the pool's
+//! idle threads wait in themselves: `pool/park.rs`.) A driver task,
 //! spawned with the server's spawner, waits on it through async-io, drains it with a
 //! non-blocking `epoll_wait` and wakes the connections it names. Waiting stays in
 //! async-io's reactor, so the server still runs on any executor; the re-arm is paid once
@@ -35,9 +37,18 @@ use slab::Slab;
 /// Events drained per `epoll_wait`.
 const BATCH: usize = 256;
 
+/// The key of the set's wake-up eventfd (no connection has it: slab keys are indices).
+#[cfg(feature = "smol")]
+const NOTIFY_KEY: u64 = u64::MAX;
+
 /// One epoll set for a server's TCP connections, and the table of their wakers.
 pub(crate) struct Mux {
     epoll: OwnedFd,
+    /// For a set that threads wait in ([`Mux::for_threads`]): an eventfd in the set
+    /// (edge-triggered, never read unless full), with which [`notify`](Self::notify)
+    /// wakes the thread blocked in [`wait`](Self::wait).
+    #[cfg(feature = "smol")]
+    notify: Option<OwnedFd>,
     sources: Mutex<Slab<Arc<Source>>>,
     /// Holders: the server (one, until its service is dropped) and each connection.
     /// The driver ends when the count reaches zero.
@@ -58,6 +69,15 @@ impl EdgeSet {
     pub(crate) fn new() -> io::Result<(Self, impl Future<Output = ()> + Send)> {
         let mux = Mux::new()?;
         Ok((Self(mux.clone()), mux.drive()))
+    }
+
+    /// A share of a set whose events are delivered by whoever owns it (a
+    /// [`ThreadPool`](crate::ThreadPool) waiting in [`Mux::wait`] when idle), not by a
+    /// driver task.
+    #[cfg(feature = "smol")]
+    pub(crate) fn sharing(mux: &Arc<Mux>) -> Self {
+        mux.users.fetch_add(1, Ordering::AcqRel);
+        Self(mux.clone())
     }
 
     /// Register `stream`, which must be non-blocking and have no duplicate descriptor
@@ -158,6 +178,27 @@ impl Mux {
         let fd = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         Ok(Arc::new(Self {
             epoll: fd,
+            #[cfg(feature = "smol")]
+            notify: None,
+            sources: Mutex::new(Slab::new()),
+            users: AtomicUsize::new(1),
+            driver: AtomicWaker::new(),
+            failed: AtomicBool::new(false),
+        }))
+    }
+
+    /// A set that threads wait in themselves ([`wait`](Self::wait) blocking, woken by
+    /// [`notify`](Self::notify)) instead of a driver task.
+    #[cfg(feature = "smol")]
+    pub(crate) fn for_threads() -> io::Result<Arc<Self>> {
+        use rustix::event::{EventfdFlags, eventfd};
+        let fd = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let notify = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let flags = epoll::EventFlags::IN | epoll::EventFlags::ET;
+        epoll::add(&fd, &notify, epoll::EventData::new_u64(NOTIFY_KEY), flags)?;
+        Ok(Arc::new(Self {
+            epoll: fd,
+            notify: Some(notify),
             sources: Mutex::new(Slab::new()),
             users: AtomicUsize::new(1),
             driver: AtomicWaker::new(),
@@ -262,23 +303,35 @@ impl Mux {
     /// One non-blocking `epoll_wait`: wake the connections it names. The number of
     /// events (`BATCH`: more may be waiting); `None` if the set failed.
     fn drain(&self) -> Option<usize> {
+        self.wait(false, || ())
+    }
+
+    /// One `epoll_wait`, blocking until an event or a [`notify`](Self::notify) if
+    /// `block`; `returned` runs as it returns, then the connections it names are woken.
+    /// The number of events, the notification included (`BATCH`: more may be waiting);
+    /// `None` if the set failed.
+    pub(crate) fn wait(&self, block: bool, returned: impl FnOnce()) -> Option<usize> {
         let mut buf = [std::mem::MaybeUninit::<epoll::Event>::uninit(); BATCH];
         let zero = rustix::time::Timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
+        let timeout = (!block).then_some(&zero);
         let events = loop {
-            match epoll::wait(&self.epoll, &mut buf, Some(&zero)) {
+            match epoll::wait(&self.epoll, &mut buf, timeout) {
                 Ok((events, _)) => break events,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
+                    returned();
                     self.fail(&e.into());
                     return None;
                 }
             }
         };
+        returned();
         let sources = lock(&self.sources);
         for ev in events.iter() {
+            // The notification (`NOTIFY_KEY`) names no connection either.
             let Some(source) = usize::try_from(ev.data.u64())
                 .ok()
                 .and_then(|key| sources.get(key))
@@ -296,6 +349,26 @@ impl Mux {
             }
         }
         Some(events.len())
+    }
+
+    /// Wake the thread blocked in [`wait`](Self::wait), or make its next one
+    /// return at once. (Nothing without the eventfd: no thread waits in such a set.)
+    #[cfg(feature = "smol")]
+    pub(crate) fn notify(&self) {
+        let Some(notify) = &self.notify else { return };
+        let one = 1u64.to_ne_bytes();
+        if let Err(rustix::io::Errno::AGAIN) = rustix::io::write(notify, &one) {
+            // The counter is full (after 2^64 - 2 notifications): empty it, then add.
+            let mut sink = [0u8; 8];
+            let _ = rustix::io::read(notify, &mut sink);
+            let _ = rustix::io::write(notify, &one);
+        }
+    }
+
+    /// Whether the set stopped working.
+    #[cfg(feature = "smol")]
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
     }
 
     /// The driver stops on `e`: mark the set failed and wake every connection, so each

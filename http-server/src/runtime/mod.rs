@@ -5,7 +5,8 @@
 //! whose default reads `H1_EDGE_TRIGGERED`).
 //!
 //! Sockets and timers come from async-io, which runs its own reactor thread, so the server
-//! works under any executor; only spawning differs. Connection deadlines (timeouts) are
+//! works under any executor; only spawning differs. A [`ThreadPool`]'s idle threads wait
+//! in the pool's edge set instead of async-io's reactor (`pool/park.rs`). Connection deadlines (timeouts) are
 //! alarms on one timer thread of the server's own (`timers`): arming one costs no system
 //! call, where an async-io timer wakes the reactor. Under tokio:
 //!

@@ -28,6 +28,14 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub trait Spawner: Send + Sync + 'static {
     /// Spawn `fut` and let it run detached.
     fn spawn(&self, fut: BoxFuture);
+
+    /// The [`ThreadPool`](crate::ThreadPool) this spawner is, if it is one: a server
+    /// spawned on a pool shares the pool's edge-triggered set. Not for implementors.
+    #[cfg(feature = "smol")]
+    #[doc(hidden)]
+    fn thread_pool(&self) -> Option<&crate::ThreadPool> {
+        None
+    }
 }
 
 impl<F> Spawner for F

@@ -449,12 +449,9 @@ impl Server {
         let edge = self
             .config
             .edge_triggered
-            .then(crate::runtime::edge::EdgeSet::new)
+            .then(|| edge_set(&*spawner))
             .and_then(|made| match made {
-                Ok((set, driver)) => {
-                    spawner.spawn(Box::pin(driver));
-                    Some(set)
-                }
+                Ok(set) => Some(set),
                 Err(e) => {
                     log::warn!("edge-triggered epoll set unavailable ({e}): using async-io's");
                     None
@@ -498,6 +495,20 @@ impl fmt::Debug for Server {
             .field("spawner", &self.spawner.as_ref().map(|_| SpawnerDebug))
             .finish()
     }
+}
+
+/// The edge-triggered set a new server's connections join: its spawner's, if that is a
+/// [`ThreadPool`](crate::ThreadPool) with one (its idle threads deliver the events), or
+/// a set of the server's own, with its driver task spawned.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn edge_set(spawner: &dyn Spawner) -> io::Result<crate::runtime::edge::EdgeSet> {
+    #[cfg(feature = "smol")]
+    if let Some(set) = spawner.thread_pool().and_then(crate::ThreadPool::edge_set) {
+        return Ok(set);
+    }
+    let (set, driver) = crate::runtime::edge::EdgeSet::new()?;
+    spawner.spawn(Box::pin(driver));
+    Ok(set)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
