@@ -1,7 +1,9 @@
 //! Request body decoders: Content-Length and chunked (RFC 9112 §6.2, §7.1).
 
 use crate::error::RecvError;
+use crate::head::Headers;
 use crate::limits::{Config, Limits};
+use crate::parse::parse_whole_trailers;
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +12,9 @@ pub(crate) enum Step {
     Data { start: usize, len: usize },
     /// The trailer section is complete in the decoder's trailer buffer.
     Trailers,
+    /// The trailer section was whole in the input and is parsed into the trailers
+    /// handed to [`Decoder::step`].
+    TrailersParsed,
     /// The body is complete.
     End,
     /// All input consumed; more is needed.
@@ -26,12 +31,16 @@ pub(crate) enum Decoder {
 }
 
 impl Decoder {
-    /// Decode from `input`; returns bytes consumed and what they were.
+    /// Decode from `input`; returns bytes consumed and what they were. With `trailers`,
+    /// a trailer section that is whole in `input` may be parsed straight into them
+    /// ([`Step::TrailersParsed`]); otherwise it is gathered in `trailer_raw`
+    /// ([`Step::Trailers`]) for the caller to parse.
     pub(crate) fn step(
         &mut self,
         input: &[u8],
         config: &Config,
         trailer_raw: &mut Vec<u8>,
+        trailers: Option<&mut Headers>,
     ) -> Result<(usize, Step), RecvError> {
         match self {
             Self::Length(0) => Ok((0, Step::End)),
@@ -43,7 +52,7 @@ impl Decoder {
                 *remaining -= n as u64;
                 Ok((n, Step::Data { start: 0, len: n }))
             }
-            Self::Chunked(c) => c.step(input, config, trailer_raw),
+            Self::Chunked(c) => c.step(input, config, trailer_raw, trailers),
         }
     }
 
@@ -108,6 +117,7 @@ impl Chunked {
         input: &[u8],
         config: &Config,
         trailer_raw: &mut Vec<u8>,
+        mut trailers: Option<&mut Headers>,
     ) -> Result<(usize, Step), RecvError> {
         let limits = &config.limits;
         let mut i = 0;
@@ -217,10 +227,28 @@ impl Chunked {
                     self.state = self.after_size_line(trailer_raw);
                 }
                 State::Trailer { mut line_len } => {
+                    let rest = &input[i..];
+                    if line_len == 0 && trailer_raw.is_empty() {
+                        // The section's start: the usual sections, whole, at once, with
+                        // the outcome the lines below would give.
+                        if rest.starts_with(b"\r\n") {
+                            if limits.trailer_bytes < 2 {
+                                return Err(RecvError::TrailersTooLarge);
+                            }
+                            self.state = State::Done;
+                            return Ok((i + 2, Step::End));
+                        }
+                        if let Some(len) = trailers
+                            .as_deref_mut()
+                            .and_then(|t| parse_whole_trailers(rest, config, t))
+                        {
+                            self.state = State::Done;
+                            return Ok((i + len, Step::TrailersParsed));
+                        }
+                    }
                     // Whole lines at once, up to and including their LF: the same verdicts,
                     // in the same order, as byte by byte (the limit is checked before each
                     // byte is kept, the line end once it is there).
-                    let rest = &input[i..];
                     let mut from = 0;
                     for lf in memchr::memchr_iter(b'\n', rest) {
                         if trailer_raw.len() + (lf + 1 - from) > limits.trailer_bytes {

@@ -85,6 +85,7 @@ impl Connection {
                         &self.head.headers.buf[self.start..self.end],
                         &self.config,
                         &mut self.trailer_raw,
+                        Some(&mut self.trailers),
                     )?;
                     let at = self.start;
                     self.start += used;
@@ -104,6 +105,7 @@ impl Connection {
                             )?;
                             Ok(Poll::Trailers)
                         }
+                        Step::TrailersParsed => Ok(Poll::Trailers),
                         Step::End => {
                             self.read = ReadState::Done;
                             self.finish_exchange_if_done();
@@ -114,10 +116,12 @@ impl Connection {
                     };
                 }
                 ReadState::Discard { decoder, budget } => {
+                    // Discarded trailers are not parsed (only gathered, within the limit).
                     let (used, step) = decoder.step(
                         &self.head.headers.buf[self.start..self.end],
                         &self.config,
                         &mut self.trailer_raw,
+                        None,
                     )?;
                     self.start += used;
                     match step {
@@ -128,7 +132,7 @@ impl Connection {
                             }
                             *budget -= len as u64;
                         }
-                        Step::Trailers => {}
+                        Step::Trailers | Step::TrailersParsed => {}
                         Step::End => {
                             self.read = ReadState::Done;
                             self.finish_exchange_if_done();
