@@ -35,6 +35,7 @@ impl Decoder {
     /// a trailer section that is whole in `input` may be parsed straight into them
     /// ([`Step::TrailersParsed`]); otherwise it is gathered in `trailer_raw`
     /// ([`Step::Trailers`]) for the caller to parse.
+    #[inline]
     pub(crate) fn step(
         &mut self,
         input: &[u8],
@@ -112,34 +113,85 @@ impl Chunked {
         }
     }
 
+    /// The usual steps straight through: chunk data, the CRLF after it and a whole
+    /// chunk-size line, then the data that follows; anything else (a line split across
+    /// inputs, whitespace, the trailer section, errors) goes on in [`Self::step_from`],
+    /// from where this left off, with the same outcome.
+    #[inline]
     fn step(
         &mut self,
+        input: &[u8],
+        config: &Config,
+        trailer_raw: &mut Vec<u8>,
+        trailers: Option<&mut Headers>,
+    ) -> Result<(usize, Step), RecvError> {
+        let limits = &config.limits;
+        let at = match self.state {
+            State::Data(left) if !input.is_empty() => {
+                return self.data(input, 0, left, limits.body_bytes());
+            }
+            State::DataCr if input.starts_with(b"\r\n") => {
+                self.state = self.next_line();
+                2
+            }
+            State::Size { any: false } if self.line_len == 0 => 0,
+            State::Done => return Ok((0, Step::End)),
+            _ => return self.step_from(0, input, config, trailer_raw, trailers),
+        };
+        let ext_left = limits.chunk_ext_bytes.saturating_sub(self.ext_bytes);
+        let Some((used, size, ext)) = plain_size_line(&input[at..], limits, ext_left) else {
+            return self.step_from(at, input, config, trailer_raw, trailers);
+        };
+        self.ext_bytes += ext;
+        self.size = size;
+        self.state = self.after_size_line(trailer_raw);
+        let i = at + used;
+        match self.state {
+            State::Data(left) if i < input.len() => self.data(input, i, left, limits.body_bytes()),
+            _ => self.step_from(i, input, config, trailer_raw, trailers),
+        }
+    }
+
+    /// `left` bytes of chunk data declared, and some of `input` from `i` on.
+    #[inline]
+    fn data(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        left: u64,
+        limit: u64,
+    ) -> Result<(usize, Step), RecvError> {
+        // The chunk-size line declared `left` more bytes: refuse a chunk that would pass
+        // the limit before handing out any of it, so the outcome does not depend on how
+        // the chunk was split.
+        if self.received.saturating_add(left) > limit {
+            return Err(RecvError::BodyTooLarge);
+        }
+        let n = left.min((input.len() - i) as u64) as usize;
+        self.received += n as u64;
+        self.state = if left == n as u64 {
+            State::DataCr
+        } else {
+            State::Data(left - n as u64)
+        };
+        Ok((i + n, Step::Data { start: i, len: n }))
+    }
+
+    /// The state machine, from `input[i]` on.
+    #[inline(never)]
+    fn step_from(
+        &mut self,
+        mut i: usize,
         input: &[u8],
         config: &Config,
         trailer_raw: &mut Vec<u8>,
         mut trailers: Option<&mut Headers>,
     ) -> Result<(usize, Step), RecvError> {
         let limits = &config.limits;
-        let mut i = 0;
         while i < input.len() {
             let b = input[i];
             match self.state {
-                State::Data(left) => {
-                    // The chunk-size line declared `left` more bytes: refuse a chunk that
-                    // would pass the limit before handing out any of it, so the outcome
-                    // does not depend on how the chunk was split.
-                    if self.received.saturating_add(left) > limits.body_bytes() {
-                        return Err(RecvError::BodyTooLarge);
-                    }
-                    let n = left.min((input.len() - i) as u64) as usize;
-                    self.received += n as u64;
-                    self.state = if left == n as u64 {
-                        State::DataCr
-                    } else {
-                        State::Data(left - n as u64)
-                    };
-                    return Ok((i + n, Step::Data { start: i, len: n }));
-                }
+                State::Data(left) => return self.data(input, i, left, limits.body_bytes()),
                 State::DataCr => {
                     if input[i..].starts_with(b"\r\n") {
                         // The usual line end at hand: both bytes at once.

@@ -97,15 +97,19 @@ impl Connection {
                             }
                             Ok(Poll::Data(at + start, len))
                         }
-                        Step::Trailers => {
-                            parse::parse_trailers(
-                                &mut self.trailer_raw,
-                                &self.config,
-                                &mut self.trailers,
-                            )?;
+                        Step::Trailers | Step::TrailersParsed => {
+                            if step == Step::Trailers {
+                                parse::parse_trailers(
+                                    &mut self.trailer_raw,
+                                    &self.config,
+                                    &mut self.trailers,
+                                )?;
+                            }
+                            // The decoder is done: only the body's end is left, which
+                            // `next_event` hands out at once, as for an empty body.
+                            self.read = ReadState::Body(Decoder::Length(0));
                             Ok(Poll::Trailers)
                         }
-                        Step::TrailersParsed => Ok(Poll::Trailers),
                         Step::End => {
                             self.read = ReadState::Done;
                             self.finish_exchange_if_done();
