@@ -398,30 +398,33 @@ impl Chunked {
 fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(usize, u64, usize)> {
     let mut size: u64 = 0;
     let mut digits = 0;
-    // At most 16 digits, so the size cannot overflow.
-    while digits < input.len().min(17) {
-        match hex(input[digits]) {
-            Some(d) if digits < 16 => size = size << 4 | u64::from(d),
-            Some(_) => return None,
-            None => break,
+    loop {
+        let d = HEX_VALUE[usize::from(*input.get(digits)?)];
+        if d > 15 {
+            break;
         }
+        // At most 16 digits, so the size cannot overflow.
+        if digits == 16 {
+            return None;
+        }
+        size = size << 4 | u64::from(d);
         digits += 1;
     }
-    if digits == 0 || digits > 16 {
+    if digits == 0 {
         return None;
     }
     // The line's end: right after the digits, or after the extensions.
-    let cr = match input.get(digits)? {
+    let cr = match input[digits] {
         b'\r' => digits,
         b';' => {
-            let ext = &input[digits..];
-            let end = ext
-                .iter()
-                .position(|&b| b == b'\r' || (b < 0x20 && b != b'\t') || b == 0x7f)?;
-            if ext[end] != b'\r' || end > ext_left {
+            let mut end = digits + 1;
+            while EXT_BYTE[usize::from(*input.get(end)?)] {
+                end += 1;
+            }
+            if input[end] != b'\r' || end - digits > ext_left {
                 return None;
             }
-            digits + end
+            end
         }
         _ => return None,
     };
@@ -432,7 +435,33 @@ fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(us
     Some((cr + 2, size, cr - digits))
 }
 
-fn hex(b: u8) -> Option<u8> {
+/// Each byte's value as a hex digit; 16 and up for other bytes.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Some(d) = hex(i as u8) {
+            t[i] = d;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The bytes a chunk extension may hold after its `;` on the fast path: anything but
+/// controls (HTAB is allowed) and DEL, so the scan stops at the CR.
+const EXT_BYTE: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = i == 0x09;
+        i += 1;
+    }
+    t[0x7f] = false;
+    t
+};
+
+const fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
