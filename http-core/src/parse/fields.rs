@@ -91,8 +91,7 @@ pub(crate) fn parse_whole_trailers(
     };
     let section = &input[..len];
     // The last line is a CRLF after at least one field line.
-    if headers.is_empty() || len > config.limits.trailer_bytes || !section.ends_with(b"\r\n\r\n")
-    {
+    if headers.is_empty() || len > config.limits.trailer_bytes || !section.ends_with(b"\r\n\r\n") {
         return None;
     }
     let base = section.as_ptr() as usize;
