@@ -148,8 +148,37 @@ impl Chunked {
         let i = at + used;
         match self.state {
             State::Data(left) if i < input.len() => self.data(input, i, left, limits.body_bytes()),
+            State::Trailer { .. } => match self.whole_section(input, i, config, trailers) {
+                Some(done) => done,
+                // Tried once: the lines are gathered for the caller to parse.
+                None => self.step_from(i, input, config, trailer_raw, None),
+            },
             _ => self.step_from(i, input, config, trailer_raw, trailers),
         }
+    }
+
+    /// The start of the trailer section at `input[i]`: the usual sections, whole, at
+    /// once, with the outcome the lines in [`Self::step_from`] would give. `None` for
+    /// anything else (`trailers` were not touched then).
+    #[inline]
+    fn whole_section(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        config: &Config,
+        trailers: Option<&mut Headers>,
+    ) -> Option<Result<(usize, Step), RecvError>> {
+        let rest = &input[i..];
+        if rest.starts_with(b"\r\n") {
+            if config.limits.trailer_bytes < 2 {
+                return Some(Err(RecvError::TrailersTooLarge));
+            }
+            self.state = State::Done;
+            return Some(Ok((i + 2, Step::End)));
+        }
+        let len = parse_whole_trailers(rest, config, trailers?)?;
+        self.state = State::Done;
+        Some(Ok((i + len, Step::TrailersParsed)))
     }
 
     /// `left` bytes of chunk data declared, and some of `input` from `i` on.
@@ -279,25 +308,12 @@ impl Chunked {
                     self.state = self.after_size_line(trailer_raw);
                 }
                 State::Trailer { mut line_len } => {
-                    let rest = &input[i..];
                     if line_len == 0 && trailer_raw.is_empty() {
-                        // The section's start: the usual sections, whole, at once, with
-                        // the outcome the lines below would give.
-                        if rest.starts_with(b"\r\n") {
-                            if limits.trailer_bytes < 2 {
-                                return Err(RecvError::TrailersTooLarge);
-                            }
-                            self.state = State::Done;
-                            return Ok((i + 2, Step::End));
-                        }
-                        if let Some(len) = trailers
-                            .as_deref_mut()
-                            .and_then(|t| parse_whole_trailers(rest, config, t))
-                        {
-                            self.state = State::Done;
-                            return Ok((i + len, Step::TrailersParsed));
+                        if let Some(done) = self.whole_section(input, i, config, trailers.take()) {
+                            return done;
                         }
                     }
+                    let rest = &input[i..];
                     // Whole lines at once, up to and including their LF: the same verdicts,
                     // in the same order, as byte by byte (the limit is checked before each
                     // byte is kept, the line end once it is there).
