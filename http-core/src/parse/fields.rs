@@ -159,7 +159,7 @@ fn push_trailers<'a>(
 }
 
 /// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message.
-#[inline]
+#[inline(always)]
 fn is_forbidden_trailer(name: &[u8]) -> bool {
     match name.len() {
         4 => token_eq(name, b"host"),
