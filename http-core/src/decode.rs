@@ -114,9 +114,9 @@ impl Chunked {
     }
 
     /// The usual steps straight through: chunk data, the CRLF after it and a whole
-    /// chunk-size line, then the data that follows; anything else (a line split across
-    /// inputs, whitespace, the trailer section, errors) goes on in [`Self::step_from`],
-    /// from where this left off, with the same outcome.
+    /// chunk-size line, then the data that follows or a whole trailer section; anything
+    /// else (a line or section split across inputs, whitespace, bare LFs, errors) goes
+    /// on in [`Self::step_from`], from where this left off, with the same outcome.
     #[inline]
     fn step(
         &mut self,

@@ -74,8 +74,8 @@ impl Connection {
         let ReadState::Body(decoder) = &mut self.read else {
             return self.poll_other();
         };
-        // The head is handed out first; reading a body declared past the
-        // limit then fails with 413 (the driver may answer before that).
+        // The head is handed out first; reading a body declared past the limit then
+        // fails with 413 (the driver may answer before that).
         if decoder
             .remaining()
             .is_some_and(|n| n.saturating_add(self.body_received) > self.config.limits.body_bytes())
