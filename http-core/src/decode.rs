@@ -1,7 +1,9 @@
 //! Request body decoders: Content-Length and chunked (RFC 9112 §6.2, §7.1).
 
 use crate::error::RecvError;
+use crate::head::Headers;
 use crate::limits::{Config, Limits};
+use crate::parse::parse_whole_trailers;
 
 /// One step of decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +12,9 @@ pub(crate) enum Step {
     Data { start: usize, len: usize },
     /// The trailer section is complete in the decoder's trailer buffer.
     Trailers,
+    /// The trailer section was whole in the input and is parsed into the trailers
+    /// handed to [`Decoder::step`].
+    TrailersParsed,
     /// The body is complete.
     End,
     /// All input consumed; more is needed.
@@ -26,12 +31,17 @@ pub(crate) enum Decoder {
 }
 
 impl Decoder {
-    /// Decode from `input`; returns bytes consumed and what they were.
+    /// Decode from `input`; returns bytes consumed and what they were. With `trailers`,
+    /// a trailer section that is whole in `input` may be parsed straight into them
+    /// ([`Step::TrailersParsed`]); otherwise it is gathered in `trailer_raw`
+    /// ([`Step::Trailers`]) for the caller to parse.
+    #[inline]
     pub(crate) fn step(
         &mut self,
         input: &[u8],
         config: &Config,
         trailer_raw: &mut Vec<u8>,
+        trailers: Option<&mut Headers>,
     ) -> Result<(usize, Step), RecvError> {
         match self {
             Self::Length(0) => Ok((0, Step::End)),
@@ -43,7 +53,7 @@ impl Decoder {
                 *remaining -= n as u64;
                 Ok((n, Step::Data { start: 0, len: n }))
             }
-            Self::Chunked(c) => c.step(input, config, trailer_raw),
+            Self::Chunked(c) => c.step(input, config, trailer_raw, trailers),
         }
     }
 
@@ -103,33 +113,114 @@ impl Chunked {
         }
     }
 
+    /// The usual steps straight through: chunk data, the CRLF after it and a whole
+    /// chunk-size line, then the data that follows or a whole trailer section; anything
+    /// else (a line or section split across inputs, whitespace, bare LFs, errors) goes
+    /// on in [`Self::step_from`], from where this left off, with the same outcome.
+    #[inline]
     fn step(
         &mut self,
         input: &[u8],
         config: &Config,
         trailer_raw: &mut Vec<u8>,
+        trailers: Option<&mut Headers>,
     ) -> Result<(usize, Step), RecvError> {
         let limits = &config.limits;
-        let mut i = 0;
+        let at = match self.state {
+            State::Data(left) if !input.is_empty() => {
+                return self.data(input, 0, left, limits.body_bytes());
+            }
+            State::DataCr if input.starts_with(b"\r\n") => {
+                self.state = self.next_line();
+                2
+            }
+            State::Size { any: false } if self.line_len == 0 => 0,
+            State::Done => return Ok((0, Step::End)),
+            _ => return self.step_from(0, input, config, trailer_raw, trailers),
+        };
+        let ext_left = limits.chunk_ext_bytes.saturating_sub(self.ext_bytes);
+        let Some((used, size, ext)) = plain_size_line(&input[at..], limits, ext_left) else {
+            return self.step_from(at, input, config, trailer_raw, trailers);
+        };
+        self.ext_bytes += ext;
+        self.size = size;
+        self.state = self.after_size_line(trailer_raw);
+        let i = at + used;
+        match self.state {
+            State::Data(left) if i < input.len() => self.data(input, i, left, limits.body_bytes()),
+            State::Trailer { .. } => match self.whole_section(input, i, config, trailers) {
+                Some(done) => done,
+                // Tried once: the lines are gathered for the caller to parse.
+                None => self.step_from(i, input, config, trailer_raw, None),
+            },
+            _ => self.step_from(i, input, config, trailer_raw, trailers),
+        }
+    }
+
+    /// The start of the trailer section at `input[i]`: the usual sections, whole, at
+    /// once, with the outcome the lines in [`Self::step_from`] would give. `None` for
+    /// anything else (`trailers` were not touched then).
+    #[inline]
+    fn whole_section(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        config: &Config,
+        trailers: Option<&mut Headers>,
+    ) -> Option<Result<(usize, Step), RecvError>> {
+        let rest = &input[i..];
+        if rest.starts_with(b"\r\n") {
+            if config.limits.trailer_bytes < 2 {
+                return Some(Err(RecvError::TrailersTooLarge));
+            }
+            self.state = State::Done;
+            return Some(Ok((i + 2, Step::End)));
+        }
+        let len = parse_whole_trailers(rest, config, trailers?)?;
+        self.state = State::Done;
+        Some(Ok((i + len, Step::TrailersParsed)))
+    }
+
+    /// `left` bytes of chunk data declared, and some of `input` from `i` on.
+    #[inline]
+    fn data(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        left: u64,
+        limit: u64,
+    ) -> Result<(usize, Step), RecvError> {
+        // The chunk-size line declared `left` more bytes: refuse a chunk that would pass
+        // the limit before handing out any of it, so the outcome does not depend on how
+        // the chunk was split.
+        if self.received.saturating_add(left) > limit {
+            return Err(RecvError::BodyTooLarge);
+        }
+        let n = left.min((input.len() - i) as u64) as usize;
+        self.received += n as u64;
+        self.state = if left == n as u64 {
+            State::DataCr
+        } else {
+            State::Data(left - n as u64)
+        };
+        Ok((i + n, Step::Data { start: i, len: n }))
+    }
+
+    /// The state machine, from `input[i]` on.
+    #[inline(never)]
+    fn step_from(
+        &mut self,
+        mut i: usize,
+        input: &[u8],
+        config: &Config,
+        trailer_raw: &mut Vec<u8>,
+        mut trailers: Option<&mut Headers>,
+    ) -> Result<(usize, Step), RecvError> {
+        let limits = &config.limits;
         while i < input.len() {
             let b = input[i];
             match self.state {
-                State::Data(left) => {
-                    // The chunk-size line declared `left` more bytes: refuse a chunk that
-                    // would pass the limit before handing out any of it, so the outcome
-                    // does not depend on how the chunk was split.
-                    if self.received.saturating_add(left) > limits.body_bytes() {
-                        return Err(RecvError::BodyTooLarge);
-                    }
-                    let n = left.min((input.len() - i) as u64) as usize;
-                    self.received += n as u64;
-                    self.state = if left == n as u64 {
-                        State::DataCr
-                    } else {
-                        State::Data(left - n as u64)
-                    };
-                    return Ok((i + n, Step::Data { start: i, len: n }));
-                }
+                State::Data(left) => return self.data(input, i, left, limits.body_bytes()),
                 State::DataCr => {
                     if input[i..].starts_with(b"\r\n") {
                         // The usual line end at hand: both bytes at once.
@@ -217,10 +308,15 @@ impl Chunked {
                     self.state = self.after_size_line(trailer_raw);
                 }
                 State::Trailer { mut line_len } => {
+                    if line_len == 0 && trailer_raw.is_empty() {
+                        if let Some(done) = self.whole_section(input, i, config, trailers.take()) {
+                            return done;
+                        }
+                    }
+                    let rest = &input[i..];
                     // Whole lines at once, up to and including their LF: the same verdicts,
                     // in the same order, as byte by byte (the limit is checked before each
                     // byte is kept, the line end once it is there).
-                    let rest = &input[i..];
                     let mut from = 0;
                     for lf in memchr::memchr_iter(b'\n', rest) {
                         if trailer_raw.len() + (lf + 1 - from) > limits.trailer_bytes {
@@ -318,30 +414,33 @@ impl Chunked {
 fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(usize, u64, usize)> {
     let mut size: u64 = 0;
     let mut digits = 0;
-    // At most 16 digits, so the size cannot overflow.
-    while digits < input.len().min(17) {
-        match hex(input[digits]) {
-            Some(d) if digits < 16 => size = size << 4 | u64::from(d),
-            Some(_) => return None,
-            None => break,
+    loop {
+        let d = HEX_VALUE[usize::from(*input.get(digits)?)];
+        if d > 15 {
+            break;
         }
+        // At most 16 digits, so the size cannot overflow.
+        if digits == 16 {
+            return None;
+        }
+        size = size << 4 | u64::from(d);
         digits += 1;
     }
-    if digits == 0 || digits > 16 {
+    if digits == 0 {
         return None;
     }
     // The line's end: right after the digits, or after the extensions.
-    let cr = match input.get(digits)? {
+    let cr = match input[digits] {
         b'\r' => digits,
         b';' => {
-            let ext = &input[digits..];
-            let end = ext
-                .iter()
-                .position(|&b| b == b'\r' || (b < 0x20 && b != b'\t') || b == 0x7f)?;
-            if ext[end] != b'\r' || end > ext_left {
+            let mut end = digits + 1;
+            while EXT_BYTE[usize::from(*input.get(end)?)] {
+                end += 1;
+            }
+            if input[end] != b'\r' || end - digits > ext_left {
                 return None;
             }
-            digits + end
+            end
         }
         _ => return None,
     };
@@ -352,7 +451,33 @@ fn plain_size_line(input: &[u8], limits: &Limits, ext_left: usize) -> Option<(us
     Some((cr + 2, size, cr - digits))
 }
 
-fn hex(b: u8) -> Option<u8> {
+/// Each byte's value as a hex digit; 16 and up for other bytes.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Some(d) = hex(i as u8) {
+            t[i] = d;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// The bytes a chunk extension may hold after its `;` on the fast path: anything but
+/// controls (HTAB is allowed) and DEL, so the scan stops at the CR.
+const EXT_BYTE: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = i == 0x09;
+        i += 1;
+    }
+    t[0x7f] = false;
+    t
+};
+
+const fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

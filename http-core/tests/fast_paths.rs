@@ -173,3 +173,224 @@ fn whole_values_read_as_the_lists_they_are() {
         &["error 501 UnsupportedTransferCoding"],
     );
 }
+
+/// The chunked body `body` after a POST head, then a GET: the events at every split,
+/// answering each request once it is read (and at `answer_at`, if given).
+fn chunked_then_get(config: &Config, body: &str, answer_at: &'static str) -> Vec<String> {
+    let input = format!("{CHUNKED}{body}GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+    let answer = move |event: &str, conn: &mut h1_core::Connection, out: &mut Vec<u8>| {
+        if (event == "paused" || event.starts_with(answer_at)) && !conn.is_response_done() {
+            common::respond(conn, out, 200, b"ok");
+        }
+    };
+    every_split(config, input.as_bytes(), Opts::answer(&answer)).events
+}
+
+#[test]
+fn chunk_lines_and_data_whole_or_split() {
+    let ok = |data: &str| {
+        vec![
+            POST.to_owned(),
+            format!("data {data}"),
+            "end".into(),
+            "paused".into(),
+        ]
+    };
+    // Hex digits in both cases; the CRLF after data, the next line and its data together.
+    for (body, data) in [
+        (
+            "1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
+            "abcdefghijklmnopqrstuvwxyz",
+        ),
+        (
+            "a\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n",
+            "01234567890123456789a",
+        ),
+        ("3\r\nabc\r\n1\r\nd\r\n2\r\nef\r\n0\r\n\r\n", "abcdef"),
+        // Extensions: empty, quoted with a space, HTAB, obs-text.
+        ("1;\r\nx\r\n0\r\n\r\n", "x"),
+        ("1;a=\"b c\"\r\nx\r\n0;z\r\n\r\n", "x"),
+        ("1;a\tb\r\nx\r\n0\r\n\r\n", "x"),
+        ("1;\u{80}\u{ff}\r\nx\r\n0\r\n\r\n", "x"),
+        // Whitespace before an extension takes the byte-by-byte path.
+        ("1 \t;a\r\nx\r\n0\r\n\r\n", "x"),
+    ] {
+        check(
+            &strict(),
+            format!("{CHUNKED}{body}"),
+            &ok(data).iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+    for (body, events) in [
+        (
+            "1 \r\nx\r\n0\r\n\r\n",
+            &[POST, "error 400 BadChunkLine"][..],
+        ),
+        ("1\nx\r\n0\r\n\r\n", &[POST, "error 400 BadChunkLine"]),
+        (
+            "1\r\nx\n0\r\n\r\n",
+            &[POST, "data x", "error 400 MissingChunkCrlf"],
+        ),
+        (
+            "1\r\nxy\r\n0\r\n\r\n",
+            &[POST, "data x", "error 400 MissingChunkCrlf"],
+        ),
+        (
+            "1\r\nx\r0\r\n\r\n",
+            &[POST, "data x", "error 400 MissingChunkCrlf"],
+        ),
+        ("1;a\r0\r\n", &[POST, "error 400 BadChunkLine"]),
+        ("1;a\r\r\n", &[POST, "error 400 BadChunkLine"]),
+        ("g\r\n", &[POST, "error 400 BadChunkLine"]),
+        ("\r\n", &[POST, "error 400 BadChunkLine"]),
+    ] {
+        check(&strict(), format!("{CHUNKED}{body}"), events);
+    }
+    // Bare LFs where they are allowed.
+    let mut lenient = strict();
+    lenient.allow_bare_lf(true);
+    check(
+        &lenient,
+        format!("{CHUNKED}1\nx\n2;e\nyz\n0\n\n"),
+        &[POST, "data xyz", "end", "paused"],
+    );
+}
+
+#[test]
+fn chunk_past_the_body_limit_is_refused_before_any_of_it() {
+    let limit = with_limits(|l| {
+        l.max_body_bytes(3);
+    });
+    let input = |body: &str| format!("{CHUNKED}{body}");
+    check(
+        &limit,
+        input("4\r\nabcd\r\n0\r\n\r\n"),
+        &[POST, "error 413 BodyTooLarge"],
+    );
+    check(
+        &limit,
+        input("3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n"),
+        &[POST, "data abc", "error 413 BodyTooLarge"],
+    );
+    check(
+        &limit,
+        input("2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"),
+        &[POST, "data abc", "end", "paused"],
+    );
+    // Declared past the limit, with no data yet: the error comes with the first byte.
+    check(&limit, input("4\r\n"), &[POST, "need-data"]);
+    check(&limit, input("4\r\na"), &[POST, "error 413 BodyTooLarge"]);
+}
+
+#[test]
+fn trailer_sections_whole_or_split_give_the_same_fields() {
+    let body = |section: &str| format!("{CHUNKED}1\r\nx\r\n0\r\n{section}");
+    for (section, trailers) in [
+        ("X-A: 1\r\n\r\n", "trailers X-A=1"),
+        // Whitespace around values (the line's end is not right after the value).
+        ("X-A:  1 \r\nX-B:\t2\t\r\n\r\n", "trailers X-A=1 X-B=2"),
+        ("X-A:\r\nX-B: \r\n\r\n", "trailers X-A= X-B="),
+        ("x-a: \u{e9}\r\n\r\n", "trailers x-a=\\xc3\\xa9"),
+    ] {
+        check(
+            &strict(),
+            body(section),
+            &[POST, "data x", trailers, "end", "paused"],
+        );
+    }
+    // No trailers: the section is its blank line, within the limit or not.
+    let limit = |n| {
+        with_limits(|l| {
+            l.max_trailer_bytes(n);
+        })
+    };
+    check(&limit(2), body("\r\n"), &[POST, "data x", "end", "paused"]);
+    check(
+        &limit(1),
+        body("\r\n"),
+        &[POST, "data x", "error 431 TrailersTooLarge"],
+    );
+    // Framing fields, bad syntax, too many fields.
+    for section in [
+        "X-A: 1\r\nContent-Length: 1\r\n\r\n",
+        "transfer-encoding: chunked\r\n\r\n",
+        "Host: a\r\n\r\n",
+        "Trailer: X-A\r\n\r\n",
+        "Connection: close\r\n\r\n",
+        "X A: 1\r\n\r\n",
+        "X-A: 1\r\n 2\r\n\r\n",
+        "X-A: 1\r2\r\n\r\n",
+        "X-A\r\n\r\n",
+    ] {
+        check(
+            &strict(),
+            body(section),
+            &[POST, "data x", "error 400 BadTrailer"],
+        );
+    }
+    let few = with_limits(|l| {
+        l.max_headers(2);
+    });
+    check(
+        &few,
+        body("A: 1\r\nB: 2\r\n\r\n"),
+        &[POST, "data x", "trailers A=1 B=2", "end", "paused"],
+    );
+    check(
+        &few,
+        body("A: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+        &[POST, "data x", "error 431 TrailersTooLarge"],
+    );
+}
+
+#[test]
+fn trailer_line_ends_whole_or_split() {
+    let body = |section: &str| format!("{CHUNKED}1\r\nx\r\n0\r\n{section}");
+    for section in [
+        "X-A: 1\r\n\n",
+        "X-A: 1\n\r\n",
+        "X-A:\n\r\n",
+        "X-A: 1 \n\r\n",
+        "\n",
+        // Only a field line in the middle ends in a bare LF.
+        "X-A: 1\nX-B: 2\r\n\r\n",
+        "X-A:\nX-B: 2\r\n\r\n",
+    ] {
+        check(
+            &strict(),
+            body(section),
+            &[POST, "data x", "error 400 BareLf"],
+        );
+    }
+    let mut lenient = strict();
+    lenient.allow_bare_lf(true);
+    for (section, trailers) in [
+        ("X-A: 1\nX-B: 2\n\n", "trailers X-A=1 X-B=2"),
+        ("X-A: 1\r\n\n", "trailers X-A=1"),
+        ("X-A:\n\r\n", "trailers X-A="),
+    ] {
+        check(
+            &lenient,
+            body(section),
+            &[POST, "data x", trailers, "end", "paused"],
+        );
+    }
+    check(&lenient, body("\n"), &[POST, "data x", "end", "paused"]);
+}
+
+#[test]
+fn answering_before_the_end_or_the_body_discards_the_rest() {
+    let next = ["head GET /next HTTP/1.1", "end", "paused", "need-data"];
+    // Answered at the trailers: only the body's end is left.
+    let events = chunked_then_get(&strict(), "1\r\nx\r\n0\r\nX-A: 1\r\n\r\n", "trailers");
+    assert_eq!(events[..3], [POST, "data x", "trailers X-A=1"]);
+    assert_eq!(events[3..], next);
+    // Answered at the head: the body is skipped, its trailers are not checked.
+    let events = chunked_then_get(
+        &strict(),
+        "1\r\nx\r\n0\r\nContent-Length: 1\r\n\r\n",
+        "head POST",
+    );
+    assert_eq!(events[..1], [POST]);
+    assert_eq!(events[1..], next);
+}

@@ -1,5 +1,7 @@
 //! Property tests (issue 2): arbitrary bytes in arbitrary splits never panic and never
-//! make the engine loop, and give the same events however they are split; a random valid
+//! make the engine loop, and give the same events however they are split (so do chunked
+//! bodies built from valid and broken chunks and trailer lines, under small limits, which
+//! pit the decoder's whole-line fast paths against its byte-by-byte path); a random valid
 //! request serialized and parsed back gives the same head and body; a random response
 //! serialized by the engine parses back (with httparse) to the same status, headers and
 //! body.
@@ -72,6 +74,122 @@ proptest! {
         bare_lf in any::<bool>(),
     ) {
         let config = if bare_lf { lenient() } else { strict() };
+        let whole = drive(&config, std::slice::from_ref(&input));
+        let split = drive(&config, &cut(&input, &points));
+        prop_assert_eq!(&split, &whole);
+        let bytewise: Vec<Vec<u8>> = input.chunks(1).map(<[u8]>::to_vec).collect();
+        prop_assert_eq!(&drive(&config, &bytewise), &whole);
+    }
+}
+
+// ---- chunked bodies: the decoder's fast paths against its byte-by-byte path ----
+
+/// Mostly `usual`, now and then one of `others`.
+fn mostly(usual: &'static str, others: Vec<&'static str>) -> impl Strategy<Value = &'static str> {
+    prop_oneof![3 => Just(usual), 1 => prop::sample::select(others)]
+}
+
+/// One chunk: its size line (hex in either case, extensions, whitespace, line ends),
+/// its data and the line end after it, mostly valid.
+fn chunk() -> impl Strategy<Value = Vec<u8>> {
+    let ext = mostly(
+        "",
+        vec![
+            ";a=b",
+            ";",
+            ";\u{80}\t",
+            " ;e",
+            ";\u{7f}",
+            ";aaaaaaaaaa",
+            " ",
+        ],
+    );
+    let eol = || mostly("\r\n", vec!["\n", "\r", "\r\r\n", ""]);
+    (1usize..24, any::<bool>(), ext, eol(), eol()).prop_map(|(n, upper, ext, eol, end)| {
+        let size = if upper {
+            format!("{n:X}")
+        } else {
+            format!("{n:x}")
+        };
+        let data: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        format!("{size}{ext}{eol}{data}{end}").into_bytes()
+    })
+}
+
+/// A chunked body: chunks, the last chunk, trailer lines (plain, with whitespace, empty,
+/// bare LF, folded, framing, bad names) and the blank line, with now and then a few
+/// bytes put in anywhere.
+fn chunked_body() -> impl Strategy<Value = Vec<u8>> {
+    let last = mostly("0\r\n", vec!["0;e\r\n", "0\n", "00\r\n", "0 \r\n"]);
+    let field = mostly(
+        "X-A: 1\r\n",
+        vec![
+            "X-B:  2 \r\n",
+            "X-C:\r\n",
+            "x-d: 1\n",
+            " folded\r\n",
+            "Content-Length: 1\r\n",
+            "X E: 1\r\n",
+            "X-F: \u{e9}\r\n",
+        ],
+    );
+    let blank = mostly("\r\n", vec!["\n", "", "\r"]);
+    let stray = prop::option::weighted(
+        0.1,
+        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..4)),
+    );
+    (
+        prop::collection::vec(chunk(), 0..4),
+        last,
+        prop::collection::vec(field, 0..4),
+        blank,
+        stray,
+    )
+        .prop_map(|(chunks, last, fields, blank, stray)| {
+            let mut body = chunks.concat();
+            body.extend_from_slice(last.as_bytes());
+            body.extend(fields.concat().bytes());
+            body.extend_from_slice(blank.as_bytes());
+            if let Some((at, bytes)) = stray {
+                let at = at % (body.len() + 1);
+                body.splice(at..at, bytes);
+            }
+            body
+        })
+}
+
+/// Small limits, so that the chunk-line, extension, trailer, field and body limits are
+/// reached; `trailer_bytes` for the trailer section.
+fn small_limits(bare_lf: bool, trailer_bytes: u64) -> Config {
+    let mut c = if bare_lf { lenient() } else { strict() };
+    c.limits_mut()
+        .max_chunk_line_bytes(8)
+        .max_chunk_ext_bytes(12)
+        .max_trailer_bytes(trailer_bytes)
+        .max_headers(2)
+        .max_body_bytes(40);
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn chunked_bodies_are_split_independent(
+        body in chunked_body(),
+        points in prop::collection::vec(any::<usize>(), 0..8),
+        bare_lf in any::<bool>(),
+        small in any::<bool>(),
+        trailer_bytes in 1u64..32,
+    ) {
+        let config = match (small, bare_lf) {
+            (true, _) => small_limits(bare_lf, trailer_bytes),
+            (false, true) => lenient(),
+            (false, false) => strict(),
+        };
+        let mut input = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        input.extend(body);
+        input.extend_from_slice(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         let whole = drive(&config, std::slice::from_ref(&input));
         let split = drive(&config, &cut(&input, &points));
         prop_assert_eq!(&split, &whole);

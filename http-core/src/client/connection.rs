@@ -262,6 +262,7 @@ impl Connection {
                 &self.buf[self.start..self.end],
                 &self.config,
                 &mut self.trailer_raw,
+                Some(&mut self.trailers),
             )
             .map_err(ResponseError::from_decoder)?;
         let at = self.start;
@@ -280,6 +281,7 @@ impl Connection {
                 .map_err(ResponseError::from_decoder)?;
                 Ok(Poll::Trailers)
             }
+            Step::TrailersParsed => Ok(Poll::Trailers),
             Step::End => Ok(self.finish_response(close)),
             Step::NeedData if self.eof => Err(ResponseError::UnexpectedEof),
             Step::NeedData => Ok(Poll::NeedData),

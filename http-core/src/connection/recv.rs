@@ -68,56 +68,70 @@ impl Connection {
         }
     }
 
+    /// The body being read, one decoder step.
     #[inline(never)]
     fn poll_read(&mut self) -> Result<Poll, RecvError> {
+        let ReadState::Body(decoder) = &mut self.read else {
+            return self.poll_other();
+        };
+        // The head is handed out first; reading a body declared past the limit then
+        // fails with 413 (the driver may answer before that).
+        if decoder
+            .remaining()
+            .is_some_and(|n| n.saturating_add(self.body_received) > self.config.limits.body_bytes())
+        {
+            return Err(RecvError::BodyTooLarge);
+        }
+        let (used, step) = decoder.step(
+            &self.head.headers.buf[self.start..self.end],
+            &self.config,
+            &mut self.trailer_raw,
+            Some(&mut self.trailers),
+        )?;
+        let at = self.start;
+        self.start += used;
+        match step {
+            Step::Data { start, len } => {
+                self.body_received += len as u64;
+                if self.body_received > self.config.limits.body_bytes() {
+                    return Err(RecvError::BodyTooLarge);
+                }
+                Ok(Poll::Data(at + start, len))
+            }
+            Step::Trailers | Step::TrailersParsed => {
+                if step == Step::Trailers {
+                    parse::parse_trailers(&mut self.trailer_raw, &self.config, &mut self.trailers)?;
+                }
+                // The decoder is done: only the body's end is left, which
+                // `next_event` hands out at once, as for an empty body.
+                self.read = ReadState::Body(Decoder::Length(0));
+                Ok(Poll::Trailers)
+            }
+            Step::End => {
+                self.read = ReadState::Done;
+                self.finish_exchange_if_done();
+                Ok(Poll::End)
+            }
+            Step::NeedData if self.eof => Err(RecvError::UnexpectedEof),
+            Step::NeedData => Ok(Poll::NeedData),
+        }
+    }
+
+    /// The states other than a body being read: a body being discarded after the
+    /// response, and what comes after it.
+    #[inline(never)]
+    fn poll_other(&mut self) -> Result<Poll, RecvError> {
         loop {
             match &mut self.read {
                 ReadState::Head => return self.poll_head(),
-                ReadState::Body(decoder) => {
-                    // The head is handed out first; reading a body declared past the
-                    // limit then fails with 413 (the driver may answer before that).
-                    if decoder.remaining().is_some_and(|n| {
-                        n.saturating_add(self.body_received) > self.config.limits.body_bytes()
-                    }) {
-                        return Err(RecvError::BodyTooLarge);
-                    }
-                    let (used, step) = decoder.step(
-                        &self.head.headers.buf[self.start..self.end],
-                        &self.config,
-                        &mut self.trailer_raw,
-                    )?;
-                    let at = self.start;
-                    self.start += used;
-                    return match step {
-                        Step::Data { start, len } => {
-                            self.body_received += len as u64;
-                            if self.body_received > self.config.limits.body_bytes() {
-                                return Err(RecvError::BodyTooLarge);
-                            }
-                            Ok(Poll::Data(at + start, len))
-                        }
-                        Step::Trailers => {
-                            parse::parse_trailers(
-                                &mut self.trailer_raw,
-                                &self.config,
-                                &mut self.trailers,
-                            )?;
-                            Ok(Poll::Trailers)
-                        }
-                        Step::End => {
-                            self.read = ReadState::Done;
-                            self.finish_exchange_if_done();
-                            Ok(Poll::End)
-                        }
-                        Step::NeedData if self.eof => Err(RecvError::UnexpectedEof),
-                        Step::NeedData => Ok(Poll::NeedData),
-                    };
-                }
+                ReadState::Body(_) => return self.poll_read(),
                 ReadState::Discard { decoder, budget } => {
+                    // Discarded trailers are not parsed (only gathered, within the limit).
                     let (used, step) = decoder.step(
                         &self.head.headers.buf[self.start..self.end],
                         &self.config,
                         &mut self.trailer_raw,
+                        None,
                     )?;
                     self.start += used;
                     match step {
@@ -128,7 +142,7 @@ impl Connection {
                             }
                             *budget -= len as u64;
                         }
-                        Step::Trailers => {}
+                        Step::Trailers | Step::TrailersParsed => {}
                         Step::End => {
                             self.read = ReadState::Done;
                             self.finish_exchange_if_done();

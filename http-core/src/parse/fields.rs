@@ -69,6 +69,52 @@ pub(crate) fn parse_trailers(
     result
 }
 
+/// A whole trailer section at the start of `input` (the bytes after the last chunk's
+/// size line), parsed straight from the input into `trailers` in one httparse pass;
+/// returns its length. Only for the usual section: complete, within
+/// [`Limits::max_trailer_bytes`](crate::Limits::max_trailer_bytes), every line ending in
+/// CRLF (a value right before its CR), no more fields than the small slot array holds,
+/// no framing field. Then the byte-by-byte path would gather exactly these bytes and
+/// [`parse_trailers`] give the same fields, so `trailers` ends up the same. `None`
+/// (and `trailers` untouched) for anything else, which that path then reads or refuses.
+pub(crate) fn parse_whole_trailers(
+    input: &[u8],
+    config: &Config,
+    trailers: &mut Headers,
+) -> Option<usize> {
+    let mut slots = [httparse::EMPTY_HEADER; 8];
+    let n = config.limits.headers().min(slots.len());
+    let Ok(httparse::Status::Complete((len, headers))) =
+        httparse::parse_headers(input, &mut slots[..n])
+    else {
+        return None;
+    };
+    let section = &input[..len];
+    // The last line is a CRLF after at least one field line.
+    if headers.is_empty() || len > config.limits.trailer_bytes || !section.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let base = section.as_ptr() as usize;
+    for h in headers.iter() {
+        // httparse trims whitespace after a value: the CR must follow the value itself
+        // (an empty value points at the line end).
+        let v_end = (h.value.as_ptr() as usize).wrapping_sub(base) + h.value.len();
+        if section.get(v_end) != Some(&b'\r') || is_forbidden_trailer(h.name.as_bytes()) {
+            return None;
+        }
+    }
+    trailers.reset_with_raw(section);
+    trailers.reserve(headers.len());
+    for h in headers.iter() {
+        let name = h.name.as_bytes();
+        let value = trim(h.value);
+        let n = name.as_ptr() as usize - base;
+        let v = value.as_ptr() as usize - base;
+        trailers.push_offsets(n..n + name.len(), v..v + value.len());
+    }
+    Some(len)
+}
+
 fn parse_section(raw: &[u8], config: &Config, trailers: &mut Headers) -> Result<(), RecvError> {
     // The usual short section is parsed into a few slots, so 64 are not filled in first;
     // one with more fields is parsed again with all of them.
@@ -101,15 +147,7 @@ fn push_trailers<'a>(
     trailers.reserve(headers.len());
     for h in headers {
         let name = h.name.as_bytes();
-        let forbidden = match name.len() {
-            4 => token_eq(name, b"host"),
-            7 => token_eq(name, b"trailer"),
-            10 => token_eq(name, b"connection"),
-            14 => token_eq(name, b"content-length"),
-            17 => token_eq(name, b"transfer-encoding"),
-            _ => false,
-        };
-        if forbidden {
+        if is_forbidden_trailer(name) {
             return Err(RecvError::BadTrailer);
         }
         let value = trim(h.value);
@@ -118,6 +156,19 @@ fn push_trailers<'a>(
         trailers.push_offsets(n..n + name.len(), v..v + value.len());
     }
     Ok(())
+}
+
+/// RFC 9112 §7.1.2 / RFC 9110 §6.5.1: fields that frame or route the message.
+#[inline(always)]
+fn is_forbidden_trailer(name: &[u8]) -> bool {
+    match name.len() {
+        4 => token_eq(name, b"host"),
+        7 => token_eq(name, b"trailer"),
+        10 => token_eq(name, b"connection"),
+        14 => token_eq(name, b"content-length"),
+        17 => token_eq(name, b"transfer-encoding"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

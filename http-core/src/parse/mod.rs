@@ -25,7 +25,7 @@ use crate::head::{RequestHead, Version, is_tchar, token_eq};
 use crate::limits::{Config, MAX_HEADERS_CAP};
 
 use fields::expect_continue;
-pub(crate) use fields::{parse_digits, parse_trailers, trim};
+pub(crate) use fields::{parse_digits, parse_trailers, parse_whole_trailers, trim};
 pub(crate) use framing::BodyFraming;
 use framing::TeState;
 pub(crate) use target::is_valid_host;
