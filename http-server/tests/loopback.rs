@@ -212,6 +212,41 @@ fn thread_pool_of_two_serves() {
     block_on(h.shutdown());
 }
 
+/// A server with the edge-triggered set switched off, on a pool whose idle thread waits
+/// in the pool's own set: the connections' readiness comes from async-io's reactor,
+/// which async-io's thread drives, and reaches the pool's thread through its waker.
+#[test]
+fn a_pool_serves_a_server_whose_edge_set_is_off() {
+    let pool = ThreadPool::new(0);
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let runner = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            pool.block_on(async {
+                let mut server = Server::bind("127.0.0.1:0").await.unwrap();
+                server.config_mut().edge_triggered(false);
+                server.spawner(pool.clone());
+                let h = server.serve(app);
+                addr_tx.send(h.local_addr()).unwrap();
+                let _ = stop_rx.recv().await;
+                h.shutdown().await;
+            })
+        })
+    };
+    let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    for _ in 0..3 {
+        let mut s = Client::connect(addr);
+        for _ in 0..5 {
+            let r = s.request("POST /len HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+            assert!(r.head.contains("200 OK"), "{}", r.head);
+            assert_eq!(r.text(), "3");
+        }
+    }
+    stop_tx.send_blocking(()).unwrap();
+    runner.join().unwrap();
+}
+
 #[test]
 fn serves_under_tokio_through_compat() {
     use tokio_util::compat::TokioAsyncReadCompatExt;
