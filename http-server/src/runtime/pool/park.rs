@@ -20,7 +20,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
@@ -34,6 +34,9 @@ pub(super) struct Poller {
     waiting: AtomicBool,
     /// Threads asleep on their parker while another waits in the set.
     sleepers: Mutex<Vec<Arc<Signal>>>,
+    /// How many `sleepers` there are: the waiting thread looks here, not in the list,
+    /// when it stops (one thread: never a lock).
+    asleep: AtomicUsize,
 }
 
 /// One thread's wake-up: its waker.
@@ -87,6 +90,7 @@ impl Poller {
             mux,
             waiting: AtomicBool::new(false),
             sleepers: Mutex::new(Vec::new()),
+            asleep: AtomicUsize::new(0),
         }
     }
 
@@ -125,13 +129,15 @@ impl Poller {
             // and that thread wakes this one when it stops waiting. Listed first, then
             // checked again: a thread that stopped waiting before the listing found no
             // one to wake, and this one tries to take its place instead.
-            lock(&self.sleepers).push(signal.clone());
-            if self.waiting.load(Ordering::SeqCst) {
+            self.list(|sleepers| sleepers.push(signal.clone()));
+            let waiting = self.waiting.load(Ordering::SeqCst);
+            if waiting {
                 sleep(signal);
-                lock(&self.sleepers).retain(|s| !Arc::ptr_eq(s, signal));
+            }
+            self.list(|sleepers| sleepers.retain(|s| !Arc::ptr_eq(s, signal)));
+            if waiting {
                 return;
             }
-            lock(&self.sleepers).retain(|s| !Arc::ptr_eq(s, signal));
         }
         signal.in_set.store(true, Ordering::SeqCst);
         // Woken already (a task was scheduled, or the task loop yielded after a long
@@ -147,14 +153,24 @@ impl Poller {
         // This thread now runs what it woke, or leaves: let a sleeping one wait in the
         // set instead. (A thread only sleeps while another waits there, so this keeps
         // the set watched whenever a thread is idle.)
-        if let Some(next) = lock(&self.sleepers).pop() {
-            next.wake_by_ref();
+        if self.asleep.load(Ordering::SeqCst) > 0 {
+            if let Some(next) = self.list(Vec::pop) {
+                next.wake_by_ref();
+            }
         }
         if waited.is_none() {
             // The set failed (logged, and its connections woken to fail): sleep on the
             // parker from now on.
             log::warn!("thread pool: waiting on the thread's parker from now on");
         }
+    }
+
+    /// Change the list of sleepers, keeping its count.
+    fn list<T>(&self, change: impl FnOnce(&mut Vec<Arc<Signal>>) -> T) -> T {
+        let mut sleepers = lock(&self.sleepers);
+        let out = change(&mut sleepers);
+        self.asleep.store(sleepers.len(), Ordering::SeqCst);
+        out
     }
 }
 
