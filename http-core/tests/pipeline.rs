@@ -217,3 +217,35 @@ fn released_buffers_come_back_when_bytes_arrive() {
         assert_eq!(conn.buffered_len(), 0);
     }
 }
+
+/// A fresh connection's receive buffer is 1 KiB (nginx's `client_header_buffer_size`):
+/// a busy server holds one per connection, and most heads fit. A larger head makes it
+/// grow (doubling), and is parsed the same.
+#[test]
+fn the_receive_buffer_starts_at_one_kib_and_grows_for_a_larger_head() {
+    let mut conn = Connection::new(Config::default());
+    assert_eq!(conn.read_buf(1).len(), 1024);
+
+    let cookie = "c".repeat(3000);
+    let head = format!("GET / HTTP/1.1\r\nHost: a\r\nCookie: {cookie}\r\n\r\n");
+    let mut fed = 0;
+    let mut reads = 0;
+    let got = loop {
+        match conn.next_event().unwrap() {
+            Next::NeedData => {
+                // As a socket read: as much as the offered space takes.
+                let buf = conn.read_buf(1);
+                let n = buf.len().min(head.len() - fed);
+                buf[..n].copy_from_slice(&head.as_bytes()[fed..fed + n]);
+                conn.commit_read(n);
+                fed += n;
+                reads += 1;
+            }
+            Next::Event(Event::Head(h)) => break h.headers().get("cookie").map(<[u8]>::len),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(got, Some(3000));
+    // 1 KiB, then the buffer doubles: 3 reads for a 3 KiB head, not one per KiB.
+    assert!(reads <= 3, "{reads} reads");
+}

@@ -96,7 +96,7 @@ pub struct Parts {
     pub head: RequestHead,
 }
 
-const HEAD_GROWTH: usize = 4096;
+const HEAD_GROWTH: usize = 1024;
 
 impl Connection {
     /// A connection in its initial state: waiting for the first request head.

@@ -131,7 +131,7 @@ where
 /// Read size while watching an idle stream's socket for the peer closing.
 const WATCH_READ: usize = 1024;
 /// Bytes to ask the engine for per read while waiting for a head.
-const HEAD_READ: usize = 2048;
+const HEAD_READ: usize = 1024;
 /// Bytes to ask the engine for per read of a request body.
 const BODY_READ: usize = 16 * 1024;
 /// The largest piece of a `Bytes` response body copied into the output at once.
