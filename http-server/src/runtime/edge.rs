@@ -110,7 +110,7 @@ impl EdgeSet {
 
     /// Whether the set stopped working (then connections should use async-io).
     pub(crate) fn failed(&self) -> bool {
-        self.0.failed.load(Ordering::Acquire)
+        self.0.failed()
     }
 }
 
@@ -176,15 +176,24 @@ impl Direction {
 impl Mux {
     fn new() -> io::Result<Arc<Self>> {
         let fd = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        Ok(Arc::new(Self {
-            epoll: fd,
+        Ok(Self::with(
+            fd,
             #[cfg(feature = "smol")]
-            notify: None,
+            None,
+        ))
+    }
+
+    /// A set around `epoll` (and its wake-up eventfd, if any), held by its creator.
+    fn with(epoll: OwnedFd, #[cfg(feature = "smol")] notify: Option<OwnedFd>) -> Arc<Self> {
+        Arc::new(Self {
+            epoll,
+            #[cfg(feature = "smol")]
+            notify,
             sources: Mutex::new(Slab::new()),
             users: AtomicUsize::new(1),
             driver: AtomicWaker::new(),
             failed: AtomicBool::new(false),
-        }))
+        })
     }
 
     /// A set that threads wait in themselves ([`wait`](Self::wait) blocking, woken by
@@ -196,14 +205,7 @@ impl Mux {
         let notify = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         let flags = epoll::EventFlags::IN | epoll::EventFlags::ET;
         epoll::add(&fd, &notify, epoll::EventData::new_u64(NOTIFY_KEY), flags)?;
-        Ok(Arc::new(Self {
-            epoll: fd,
-            notify: Some(notify),
-            sources: Mutex::new(Slab::new()),
-            users: AtomicUsize::new(1),
-            driver: AtomicWaker::new(),
-            failed: AtomicBool::new(false),
-        }))
+        Ok(Self::with(fd, Some(notify)))
     }
 
     fn release(&self) {
@@ -366,7 +368,6 @@ impl Mux {
     }
 
     /// Whether the set stopped working.
-    #[cfg(feature = "smol")]
     pub(crate) fn failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
@@ -552,7 +553,7 @@ impl EdgeListener {
 
     /// Whether the set stopped working: accept through async-io's readiness instead.
     pub(crate) fn failed(&self) -> bool {
-        self.mux.failed.load(Ordering::Acquire)
+        self.mux.failed()
     }
 
     /// Wait for an edge after `seen`. An error if the set failed (no edge would come).
